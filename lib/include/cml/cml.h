@@ -1,0 +1,62 @@
+/*
+ * cml.h: the common part of libcml's public interface.
+ *
+ * Every public function that can fail returns a cml_status: 0 is OK,
+ * a positive value is the end of a stream, negative values are errors.
+ * The human-readable detail (file, line, element) lives on the handle
+ * that failed: cml_reader_errmsg(), cml_writer_errmsg(), ...
+ * The library never prints and never exits.
+ */
+#ifndef CML_CML_H
+#define CML_CML_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CML_NODISCARD __attribute__((warn_unused_result))
+#else
+#define CML_NODISCARD
+#endif
+
+#define CML_VERSION_MAJOR 0
+#define CML_VERSION_MINOR 1
+#define CML_VERSION_PATCH 0
+#define CML_VERSION_STRING "0.1.0"
+
+typedef enum cml_status {
+	CML_OK = 0,
+	CML_END = 1,          /* no more items */
+	CML_ERR_NOMEM = -1,   /* an allocation failed */
+	CML_ERR_IO = -2,      /* reading or writing a file failed */
+	CML_ERR_SYNTAX = -3,  /* not well-formed XML or CSV */
+	CML_ERR_ENCODING = -4,/* bytes do not match the (declared) encoding */
+	CML_ERR_HOSTILE = -5, /* DTD, entities, excessive depth or size */
+	CML_ERR_FORMAT = -6,  /* well-formed, but not CommerceML we can read */
+	CML_ERR_VALUE = -7,   /* a value is out of its domain (a price that is no number) */
+	CML_ERR_USAGE = -8,   /* the caller broke the API contract */
+	CML_ERR_STATE = -9,   /* call out of order (writer finished, ...) */
+} cml_status;
+
+/* "ok", "end of data", "out of memory", ...: never NULL. */
+const char *cml_status_str(cml_status st);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *cml_version(void);
+
+/*
+ * Allocation hook, for tests that make the Nth allocation fail.
+ * Every allocation of the library goes through cml_malloc/cml_realloc.
+ * n <= 0 turns failure injection off; otherwise the n-th allocation
+ * from now on (and every one after it) fails.
+ */
+void cml_alloc_fail_after(long n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CML_CML_H */

@@ -1,0 +1,30 @@
+/*
+ * dump.h: the canonical JSON form of an item, one object per line.
+ *
+ * The form is a contract (documented in cml-check(1)): keys in a fixed
+ * order, "kind" first; absent (NULL) strings, false booleans, unset
+ * tristates and empty arrays are omitted; numbers stay the canonical
+ * decimal strings of model.h; strings are JSON-escaped UTF-8 with
+ * non-ASCII written as is. The origin (file, line) is not part of it, so
+ * the same content read from different files dumps the same.
+ */
+#ifndef CML_DUMP_H
+#define CML_DUMP_H
+
+#include <stdio.h>
+
+#include "cml.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes one line (with the newline). CML_ERR_IO if fp fails. */
+CML_NODISCARD cml_status cml_item_dump_json(const cml_item *item, FILE *fp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CML_DUMP_H */

@@ -1,0 +1,73 @@
+/*
+ * reader.h: the streaming CommerceML reader.
+ *
+ *     cml_reader *r = cml_reader_new(NULL);
+ *     if (cml_reader_open_file(r, "import.xml") != CML_OK) ... cml_reader_errmsg(r)
+ *     const cml_item *it;
+ *     while ((st = cml_reader_next(r, &it)) == CML_OK)
+ *             use(it);            // valid until the next call
+ *     if (st < 0) ... cml_reader_errmsg(r)   // "import.xml:120: <Цена>: ..."
+ *     cml_reader_free(r);
+ *
+ * One reader reads one input at a time; opening another input ends the
+ * previous one. Memory stays flat whatever the size of the input: only
+ * the current item is held.
+ *
+ * Security: no network, no DTD loading, no entity declarations (a file
+ * with a DOCTYPE is refused), nesting deeper than max_depth is refused.
+ */
+#ifndef CML_READER_H
+#define CML_READER_H
+
+#include <stdio.h>
+
+#include "cml.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cml_reader cml_reader;
+
+/* Called for every warning (recoverable oddity) the reader meets, with a
+ * message of the same form as cml_reader_errmsg(). */
+typedef void cml_warn_fn(void *ud, const char *msg);
+
+typedef struct cml_reader_opts {
+	unsigned max_depth;     /* element nesting limit; 0 = 64 */
+	size_t max_item_bytes;  /* text held for one item; 0 = 64 MiB */
+	cml_warn_fn *warn;      /* NULL: warnings are dropped */
+	void *warn_ud;
+} cml_reader_opts;
+
+/* opts may be NULL for the defaults. NULL when out of memory. */
+CML_NODISCARD cml_reader *cml_reader_new(const cml_reader_opts *opts);
+void cml_reader_free(cml_reader *r);
+
+/* name is what messages call the input ("-" reads as "(stdin)"). */
+CML_NODISCARD cml_status cml_reader_open_file(cml_reader *r, const char *path);
+/* Reads fd to its end; does not close it. */
+CML_NODISCARD cml_status cml_reader_open_fd(cml_reader *r, int fd, const char *name);
+/* buf must stay valid while the input is read. */
+CML_NODISCARD cml_status cml_reader_open_memory(cml_reader *r, const void *buf,
+                                                size_t len, const char *name);
+
+/* CML_OK with *item set, CML_END after the last item, or an error.
+ * After an error every further call returns the same error. */
+CML_NODISCARD cml_status cml_reader_next(cml_reader *r, const cml_item **item);
+
+/* The last error: "FILE:LINE: <element>: what is wrong". "" if none. */
+const char *cml_reader_errmsg(const cml_reader *r);
+
+/* Line the reader is at now (for messages), 0 when unknown. */
+unsigned long cml_reader_line(const cml_reader *r);
+
+/* Number of warnings since the input was opened. */
+unsigned long cml_reader_warnings(const cml_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CML_READER_H */

@@ -1,0 +1,81 @@
+/*
+ * writer.h: the streaming CommerceML package writer.
+ *
+ * A package is a set of files in one directory. Items may be added in any
+ * order; each goes to its section (classifier, catalog, offers, prices,
+ * stock, documents, counterparties), which is streamed to a temporary file
+ * beside the target, and cml_writer_finish() assembles the final files and
+ * renames them into place. Nothing but the temporary files exists under
+ * the target names until finish succeeds; cml_writer_free() without a
+ * successful finish removes every temporary file.
+ *
+ * Layouts:
+ *  - CML_LAYOUT_SINGLE (default, schema 2.05): import.xml (Классификатор +
+ *    Каталог) and offers.xml (ПакетПредложений with prices and stock);
+ *  - CML_LAYOUT_SPLIT (2.08+ as УТ 11 writes it): import___classifier.xml,
+ *    import___goods.xml, offers___offers.xml, prices___prices.xml,
+ *    rests___rests.xml;
+ *  - schema 3.1 always uses the split layout with 3.1 file names:
+ *    classifier.xml, goods.xml, offers.xml, prices.xml, rests.xml.
+ * Documents go to orders.xml, counterparties to contragents.xml, in every
+ * layout. A file whose section got no item is not written (import.xml and
+ * offers.xml are, in the single layout, whenever anything is).
+ */
+#ifndef CML_WRITER_H
+#define CML_WRITER_H
+
+#include <stdbool.h>
+
+#include "cml.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cml_writer cml_writer;
+
+typedef enum cml_encoding {
+	CML_ENC_UTF8 = 0,
+	CML_ENC_WINDOWS_1251,
+} cml_encoding;
+
+typedef enum cml_layout {
+	CML_LAYOUT_DEFAULT = 0, /* single for 2.0x, split for 3.1 */
+	CML_LAYOUT_SINGLE,
+	CML_LAYOUT_SPLIT,
+} cml_layout;
+
+typedef struct cml_writer_opts {
+	const char *schema;      /* "2.05" (default), "2.04".."2.10", "3.1" */
+	cml_encoding encoding;   /* UTF-8 by default */
+	bool bom;                /* UTF-8 only: start each file with a BOM */
+	cml_layout layout;
+	cml_tristate only_changes; /* СодержитТолькоИзменения on Каталог,
+	                              Классификатор, ПакетПредложений:
+	                              UNSET writes "false" */
+	const char *generated;   /* ДатаФормирования; NULL: now, local time */
+	bool indent;             /* pretty-print (default false) */
+} cml_writer_opts;
+
+/* Files are written into dir, which must exist. opts may be NULL. */
+CML_NODISCARD cml_writer *cml_writer_new(const char *dir, const cml_writer_opts *opts);
+/* Frees; removes the temporary files if finish did not succeed. */
+void cml_writer_free(cml_writer *w);
+
+/* Takes any item kind but CML_ITEM_FILE (ignored). */
+CML_NODISCARD cml_status cml_writer_add(cml_writer *w, const cml_item *item);
+/* Writes and renames the final files. */
+CML_NODISCARD cml_status cml_writer_finish(cml_writer *w);
+
+const char *cml_writer_errmsg(const cml_writer *w);
+
+/* After a successful finish: the names of the files written, in the
+ * order a site should import them, NULL-terminated. */
+const char *const *cml_writer_files(const cml_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CML_WRITER_H */
