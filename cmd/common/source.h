@@ -1,0 +1,31 @@
+/*
+ * source.h: one stream of items over the inputs of a program, whatever
+ * their format (CommerceML through cml_reader, CSV through
+ * cml_csv_reader), so that every program reads inputs the same way.
+ */
+#ifndef CMLKIT_SOURCE_H
+#define CMLKIT_SOURCE_H
+
+#include <stdbool.h>
+
+#include <cml/csv.h>
+#include <cml/reader.h>
+
+enum cmd_format { CMD_FMT_AUTO = 0, CMD_FMT_CML, CMD_FMT_CSV };
+
+/* Parses "auto", "cml", "csv"; false for anything else. */
+bool cmd_format_parse(const char *s, enum cmd_format *out);
+
+typedef struct cmd_source cmd_source;
+
+cmd_source *cmd_source_new(enum cmd_format fmt, cml_warn_fn *warn, void *warn_ud);
+void cmd_source_free(cmd_source *s);
+
+/* Opens one input ("-" is stdin). */
+cml_status cmd_source_open(cmd_source *s, const char *path);
+/* True when the open input is read as CSV. */
+bool cmd_source_is_csv(const cmd_source *s);
+cml_status cmd_source_next(cmd_source *s, const cml_item **item);
+const char *cmd_source_errmsg(const cmd_source *s);
+
+#endif /* CMLKIT_SOURCE_H */

@@ -1,0 +1,142 @@
+/*
+ * full-export: read a whole catalog and write a complete CommerceML
+ * package. Items stream from the reader straight into the writer, which
+ * spools each section to a temporary file and renames the finished
+ * files into place only when everything was read: bad input leaves no
+ * half-written package behind.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cml/writer.h>
+
+#include "cmdutil.h"
+#include "export.h"
+#include "source.h"
+
+static void
+on_warning(void *ud, const char *msg)
+{
+	(void)ud;
+	cmd_warn("warning: %s", msg);
+}
+
+/* mkdir -p for the output directory. */
+static bool
+make_dir(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf)) {
+		cmd_error("%s: bad directory name", path);
+		return false;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+			cmd_error("%s: %s", buf, strerror(errno));
+			return false;
+		}
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+		cmd_error("%s: %s", buf, strerror(errno));
+		return false;
+	}
+	struct stat sb;
+	if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		cmd_error("%s: not a directory", buf);
+		return false;
+	}
+	return true;
+}
+
+static int
+run(struct export_opts *o)
+{
+	int status = EXIT_OK;
+	char **inputs = NULL;
+	size_t n_inputs = 0;
+	cmd_source *src = NULL;
+	cml_writer *w = NULL;
+	unsigned long n_items = 0;
+	cml_status st;
+
+	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	if (!make_dir(o->output)) {
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	src = cmd_source_new(o->format, on_warning, NULL);
+	w = cml_writer_new(o->output, &o->w);
+	if (src == NULL || w == NULL) {
+		cmd_error("%s: cannot start the package (out of memory, or the "
+		          "directory is not writable)", o->output);
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	for (size_t i = 0; i < n_inputs; i++) {
+		const cml_item *it;
+
+		cmd_verbose("reading %s", inputs[i]);
+		st = cmd_source_open(src, inputs[i]);
+		while (st == CML_OK && (st = cmd_source_next(src, &it)) == CML_OK) {
+			if (it->kind == CML_ITEM_FILE)
+				continue;
+			n_items++;
+			st = cml_writer_add(w, it);
+			if (st != CML_OK) {
+				cmd_error("%s", cml_writer_errmsg(w));
+				status = cmd_exit_for(st);
+				goto out;
+			}
+		}
+		if (st < 0) {
+			cmd_error("%s", cmd_source_errmsg(src));
+			cmd_error("no package written");
+			status = cmd_exit_for(st);
+			goto out;
+		}
+	}
+	if (n_items == 0) {
+		cmd_error("no items in the input: no package written");
+		status = EXIT_DATA;
+		goto out;
+	}
+	st = cml_writer_finish(w);
+	if (st != CML_OK) {
+		cmd_error("%s", cml_writer_errmsg(w));
+		status = cmd_exit_for(st);
+		goto out;
+	}
+	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
+		if (printf("%s/%s\n", o->output, *f) < 0)
+			break;
+	cmd_verbose("%lu items written to %s", n_items, o->output);
+out:
+	cml_writer_free(w);
+	cmd_source_free(src);
+	cmd_free_list(inputs);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct export_opts o = { 0 };
+	int status;
+
+	cmd_init(argv[0]);
+	status = export_parse_options(argc, argv, &o);
+	if (status == EXIT_OK)
+		status = run(&o);
+	return cmd_finish(status);
+}
