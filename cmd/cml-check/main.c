@@ -306,6 +306,15 @@ json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+static const char *const plural[CML_ITEM_KIND_COUNT] = {
+	[CML_ITEM_CLASSIFIER] = "classifiers", [CML_ITEM_GROUP] = "groups",
+	[CML_ITEM_PROPERTY] = "properties",   [CML_ITEM_PRICE_TYPE] = "price types",
+	[CML_ITEM_WAREHOUSE] = "warehouses",  [CML_ITEM_UNIT] = "units",
+	[CML_ITEM_CATALOG] = "catalogs",      [CML_ITEM_PRODUCT] = "products",
+	[CML_ITEM_OFFERS_PACKAGE] = "offers packages", [CML_ITEM_OFFER] = "offers",
+	[CML_ITEM_DOCUMENT] = "documents",    [CML_ITEM_COUNTERPARTY] = "counterparties",
+};
+
 static void
 print_counts(FILE *fp, const unsigned long *count, bool json)
 {
@@ -318,8 +327,7 @@ print_counts(FILE *fp, const unsigned long *count, bool json)
 			fprintf(fp, "%s\"%s\":%lu", first ? "" : ",", cml_kind_name((cml_kind)k),
 			        count[k]);
 		else
-			fprintf(fp, "%s%lu %s", first ? "" : ", ", count[k],
-			        cml_kind_name((cml_kind)k));
+			fprintf(fp, "%s%lu %s", first ? "" : ", ", count[k], plural[k]);
 		first = false;
 	}
 	if (first && !json)
@@ -384,6 +392,10 @@ print_summary(struct check *c)
 			printf("not opened\n");
 			continue;
 		}
+		if (!f->readable && f->count[CML_ITEM_FILE] == 0 && !f->csv) {
+			printf("unreadable\n");
+			continue;
+		}
 		if (f->csv)
 			printf("CSV, ");
 		else
@@ -397,10 +409,13 @@ print_summary(struct check *c)
 	printf("total: %zu file%s, ", c->n_files, c->n_files == 1 ? "" : "s");
 	print_counts(stdout, total, false);
 	printf("\nproblems: %lu", n_problems);
+	const char *sep = " (";
 	for (int k = 0; k < P_KIND_COUNT; k++)
-		if (c->problems[k])
-			printf("%s%lu %s", k ? ", " : " (", c->problems[k], problem_names[k]);
-	printf("%s\n", n_problems || c->problems[P_WARNING] ? ")" : "");
+		if (c->problems[k]) {
+			printf("%s%lu %s", sep, c->problems[k], problem_names[k]);
+			sep = ", ";
+		}
+	printf("%s\n", sep[0] == ',' ? ")" : "");
 	if (!c->any_products && total[CML_ITEM_OFFER] > 0)
 		printf("note: no catalog among the inputs: offers were not matched to products\n");
 	if (!c->any_price_types && total[CML_ITEM_OFFER] > 0)

@@ -13,6 +13,7 @@
 
 #include "cmdutil.h"
 #include "export.h"
+#include "merge.h"
 #include "source.h"
 
 static void
@@ -64,6 +65,7 @@ run(struct export_opts *o)
 	size_t n_inputs = 0;
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
+	offer_merge *parts = NULL;
 	unsigned long n_items = 0;
 	cml_status st;
 
@@ -77,7 +79,8 @@ run(struct export_opts *o)
 	}
 	src = cmd_source_new(o->format, on_warning, NULL);
 	w = cml_writer_new(o->output, &o->w);
-	if (src == NULL || w == NULL) {
+	parts = offer_merge_new();
+	if (src == NULL || w == NULL || parts == NULL) {
 		cmd_error("%s: cannot start the package (out of memory, or the "
 		          "directory is not writable)", o->output);
 		status = EXIT_LOCAL;
@@ -92,6 +95,16 @@ run(struct export_opts *o)
 			if (it->kind == CML_ITEM_FILE)
 				continue;
 			n_items++;
+			if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL &&
+			    !offer_is_whole(&it->u.offer)) {
+				/* a part of a split offer: joined at the end */
+				if (!offer_merge_add(parts, &it->u.offer)) {
+					cmd_error("out of memory joining split offers");
+					status = EXIT_LOCAL;
+					goto out;
+				}
+				continue;
+			}
 			st = cml_writer_add(w, it);
 			if (st != CML_OK) {
 				cmd_error("%s", cml_writer_errmsg(w));
@@ -111,6 +124,15 @@ run(struct export_opts *o)
 		status = EXIT_DATA;
 		goto out;
 	}
+	if (offer_merge_count(parts) > 0) {
+		cmd_verbose("%zu offers joined from their parts", offer_merge_count(parts));
+		st = offer_merge_flush(parts, w);
+		if (st != CML_OK) {
+			cmd_error("%s", cml_writer_errmsg(w));
+			status = cmd_exit_for(st);
+			goto out;
+		}
+	}
 	st = cml_writer_finish(w);
 	if (st != CML_OK) {
 		cmd_error("%s", cml_writer_errmsg(w));
@@ -122,6 +144,7 @@ run(struct export_opts *o)
 			break;
 	cmd_verbose("%lu items written to %s", n_items, o->output);
 out:
+	offer_merge_free(parts);
 	cml_writer_free(w);
 	cmd_source_free(src);
 	cmd_free_list(inputs);

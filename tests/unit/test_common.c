@@ -56,7 +56,7 @@ test_arena(void)
 	CHECK_STR(s, "hello");
 	void *big = cml_arena_alloc(&a, 100000);
 	CHECK(big != NULL);
-	CHECK(((uintptr_t)big % sizeof(max_align_t)) == 0);
+	CHECK(((uintptr_t)big % _Alignof(max_align_t)) == 0);
 	cml_arena_reset(&a);
 	CHECK(a.used == 0);
 	CHECK(cml_arena_alloc(&a, 50000) != NULL);

@@ -1,0 +1,310 @@
+/*
+ * merge.c: joins the parts of one offer that a split package spreads over
+ * several files (names in offers___, prices in prices___, stock in
+ * rests___) into the one Предложение a normalised package carries.
+ *
+ * Only parts are held: an offer that arrives whole (prices and stock, as
+ * every single-file package has them) goes straight to the writer, so a
+ * single-file catalog streams in flat memory. Parts are kept until the end,
+ * one record per offer: memory grows with the number of split offers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge.h"
+
+struct rec {
+	struct rec *next;  /* hash chain */
+	struct rec *order; /* first-seen order */
+	cml_offer o;
+};
+
+struct offer_merge {
+	struct rec **buckets;
+	size_t n_buckets, len;
+	struct rec *first, *last;
+	/* one big arena: simple chunks, never freed before the end */
+	char *chunk;
+	size_t chunk_left;
+	char **chunks;
+	size_t n_chunks, cap_chunks;
+};
+
+#define CHUNK (1u << 20)
+
+static void *
+alloc(offer_merge *m, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (n > m->chunk_left) {
+		size_t size = n > CHUNK ? n : CHUNK;
+		if (m->n_chunks == m->cap_chunks) {
+			size_t cap = m->cap_chunks ? m->cap_chunks * 2 : 16;
+			char **c = realloc(m->chunks, cap * sizeof(*c));
+			if (c == NULL)
+				return NULL;
+			m->chunks = c;
+			m->cap_chunks = cap;
+		}
+		m->chunk = malloc(size);
+		if (m->chunk == NULL)
+			return NULL;
+		m->chunks[m->n_chunks++] = m->chunk;
+		m->chunk_left = size;
+	}
+	void *p = m->chunk;
+	m->chunk += n;
+	m->chunk_left -= n;
+	return p;
+}
+
+static bool
+dup_str(offer_merge *m, const char **dst, const char *src)
+{
+	if (src == NULL) {
+		*dst = NULL;
+		return true;
+	}
+	size_t n = strlen(src) + 1;
+	char *d = alloc(m, n);
+	if (d == NULL)
+		return false;
+	memcpy(d, src, n);
+	*dst = d;
+	return true;
+}
+
+static bool
+dup_pairs(offer_merge *m, cml_pair **dst, size_t *n_dst, const cml_pair *src, size_t n)
+{
+	*dst = NULL;
+	*n_dst = 0;
+	if (n == 0)
+		return true;
+	cml_pair *p = alloc(m, n * sizeof(*p));
+	if (p == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!dup_str(m, &p[i].name, src[i].name) || !dup_str(m, &p[i].value, src[i].value))
+			return false;
+	*dst = p;
+	*n_dst = n;
+	return true;
+}
+
+static bool
+dup_props(offer_merge *m, cml_offer *d, const cml_offer *s)
+{
+	d->props = NULL;
+	d->n_props = 0;
+	if (s->n_props == 0)
+		return true;
+	d->props = alloc(m, s->n_props * sizeof(*d->props));
+	if (d->props == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_props; i++)
+		if (!dup_str(m, &d->props[i].id, s->props[i].id) ||
+		    !dup_str(m, &d->props[i].value, s->props[i].value))
+			return false;
+	d->n_props = s->n_props;
+	return true;
+}
+
+static bool
+dup_prices(offer_merge *m, cml_offer *d, const cml_offer *s)
+{
+	d->prices = NULL;
+	d->n_prices = 0;
+	d->has_prices = s->has_prices;
+	if (s->n_prices == 0)
+		return true;
+	d->prices = alloc(m, s->n_prices * sizeof(*d->prices));
+	if (d->prices == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_prices; i++) {
+		const cml_price *a = &s->prices[i];
+		cml_price *b = &d->prices[i];
+		if (!dup_str(m, &b->type_id, a->type_id) ||
+		    !dup_str(m, &b->presentation, a->presentation) ||
+		    !dup_str(m, &b->value, a->value) || !dup_str(m, &b->currency, a->currency) ||
+		    !dup_str(m, &b->unit, a->unit) || !dup_str(m, &b->coefficient, a->coefficient))
+			return false;
+	}
+	d->n_prices = s->n_prices;
+	return true;
+}
+
+static bool
+dup_stocks(offer_merge *m, cml_offer *d, const cml_offer *s)
+{
+	d->stocks = NULL;
+	d->n_stocks = 0;
+	d->has_stocks = s->has_stocks;
+	if (s->n_stocks == 0)
+		return true;
+	d->stocks = alloc(m, s->n_stocks * sizeof(*d->stocks));
+	if (d->stocks == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_stocks; i++)
+		if (!dup_str(m, &d->stocks[i].warehouse_id, s->stocks[i].warehouse_id) ||
+		    !dup_str(m, &d->stocks[i].quantity, s->stocks[i].quantity))
+			return false;
+	d->n_stocks = s->n_stocks;
+	return true;
+}
+
+static bool
+dup_unit(offer_merge *m, cml_unit_ref *d, const cml_unit_ref *s)
+{
+	return dup_str(m, &d->code, s->code) && dup_str(m, &d->name, s->name) &&
+	       dup_str(m, &d->full_name, s->full_name) && dup_str(m, &d->intl, s->intl);
+}
+
+/* Fills what dst lacks from src; a part's prices or stock replace the
+ * earlier ones (a later file is the newer word). */
+static bool
+fold(offer_merge *m, cml_offer *d, const cml_offer *s)
+{
+#define FILL(f) \
+	if (d->f == NULL && s->f != NULL && !dup_str(m, &d->f, s->f)) \
+		return false
+	FILL(id);
+	FILL(product_id);
+	FILL(char_id);
+	FILL(article);
+	FILL(barcode);
+	FILL(name);
+	FILL(version);
+	FILL(quantity);
+#undef FILL
+	if (d->unit.code == NULL && d->unit.name == NULL && !dup_unit(m, &d->unit, &s->unit))
+		return false;
+	if (d->n_characteristics == 0 &&
+	    !dup_pairs(m, &d->characteristics, &d->n_characteristics, s->characteristics,
+	               s->n_characteristics))
+		return false;
+	if (d->n_props == 0 && !dup_props(m, d, s))
+		return false;
+	if (s->has_prices && !dup_prices(m, d, s))
+		return false;
+	if (s->has_stocks && !dup_stocks(m, d, s))
+		return false;
+	if (s->deleted)
+		d->deleted = true;
+	if (d->status == CML_STATUS_NONE)
+		d->status = s->status;
+	return true;
+}
+
+offer_merge *
+offer_merge_new(void)
+{
+	offer_merge *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->n_buckets = 1024;
+	m->buckets = calloc(m->n_buckets, sizeof(*m->buckets));
+	if (m->buckets == NULL) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+offer_merge_free(offer_merge *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n_chunks; i++)
+		free(m->chunks[i]);
+	free(m->chunks);
+	free(m->buckets);
+	free(m);
+}
+
+bool
+offer_is_whole(const cml_offer *o)
+{
+	return o->has_prices && (o->has_stocks || o->quantity != NULL);
+}
+
+static size_t
+hash(const char *s)
+{
+	size_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static bool
+grow(offer_merge *m)
+{
+	size_t n = m->n_buckets * 2;
+	struct rec **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return false;
+	for (struct rec *r = m->first; r != NULL; r = r->order) {
+		size_t i = hash(r->o.id) & (n - 1);
+		r->next = b[i];
+		b[i] = r;
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->n_buckets = n;
+	return true;
+}
+
+bool
+offer_merge_add(offer_merge *m, const cml_offer *o)
+{
+	size_t i = hash(o->id) & (m->n_buckets - 1);
+
+	for (struct rec *r = m->buckets[i]; r != NULL; r = r->next)
+		if (strcmp(r->o.id, o->id) == 0)
+			return fold(m, &r->o, o);
+	if (m->len + 1 > m->n_buckets && !grow(m))
+		return false;
+	i = hash(o->id) & (m->n_buckets - 1);
+	struct rec *r = alloc(m, sizeof(*r));
+	if (r == NULL)
+		return false;
+	memset(r, 0, sizeof(*r));
+	if (!fold(m, &r->o, o))
+		return false;
+	r->next = m->buckets[i];
+	m->buckets[i] = r;
+	if (m->last != NULL)
+		m->last->order = r;
+	else
+		m->first = r;
+	m->last = r;
+	m->len++;
+	return true;
+}
+
+size_t
+offer_merge_count(const offer_merge *m)
+{
+	return m->len;
+}
+
+cml_status
+offer_merge_flush(offer_merge *m, cml_writer *w)
+{
+	cml_item it;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = CML_ITEM_OFFER;
+	for (struct rec *r = m->first; r != NULL; r = r->order) {
+		it.u.offer = r->o;
+		cml_status st = cml_writer_add(w, &it);
+		if (st != CML_OK)
+			return st;
+	}
+	return CML_OK;
+}

@@ -1,0 +1,27 @@
+/*
+ * merge.h: joining the parts of split offers (see merge.c).
+ */
+#ifndef CMLKIT_MERGE_H
+#define CMLKIT_MERGE_H
+
+#include <stdbool.h>
+
+#include <cml/writer.h>
+
+typedef struct offer_merge offer_merge;
+
+offer_merge *offer_merge_new(void);
+void offer_merge_free(offer_merge *m);
+
+/* True when the offer carries its prices and its stock: nothing to join. */
+bool offer_is_whole(const cml_offer *o);
+
+/* Copies the offer in, or folds it into the record of the same Ид.
+ * False when out of memory. */
+bool offer_merge_add(offer_merge *m, const cml_offer *o);
+size_t offer_merge_count(const offer_merge *m);
+
+/* Hands every joined offer to the writer, in first-seen order. */
+cml_status offer_merge_flush(offer_merge *m, cml_writer *w);
+
+#endif /* CMLKIT_MERGE_H */

@@ -1,0 +1,2218 @@
+/*
+ * writer.c: the streaming CommerceML package writer (see writer.h).
+ *
+ * Every item is written as soon as it is added, by an xmlTextWriter of its
+ * own section, into a temporary file beside the target (".import.xml.XXXXXX").
+ * A section is the content of one container element: the Товар elements of
+ * Каталог/Товары, the Предложение elements of ПакетПредложений/Предложения,
+ * the ТипЦены elements of ТипыЦен, and so on, so that items of different
+ * kinds may arrive in any order. Each section's writer is set up with the
+ * final encoding (the temporary file holds the final bytes) and with as many
+ * dummy open elements as the real container depth, so that indentation comes
+ * out right; those dummy tags and the XML declaration are a prefix of the
+ * file that the assembly skips.
+ *
+ * cml_writer_finish() assembles each final file into another temporary
+ * file: XML declaration, the root element, the container elements and,
+ * between them, the section bodies copied byte for byte; then it renames
+ * every assembled file into place.
+ *
+ * Two things are kept in memory: the headers (Классификатор, Каталог,
+ * ПакетПредложений: a few strings, the last one seen wins) and the groups.
+ * Groups may arrive in any order, yet they must be written as a tree
+ * (Группа/Группы/Группа...), which needs all of them: there are thousands
+ * at most, so they are stored and the tree is written at finish.
+ *
+ * Every item is walked twice: a first pass checks every string (UTF-8,
+ * characters XML 1.0 allows) without writing; only a clean item is written,
+ * so CML_ERR_VALUE leaves the writer usable. Other errors make it unusable:
+ * later calls return CML_ERR_STATE and the message of the first error stays.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/encoding.h>
+#include <libxml/xmlIO.h>
+#include <libxml/xmlwriter.h>
+
+#include "cml/writer.h"
+#include "cml_private.h"
+
+#define X(s) ((const xmlChar *)(s))
+#define NONE SIZE_MAX
+
+/* Sections: the temporary files items are streamed into. */
+enum {
+	SEC_CLS_HEAD,   /* Классификатор: Ид, Наименование, Владелец */
+	SEC_GROUPS,     /* Группы (written at finish) */
+	SEC_PROPS,      /* Свойства */
+	SEC_PRICE_TYPES,/* ТипыЦен */
+	SEC_WAREHOUSES, /* Склады */
+	SEC_UNITS,      /* ЕдиницыИзмерения */
+	SEC_CAT_HEAD,   /* Каталог: Ид, ИдКлассификатора, ... */
+	SEC_PRODUCTS,   /* Товары */
+	SEC_PKG_HEAD,   /* ПакетПредложений: Ид, Наименование, ... */
+	SEC_OFFERS,     /* Предложения (without prices and stock when split) */
+	SEC_PRICES,     /* split: Предложения with Ид and Цены */
+	SEC_RESTS,      /* split: Предложения with Ид and Остатки */
+	SEC_DOCS,       /* Документ (3.1: inside Контейнер) */
+	SEC_CPS,        /* Контрагенты */
+	SEC_COUNT
+};
+
+/* Final files, in the order a site imports them. */
+enum {
+	F_IMPORT,       /* import.xml, or the split classifier file */
+	F_GOODS,        /* split only */
+	F_OFFERS,
+	F_PRICES,       /* split only */
+	F_RESTS,        /* split only */
+	F_ORDERS,
+	F_CPS,
+	F_COUNT
+};
+
+static const char *const names_single[F_COUNT] = {
+	"import.xml", NULL, "offers.xml", NULL, NULL,
+	"orders.xml", "contragents.xml",
+};
+static const char *const names_split[F_COUNT] = {
+	"import___classifier.xml", "import___goods.xml", "offers___offers.xml",
+	"prices___prices.xml", "rests___rests.xml",
+	"orders.xml", "contragents.xml",
+};
+static const char *const names_31[F_COUNT] = {
+	"classifier.xml", "goods.xml", "offers.xml", "prices.xml", "rests.xml",
+	"orders.xml", "contragents.xml",
+};
+
+/* Depth of a section's items below the root, for indentation. */
+static const int sec_depth[SEC_COUNT] = {
+	[SEC_CLS_HEAD] = 2, [SEC_GROUPS] = 3, [SEC_PROPS] = 3,
+	[SEC_PRICE_TYPES] = 3, [SEC_WAREHOUSES] = 3, [SEC_UNITS] = 3,
+	[SEC_CAT_HEAD] = 2, [SEC_PRODUCTS] = 3, [SEC_PKG_HEAD] = 2,
+	[SEC_OFFERS] = 3, [SEC_PRICES] = 3, [SEC_RESTS] = 3,
+	[SEC_DOCS] = 1, [SEC_CPS] = 2,
+};
+
+static const struct {
+	const char *name;
+	int num;
+} schemas[] = {
+	{ "2.04", 204 }, { "2.05", 205 }, { "2.06", 206 }, { "2.07", 207 },
+	{ "2.08", 208 }, { "2.09", 209 }, { "2.10", 210 }, { "3.1", 301 },
+};
+
+/* A temporary file and the XML writer streaming into it. */
+typedef struct frag {
+	char *path;
+	FILE *fp;
+	xmlTextWriterPtr x;   /* NULL once closed */
+	off_t nbytes;         /* bytes handed to fp */
+	off_t body_start;     /* after the declaration and the dummy tags */
+	off_t body_end;
+	int err;              /* errno of the first failed write, or 0 */
+	size_t count;         /* items written */
+	bool in_container;    /* SEC_DOCS, 3.1: a Контейнер is open */
+	unsigned container;
+} frag;
+
+/* A group kept for the tree. */
+typedef struct gnode {
+	cml_group g;
+	size_t first;         /* first child, last child, next sibling */
+	size_t last;
+	size_t next;
+	bool has_parent;
+	bool done;
+} gnode;
+
+enum { ST_OPEN, ST_FAILED, ST_DONE };
+
+struct cml_writer {
+	char *dir;
+	const char *schema;
+	int ver;                      /* 204..210, 301 */
+	cml_encoding enc;
+	bool bom;
+	bool indent;
+	bool split;
+	cml_tristate only_changes;
+	char generated[40];
+	int state;
+	const char *const *names;     /* final file names of the layout */
+
+	frag sec[SEC_COUNT];
+
+	cml_arena cls_arena, cat_arena, pkg_arena;
+	cml_classifier cls;
+	cml_catalog cat;
+	cml_offers_package pkg;
+	bool cls_set, cat_set, pkg_set;
+	cml_tristate cps_only_changes;
+
+	cml_arena group_arena;
+	gnode *groups;
+	size_t n_groups, cap_groups;
+
+	bool any_catalog;             /* a non-document item was added */
+	cml_buf scratch;              /* an offer id made of its parts */
+
+	char *final_tmp[F_COUNT];     /* assembled, not yet renamed */
+	const char *files[F_COUNT + 1];
+	char errmsg[CML_ERRMSG_MAX];
+};
+
+/* ---- errors ---- */
+
+static cml_status set_err(cml_writer *w, cml_status st, const char *fmt, ...)
+    CML_PRINTF(3, 4);
+
+static cml_status
+set_err(cml_writer *w, cml_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(w->errmsg, sizeof(w->errmsg), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+static cml_status
+io_err(cml_writer *w, const char *path, int err)
+{
+	return set_err(w, CML_ERR_IO, "%s: %s", path, strerror(err ? err : EIO));
+}
+
+/* libxml2 refused a write: out of memory, or a bug of ours. */
+static cml_status
+xml_err(cml_writer *w, const char *path)
+{
+	return set_err(w, CML_ERR_IO, "%s: the XML writer failed", path);
+}
+
+static cml_status
+nomem(cml_writer *w)
+{
+	return set_err(w, CML_ERR_NOMEM, "out of memory");
+}
+
+/* ---- strings ---- */
+
+static bool
+empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+/* NULL when s may be written as XML 1.0 text, else the reason why not. */
+static const char *
+check_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		unsigned c = *p, cp;
+		size_t n;
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return "control character not allowed in XML";
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return "invalid UTF-8";
+		}
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return "invalid UTF-8";
+			cp = cp << 6 | (p[i] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return "invalid UTF-8";
+		if (cp == 0xFFFE || cp == 0xFFFF)
+			return "character not allowed in XML";
+		p += n + 1;
+	}
+	return NULL;
+}
+
+/* dir + sep + name + suffix, allocated. */
+static char *
+path_join(const char *dir, const char *sep, const char *name, const char *suffix)
+{
+	size_t a = strlen(dir), b = strlen(sep), c = strlen(name);
+	size_t d = strlen(suffix);
+	char *p = cml_malloc(a + b + c + d + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, a);
+	memcpy(p + a, sep, b);
+	memcpy(p + a + b, name, c);
+	memcpy(p + a + b + c, suffix, d + 1);
+	return p;
+}
+
+/* ---- emitting elements ----
+ *
+ * The emit functions never fail by return: the first failure is kept in
+ * the emit and every later call does nothing. With x == NULL they only
+ * check the strings.
+ */
+
+typedef struct emit {
+	xmlTextWriterPtr x;
+	int ver;
+	bool failed;
+	bool xml_failed;      /* libxml2 refused: the writer is broken */
+	const char *bad_elem; /* the element or attribute of a bad string */
+	const char *bad_why;
+} emit;
+
+static void
+e_rc(emit *e, int rc)
+{
+	if (rc < 0 && !e->failed) {
+		e->failed = true;
+		e->xml_failed = true;
+	}
+}
+
+static bool
+e_check(emit *e, const char *name, const char *s)
+{
+	const char *why;
+
+	if (e->failed)
+		return false;
+	if ((why = check_text(s)) != NULL) {
+		e->failed = true;
+		e->bad_elem = name;
+		e->bad_why = why;
+		return false;
+	}
+	return true;
+}
+
+static void
+e_start(emit *e, const char *name)
+{
+	if (e->x != NULL && !e->failed)
+		e_rc(e, xmlTextWriterStartElement(e->x, X(name)));
+}
+
+static void
+e_end(emit *e)
+{
+	if (e->x != NULL && !e->failed)
+		e_rc(e, xmlTextWriterEndElement(e->x));
+}
+
+static void
+e_attr(emit *e, const char *name, const char *v)
+{
+	if (empty(v) || e->failed)
+		return;
+	if (e->x == NULL)
+		e_check(e, name, v);
+	else
+		e_rc(e, xmlTextWriterWriteAttribute(e->x, X(name), X(v)));
+}
+
+/* Text content of the open element. */
+static void
+e_content(emit *e, const char *name, const char *v)
+{
+	if (empty(v) || e->failed)
+		return;
+	if (e->x == NULL)
+		e_check(e, name, v);
+	else
+		e_rc(e, xmlTextWriterWriteString(e->x, X(v)));
+}
+
+/* <name>v</name>, nothing for a NULL or empty v. */
+static void
+e_text(emit *e, const char *name, const char *v)
+{
+	if (empty(v) || e->failed)
+		return;
+	if (e->x == NULL)
+		e_check(e, name, v);
+	else
+		e_rc(e, xmlTextWriterWriteElement(e->x, X(name), X(v)));
+}
+
+static void
+e_tristate(emit *e, const char *name, cml_tristate t)
+{
+	if (t == CML_TRUE)
+		e_text(e, name, "true");
+	else if (t == CML_FALSE)
+		e_text(e, name, "false");
+}
+
+static void
+e_flag(emit *e, const char *name, bool b)
+{
+	if (b)
+		e_text(e, name, "true");
+}
+
+/* ---- the shapes ---- */
+
+/* (name, value) pairs as list/elem(kname, vname). */
+static void
+put_pairs(emit *e, const char *list, const char *elem, const char *kname,
+    const char *vname, const cml_pair *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (list != NULL)
+		e_start(e, list);
+	for (size_t i = 0; i < n; i++) {
+		e_start(e, elem);
+		e_text(e, kname, p[i].name);
+		e_text(e, vname, p[i].value);
+		e_end(e);
+	}
+	if (list != NULL)
+		e_end(e);
+}
+
+static void
+put_requisites(emit *e, const cml_pair *p, size_t n)
+{
+	put_pairs(e, "ЗначенияРеквизитов", "ЗначениеРеквизита", "Наименование",
+	    "Значение", p, n);
+}
+
+static void
+put_characteristics(emit *e, const cml_pair *p, size_t n)
+{
+	put_pairs(e, "ХарактеристикиТовара", "ХарактеристикаТовара",
+	    "Наименование", "Значение", p, n);
+}
+
+static void
+put_contacts(emit *e, const cml_pair *p, size_t n)
+{
+	put_pairs(e, "Контакты", "Контакт", "Тип", "Значение", p, n);
+}
+
+/* БазоваяЕдиница: attributes and text in 2.0x, the bare code in 3.1. */
+static void
+put_unit_ref(emit *e, const char *elem, const cml_unit_ref *u)
+{
+	if (e->ver >= 300) {
+		e_text(e, elem, u->code);
+		return;
+	}
+	if (empty(u->code) && empty(u->name) && empty(u->full_name) &&
+	    empty(u->intl))
+		return;
+	e_start(e, elem);
+	e_attr(e, "Код", u->code);
+	e_attr(e, "НаименованиеПолное", u->full_name);
+	e_attr(e, "МеждународноеСокращение", u->intl);
+	e_content(e, elem, u->name);
+	e_end(e);
+}
+
+static void
+put_prop_values(emit *e, const cml_prop_value *v, size_t n)
+{
+	if (n == 0)
+		return;
+	e_start(e, "ЗначенияСвойств");
+	for (size_t i = 0; i < n; i++) {
+		e_start(e, "ЗначенияСвойства");
+		e_text(e, "Ид", v[i].id);
+		e_text(e, "Значение", v[i].value);
+		e_end(e);
+	}
+	e_end(e);
+}
+
+static void
+put_owner(emit *e, const char *id, const char *name)
+{
+	if (empty(id) && empty(name))
+		return;
+	e_start(e, "Владелец");
+	e_text(e, "Ид", id);
+	e_text(e, "Наименование", name);
+	e_end(e);
+}
+
+static void
+put_tax(emit *e, const char *elem, const cml_tax *t)
+{
+	e_start(e, elem);
+	e_text(e, "Наименование", t->name);
+	e_tristate(e, "УчтеноВСумме", t->in_sum);
+	e_text(e, "Сумма", t->sum);
+	e_text(e, "Ставка", t->rate);
+	e_end(e);
+}
+
+/*
+ * A line's taxes: Налоги/Налог for those with a sum (or УчтеноВСумме),
+ * СтавкиНалогов/СтавкаНалога for the rates after the last of them. A
+ * reader gives the Налоги first, then the СтавкиНалогов (Bitrix writes
+ * both for one tax), so this split keeps the order of the taxes.
+ */
+static void
+put_line_taxes(emit *e, const cml_tax *t, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!empty(t[i].sum) || t[i].in_sum != CML_UNSET)
+			k = i + 1;
+	if (k > 0) {
+		e_start(e, "Налоги");
+		for (size_t i = 0; i < k; i++)
+			put_tax(e, "Налог", &t[i]);
+		e_end(e);
+	}
+	if (k < n) {
+		e_start(e, "СтавкиНалогов");
+		for (size_t i = k; i < n; i++)
+			put_tax(e, "СтавкаНалога", &t[i]);
+		e_end(e);
+	}
+}
+
+static void
+put_discounts(emit *e, const cml_discount *d, size_t n)
+{
+	if (n == 0)
+		return;
+	e_start(e, "Скидки");
+	for (size_t i = 0; i < n; i++) {
+		e_start(e, "Скидка");
+		e_text(e, "Наименование", d[i].name);
+		e_text(e, "Сумма", d[i].sum);
+		e_text(e, "Процент", d[i].percent);
+		e_tristate(e, "УчтеноВСумме", d[i].in_sum);
+		e_end(e);
+	}
+	e_end(e);
+}
+
+static void
+put_address(emit *e, const char *elem, const cml_address *a)
+{
+	if (empty(a->presentation) && a->n_fields == 0)
+		return;
+	e_start(e, elem);
+	e_text(e, "Представление", a->presentation);
+	put_pairs(e, NULL, "АдресноеПоле", "Тип", "Значение", a->fields,
+	    a->n_fields);
+	e_end(e);
+}
+
+static void
+put_counterparty(emit *e, const cml_counterparty *c)
+{
+	e_start(e, "Контрагент");
+	e_text(e, "Ид", c->id);
+	e_text(e, "НомерВерсии", c->version);
+	e_flag(e, "ПометкаУдаления", c->deleted);
+	e_text(e, "Наименование", c->name);
+	e_text(e, "ОфициальноеНаименование", c->official_name);
+	e_text(e, "ПолноеНаименование", c->full_name);
+	e_text(e, "Фамилия", c->last_name);
+	e_text(e, "Имя", c->first_name);
+	e_text(e, "Отчество", c->middle_name);
+	e_text(e, "Роль", c->role);
+	e_text(e, "ИНН", c->inn);
+	e_text(e, "КПП", c->kpp);
+	e_text(e, "ОКПО", c->okpo);
+	put_address(e, "АдресРегистрации", &c->reg_address);
+	put_address(e, "ЮридическийАдрес", &c->legal_address);
+	put_contacts(e, c->contacts, c->n_contacts);
+	if (c->n_representatives > 0) {
+		e_start(e, "Представители");
+		for (size_t i = 0; i < c->n_representatives; i++) {
+			const cml_representative *r = &c->representatives[i];
+
+			e_start(e, "Представитель");
+			e_text(e, "Отношение", r->relation);
+			e_text(e, "Ид", r->id);
+			e_text(e, "Наименование", r->name);
+			e_end(e);
+		}
+		e_end(e);
+	}
+	if (c->n_accounts > 0) {
+		e_start(e, "РасчетныеСчета");
+		for (size_t i = 0; i < c->n_accounts; i++) {
+			const cml_bank_account *a = &c->accounts[i];
+
+			e_start(e, "РасчетныйСчет");
+			e_text(e, "НомерСчета", a->number);
+			if (!empty(a->bank_name) || !empty(a->bank_corr_account) ||
+			    !empty(a->bank_bik) || !empty(a->bank_address)) {
+				e_start(e, "Банк");
+				e_text(e, "Наименование", a->bank_name);
+				e_text(e, "СчетКорреспондентский",
+				    a->bank_corr_account);
+				e_text(e, "БИК", a->bank_bik);
+				if (!empty(a->bank_address)) {
+					e_start(e, "Адрес");
+					e_text(e, "Представление",
+					    a->bank_address);
+					e_end(e);
+				}
+				e_end(e);
+			}
+			e_end(e);
+		}
+		e_end(e);
+	}
+	e_end(e);
+}
+
+static void
+put_cls_head(emit *e, const cml_classifier *c)
+{
+	e_text(e, "Ид", c->id);
+	e_text(e, "Наименование", c->name);
+	put_owner(e, c->owner_id, c->owner_name);
+}
+
+static void
+put_cat_head(emit *e, const cml_catalog *c)
+{
+	e_text(e, "Ид", c->id);
+	e_text(e, "ИдКлассификатора", c->classifier_id);
+	e_text(e, "Наименование", c->name);
+	put_owner(e, c->owner_id, c->owner_name);
+	e_text(e, "Описание", c->description);
+}
+
+static void
+put_pkg_head(emit *e, const cml_offers_package *p)
+{
+	e_text(e, "Ид", p->id);
+	e_text(e, "Наименование", p->name);
+	e_text(e, "ИдКаталога", p->catalog_id);
+	e_text(e, "ИдКлассификатора", p->classifier_id);
+	put_owner(e, p->owner_id, p->owner_name);
+}
+
+/* A group without its subgroups (the tree is made at finish). */
+static void
+put_group_fields(emit *e, const cml_group *g)
+{
+	e_text(e, "Ид", g->id);
+	e_text(e, "НомерВерсии", g->version);
+	e_flag(e, "ПометкаУдаления", g->deleted);
+	e_text(e, "Наименование", g->name);
+	e_text(e, "Описание", g->description);
+}
+
+static void
+put_property(emit *e, const cml_property *p)
+{
+	e_start(e, "Свойство");
+	e_text(e, "Ид", p->id);
+	e_text(e, "НомерВерсии", p->version);
+	e_flag(e, "ПометкаУдаления", p->deleted);
+	e_text(e, "Наименование", p->name);
+	e_text(e, "ТипЗначений", p->value_type);
+	e_tristate(e, "Обязательное", p->required);
+	e_tristate(e, "Множественное", p->multiple);
+	e_tristate(e, "ДляТоваров", p->for_products);
+	e_tristate(e, "ДляПредложений", p->for_offers);
+	e_tristate(e, "ДляДокументов", p->for_documents);
+	if (p->n_variants > 0) {
+		e_start(e, "ВариантыЗначений");
+		for (size_t i = 0; i < p->n_variants; i++) {
+			e_start(e, "Справочник");
+			e_text(e, "ИдЗначения", p->variants[i].id);
+			e_text(e, "Значение", p->variants[i].value);
+			e_end(e);
+		}
+		e_end(e);
+	}
+	e_end(e);
+}
+
+static void
+put_price_type(emit *e, const cml_price_type *p)
+{
+	e_start(e, "ТипЦены");
+	e_text(e, "Ид", p->id);
+	e_text(e, "Наименование", p->name);
+	e_text(e, "Валюта", p->currency);
+	if (!empty(p->tax_name) || p->tax_in_sum != CML_UNSET ||
+	    !empty(p->tax_excise)) {
+		e_start(e, "Налог");
+		e_text(e, "Наименование", p->tax_name);
+		e_tristate(e, "УчтеноВСумме", p->tax_in_sum);
+		e_text(e, "Акциз", p->tax_excise);
+		e_end(e);
+	}
+	e_end(e);
+}
+
+static void
+put_warehouse(emit *e, const cml_warehouse *s)
+{
+	e_start(e, "Склад");
+	e_text(e, "Ид", s->id);
+	e_text(e, "Наименование", s->name);
+	if (!empty(s->address)) {
+		e_start(e, "Адрес");
+		e_text(e, "Представление", s->address);
+		e_end(e);
+	}
+	e_text(e, "Комментарий", s->comment);
+	put_contacts(e, s->contacts, s->n_contacts);
+	e_end(e);
+}
+
+static void
+put_unit(emit *e, const cml_unit *u)
+{
+	e_start(e, "ЕдиницаИзмерения");
+	e_text(e, "Ид", u->id);
+	e_text(e, "Код", u->code);
+	e_text(e, "НаименованиеКраткое", u->short_name);
+	e_text(e, "НаименованиеПолное", u->full_name);
+	e_text(e, "МеждународноеСокращение", u->intl);
+	e_end(e);
+}
+
+/*
+ * The deletion and status markers say what the item says, so that a
+ * reader gets the same status and deleted flag back: a status is written
+ * as Статус (an attribute of Товар, an element of Предложение, as 1C
+ * writes them), a deletion without that status as ПометкаУдаления, and
+ * in 2.09+ (where ПометкаУдаления is the form) every deletion gets it.
+ * Bitrix reads both forms in every version.
+ */
+static const char *
+status_str(cml_item_status st)
+{
+	switch (st) {
+	case CML_STATUS_NEW: return "Новый";
+	case CML_STATUS_CHANGED: return "Изменен";
+	case CML_STATUS_DELETED: return "Удален";
+	default: return NULL;
+	}
+}
+
+static bool
+delete_mark(const emit *e, bool deleted, cml_item_status st)
+{
+	return deleted && (st != CML_STATUS_DELETED || e->ver >= 209);
+}
+
+static void
+put_product(emit *e, const cml_product *p)
+{
+	e_start(e, "Товар");
+	e_attr(e, "Статус", status_str(p->status));
+	e_text(e, "Ид", p->id);
+	e_text(e, "НомерВерсии", p->version);
+	e_flag(e, "ПометкаУдаления", delete_mark(e, p->deleted, p->status));
+	e_text(e, "Штрихкод", p->barcode);
+	e_text(e, "Артикул", p->article);
+	e_text(e, "Наименование", p->name);
+	e_text(e, "ПолноеНаименование", p->full_name);
+	put_unit_ref(e, "БазоваяЕдиница", &p->unit);
+	if (p->n_groups > 0) {
+		e_start(e, "Группы");
+		for (size_t i = 0; i < p->n_groups; i++)
+			e_text(e, "Ид", p->groups[i]);
+		e_end(e);
+	}
+	e_text(e, "Категория", p->category);
+	e_text(e, "Описание", p->description);
+	for (size_t i = 0; i < p->n_pictures; i++)
+		e_text(e, "Картинка", p->pictures[i]);
+	e_text(e, "Страна", p->country);
+	if (!empty(p->manufacturer_id) || !empty(p->manufacturer_name)) {
+		e_start(e, "Изготовитель");
+		e_text(e, "Ид", p->manufacturer_id);
+		e_text(e, "Наименование", p->manufacturer_name);
+		e_end(e);
+	}
+	put_prop_values(e, p->props, p->n_props);
+	if (p->n_taxes > 0) {
+		e_start(e, "СтавкиНалогов");
+		for (size_t i = 0; i < p->n_taxes; i++) {
+			e_start(e, "СтавкаНалога");
+			e_text(e, "Наименование", p->taxes[i].name);
+			e_text(e, "Ставка", p->taxes[i].rate);
+			e_tristate(e, "УчтеноВСумме", p->taxes[i].in_sum);
+			e_text(e, "Сумма", p->taxes[i].sum);
+			e_end(e);
+		}
+		e_end(e);
+	}
+	put_characteristics(e, p->characteristics, p->n_characteristics);
+	put_requisites(e, p->requisites, p->n_requisites);
+	e_end(e);
+}
+
+/* Which part of an offer goes where. */
+enum { PART_ALL, PART_CARD, PART_PRICES, PART_RESTS };
+
+static bool
+offer_has_prices(const cml_offer *o)
+{
+	return o->has_prices || o->n_prices > 0;
+}
+
+static bool
+offer_has_rests(const cml_offer *o)
+{
+	return !empty(o->quantity) || o->n_stocks > 0;
+}
+
+static bool
+offer_has_card(const cml_offer *o)
+{
+	return !empty(o->version) || !empty(o->barcode) || !empty(o->article) ||
+	    !empty(o->name) || !empty(o->unit.code) || !empty(o->unit.name) ||
+	    !empty(o->unit.full_name) || !empty(o->unit.intl) ||
+	    o->n_characteristics > 0 || o->n_props > 0 || o->deleted ||
+	    o->status != CML_STATUS_NONE;
+}
+
+static void
+put_offer(emit *e, const cml_offer *o, const char *id, int part)
+{
+	bool card = part == PART_ALL || part == PART_CARD;
+
+	e_start(e, "Предложение");
+	e_text(e, "Ид", id);
+	if (card) {
+		e_text(e, "НомерВерсии", o->version);
+		e_flag(e, "ПометкаУдаления",
+		    delete_mark(e, o->deleted, o->status));
+		e_text(e, "Штрихкод", o->barcode);
+		e_text(e, "Артикул", o->article);
+		e_text(e, "Наименование", o->name);
+		put_unit_ref(e, "БазоваяЕдиница", &o->unit);
+		put_characteristics(e, o->characteristics,
+		    o->n_characteristics);
+		put_prop_values(e, o->props, o->n_props);
+	}
+	if ((part == PART_ALL || part == PART_PRICES) && offer_has_prices(o)) {
+		e_start(e, "Цены");
+		for (size_t i = 0; i < o->n_prices; i++) {
+			const cml_price *p = &o->prices[i];
+
+			e_start(e, "Цена");
+			e_text(e, "Представление", p->presentation);
+			e_text(e, "ИдТипаЦены", p->type_id);
+			e_text(e, "ЦенаЗаЕдиницу", p->value);
+			e_text(e, "Валюта", p->currency);
+			e_text(e, "Единица", p->unit);
+			e_text(e, "Коэффициент", p->coefficient);
+			e_end(e);
+		}
+		e_end(e);
+	}
+	if (part == PART_ALL) {
+		e_text(e, "Количество", o->quantity);
+		for (size_t i = 0; i < o->n_stocks; i++) {
+			e_start(e, "Склад");
+			e_attr(e, "ИдСклада", o->stocks[i].warehouse_id);
+			e_attr(e, "КоличествоНаСкладе", o->stocks[i].quantity);
+			e_end(e);
+		}
+	} else if (part == PART_RESTS) {
+		e_text(e, "Количество", o->quantity);
+		if (o->n_stocks > 0) {
+			e_start(e, "Остатки");
+			for (size_t i = 0; i < o->n_stocks; i++) {
+				e_start(e, "Остаток");
+				e_start(e, "Склад");
+				e_text(e, "Ид", o->stocks[i].warehouse_id);
+				e_text(e, "Количество", o->stocks[i].quantity);
+				e_end(e);
+				e_end(e);
+			}
+			e_end(e);
+		}
+	}
+	if (card)
+		e_text(e, "Статус", status_str(o->status));
+	e_end(e);
+}
+
+static void
+put_doc_line(emit *e, const cml_doc_line *l)
+{
+	e_start(e, "Товар");
+	e_text(e, "Ид", l->id);
+	e_text(e, "ИдКаталога", l->catalog_id);
+	e_text(e, "Артикул", l->article);
+	e_text(e, "Наименование", l->name);
+	put_unit_ref(e, "БазоваяЕдиница", &l->unit);
+	e_text(e, "ЦенаЗаЕдиницу", l->price);
+	e_text(e, "Количество", l->quantity);
+	e_text(e, "Сумма", l->sum);
+	e_text(e, "Коэффициент", l->coefficient);
+	put_characteristics(e, l->characteristics, l->n_characteristics);
+	put_requisites(e, l->requisites, l->n_requisites);
+	put_line_taxes(e, l->taxes, l->n_taxes);
+	put_discounts(e, l->discounts, l->n_discounts);
+	e_end(e);
+}
+
+static void
+put_document(emit *e, const cml_document *d)
+{
+	e_start(e, "Документ");
+	e_text(e, "Ид", d->id);
+	e_text(e, "Номер", d->number);
+	e_text(e, "Дата", d->date);
+	e_text(e, "ХозОперация", d->operation);
+	e_text(e, "Роль", d->role);
+	e_text(e, "Валюта", d->currency);
+	e_text(e, "Курс", d->rate);
+	e_text(e, "Сумма", d->sum);
+	if (d->n_counterparties > 0) {
+		e_start(e, "Контрагенты");
+		for (size_t i = 0; i < d->n_counterparties; i++)
+			put_counterparty(e, &d->counterparties[i]);
+		e_end(e);
+	}
+	e_text(e, "Время", d->time);
+	e_text(e, "СрокПлатежа", d->due_date);
+	e_text(e, "Комментарий", d->comment);
+	e_text(e, "НомерВерсии", d->version);
+	e_flag(e, "ПометкаУдаления", d->deleted);
+	e_text(e, "Номер1С", d->number_1c);
+	e_text(e, "Дата1С", d->date_1c);
+	if (d->n_taxes > 0) {
+		e_start(e, "Налоги");
+		for (size_t i = 0; i < d->n_taxes; i++)
+			put_tax(e, "Налог", &d->taxes[i]);
+		e_end(e);
+	}
+	put_discounts(e, d->discounts, d->n_discounts);
+	if (d->n_lines > 0) {
+		e_start(e, "Товары");
+		for (size_t i = 0; i < d->n_lines; i++)
+			put_doc_line(e, &d->lines[i]);
+		e_end(e);
+	}
+	put_requisites(e, d->requisites, d->n_requisites);
+	if (d->n_payments > 0) {
+		e_start(e, "Оплаты");
+		for (size_t i = 0; i < d->n_payments; i++) {
+			const cml_payment *p = &d->payments[i];
+
+			e_start(e, "Оплата");
+			e_text(e, "НомерДокумента", p->number);
+			e_text(e, "НомерТранзакции", p->transaction);
+			e_text(e, "ДатаОплаты", p->date);
+			e_text(e, "СуммаОплаты", p->sum);
+			e_text(e, "СпособОплаты", p->method);
+			e_text(e, "ИдСпособаОплаты", p->method_id);
+			e_end(e);
+		}
+		e_end(e);
+	}
+	e_end(e);
+}
+
+/* ---- sections ---- */
+
+static int
+frag_write(void *ctx, const char *buf, int len)
+{
+	frag *f = ctx;
+
+	/* Never report a failure to libxml2 (it would print it): the errno
+	 * is kept and checked after each item. */
+	if (len > 0 && f->err == 0) {
+		errno = 0;
+		if (fwrite(buf, 1, (size_t)len, f->fp) != (size_t)len)
+			f->err = errno ? errno : EIO;
+	}
+	if (len > 0)
+		f->nbytes += len;
+	return len;
+}
+
+static int
+frag_noclose(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* Closes and removes a section's file. */
+static void
+frag_discard(frag *f)
+{
+	if (f->x != NULL)
+		xmlFreeTextWriter(f->x);
+	if (f->fp != NULL)
+		fclose(f->fp);
+	if (f->path != NULL) {
+		unlink(f->path);
+		cml_free(f->path);
+	}
+	memset(f, 0, sizeof(*f));
+}
+
+static const char *
+enc_name(const cml_writer *w)
+{
+	return w->enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8";
+}
+
+static int
+sec_file(const cml_writer *w, int sec)
+{
+	switch (sec) {
+	case SEC_PRICE_TYPES:
+	case SEC_WAREHOUSES:
+		return w->ver >= 209 ? F_IMPORT : F_OFFERS;
+	case SEC_CAT_HEAD:
+	case SEC_PRODUCTS:
+		return w->split ? F_GOODS : F_IMPORT;
+	case SEC_PKG_HEAD:
+	case SEC_OFFERS:
+		return F_OFFERS;
+	case SEC_PRICES:
+		return F_PRICES;
+	case SEC_RESTS:
+		return F_RESTS;
+	case SEC_DOCS:
+		return F_ORDERS;
+	case SEC_CPS:
+		return F_CPS;
+	default:
+		return F_IMPORT;
+	}
+}
+
+/* Opens a section's temporary file and writer, if not open yet. */
+static cml_status
+frag_open(cml_writer *w, int sec)
+{
+	frag *f = &w->sec[sec];
+	xmlOutputBufferPtr ob;
+	cml_status st = CML_OK;
+	int fd, rc = 0;
+
+	if (f->x != NULL)
+		return CML_OK;
+	f->path = path_join(w->dir, "/.", w->names[sec_file(w, sec)], ".XXXXXX");
+	if (f->path == NULL) {
+		st = nomem(w);
+		goto out;
+	}
+	if ((fd = mkstemp(f->path)) < 0) {
+		st = io_err(w, f->path, errno);
+		cml_free(f->path);
+		f->path = NULL;
+		goto out;
+	}
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if ((f->fp = fdopen(fd, "w+b")) == NULL) {
+		st = io_err(w, f->path, errno);
+		close(fd);
+		goto out;
+	}
+	ob = xmlOutputBufferCreateIO(frag_write, frag_noclose, f, NULL);
+	if (ob == NULL) {
+		st = nomem(w);
+		goto out;
+	}
+	if ((f->x = xmlNewTextWriter(ob)) == NULL) {
+		xmlOutputBufferClose(ob);
+		st = nomem(w);
+		goto out;
+	}
+	/* The declaration gives the writer its encoder, and it is what
+	 * makes libxml2 write non-ASCII attribute values as they are
+	 * rather than as character references. */
+	if (xmlTextWriterStartDocument(f->x, NULL, enc_name(w), NULL) < 0) {
+		st = set_err(w, CML_ERR_ENCODING, "%s: cannot write %s",
+		    f->path, enc_name(w));
+		goto out;
+	}
+	if (w->indent && (xmlTextWriterSetIndent(f->x, 1) < 0 ||
+	    xmlTextWriterSetIndentString(f->x, X("\t")) < 0)) {
+		st = nomem(w);
+		goto out;
+	}
+	for (int i = 0; i < sec_depth[sec] && rc >= 0; i++)
+		rc = xmlTextWriterStartElement(f->x, X("_"));
+	if (rc < 0 || xmlTextWriterWriteRaw(f->x, X("")) < 0 ||
+	    xmlTextWriterFlush(f->x) < 0) {
+		st = xml_err(w, f->path);
+		goto out;
+	}
+	if (f->err != 0) {
+		st = io_err(w, f->path, f->err);
+		goto out;
+	}
+	f->body_start = f->nbytes;
+out:
+	if (st != CML_OK)
+		frag_discard(f);
+	return st;
+}
+
+/* Ends a section's writer and flushes its file, ready to be copied. */
+static cml_status
+frag_close(cml_writer *w, frag *f)
+{
+	if (f->x == NULL)
+		return CML_OK;
+	if (f->in_container) {
+		if (xmlTextWriterEndElement(f->x) < 0)
+			return xml_err(w, f->path);
+		f->in_container = false;
+	}
+	if (xmlTextWriterFlush(f->x) < 0)
+		return xml_err(w, f->path);
+	f->body_end = f->nbytes;
+	xmlFreeTextWriter(f->x);
+	f->x = NULL;
+	if (f->err == 0 && fflush(f->fp) != 0)
+		f->err = errno ? errno : EIO;
+	if (f->err != 0)
+		return io_err(w, f->path, f->err);
+	return CML_OK;
+}
+
+/* ---- adding items ---- */
+
+static const char *
+item_id(const cml_item *it)
+{
+	switch (it->kind) {
+	case CML_ITEM_CLASSIFIER: return it->u.classifier.id;
+	case CML_ITEM_GROUP: return it->u.group.id;
+	case CML_ITEM_PROPERTY: return it->u.property.id;
+	case CML_ITEM_PRICE_TYPE: return it->u.price_type.id;
+	case CML_ITEM_WAREHOUSE: return it->u.warehouse.id;
+	case CML_ITEM_UNIT: return it->u.unit.id;
+	case CML_ITEM_CATALOG: return it->u.catalog.id;
+	case CML_ITEM_PRODUCT: return it->u.product.id;
+	case CML_ITEM_OFFERS_PACKAGE: return it->u.package.id;
+	case CML_ITEM_OFFER: return it->u.offer.id;
+	case CML_ITEM_DOCUMENT:
+		return it->u.document.id ? it->u.document.id :
+		    it->u.document.number;
+	case CML_ITEM_COUNTERPARTY: return it->u.counterparty.id;
+	default: return NULL;
+	}
+}
+
+/* The message for a string the first pass refused. */
+static cml_status
+value_err(cml_writer *w, const cml_item *it, const emit *e)
+{
+	const char *id = item_id(it);
+	char where[256] = "";
+
+	if (it->origin.file != NULL && check_text(it->origin.file) == NULL)
+		cml_msg_set(where, sizeof(where), "%s:%lu: ", it->origin.file,
+		    it->origin.line);
+	if (id == NULL || check_text(id) != NULL)
+		id = "?";
+	return set_err(w, CML_ERR_VALUE, "%s%s %s: %s: %s", where,
+	    cml_kind_name(it->kind), id, e->bad_elem, e->bad_why);
+}
+
+/* The offer's Ид: as given, else made of product and characteristic. */
+static const char *
+offer_id(cml_writer *w, const cml_offer *o, bool *oom)
+{
+	*oom = false;
+	if (!empty(o->id) || empty(o->product_id))
+		return o->id;
+	cml_buf_clear(&w->scratch);
+	if (!cml_buf_append(&w->scratch, o->product_id, strlen(o->product_id)) ||
+	    (!empty(o->char_id) &&
+	    (!cml_buf_append(&w->scratch, "#", 1) ||
+	    !cml_buf_append(&w->scratch, o->char_id, strlen(o->char_id))))) {
+		*oom = true;
+		return NULL;
+	}
+	return w->scratch.data;
+}
+
+/* Writes (or with x == NULL checks) one part of an item. */
+static void
+put_item(emit *e, const cml_item *it, const char *oid, int part)
+{
+	switch (it->kind) {
+	case CML_ITEM_CLASSIFIER:
+		put_cls_head(e, &it->u.classifier);
+		break;
+	case CML_ITEM_GROUP:
+		put_group_fields(e, &it->u.group);
+		e_check(e, "parent Ид", empty(it->u.group.parent_id) ? "" :
+		    it->u.group.parent_id);
+		break;
+	case CML_ITEM_PROPERTY:
+		put_property(e, &it->u.property);
+		break;
+	case CML_ITEM_PRICE_TYPE:
+		put_price_type(e, &it->u.price_type);
+		break;
+	case CML_ITEM_WAREHOUSE:
+		put_warehouse(e, &it->u.warehouse);
+		break;
+	case CML_ITEM_UNIT:
+		put_unit(e, &it->u.unit);
+		break;
+	case CML_ITEM_CATALOG:
+		put_cat_head(e, &it->u.catalog);
+		break;
+	case CML_ITEM_PRODUCT:
+		put_product(e, &it->u.product);
+		break;
+	case CML_ITEM_OFFERS_PACKAGE:
+		put_pkg_head(e, &it->u.package);
+		break;
+	case CML_ITEM_OFFER:
+		put_offer(e, &it->u.offer, oid, part);
+		break;
+	case CML_ITEM_DOCUMENT:
+		put_document(e, &it->u.document);
+		break;
+	case CML_ITEM_COUNTERPARTY:
+		put_counterparty(e, &it->u.counterparty);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Writes one part of a checked item into a section. */
+static cml_status
+put_section(cml_writer *w, int sec, const cml_item *it, const char *oid,
+    int part)
+{
+	frag *f = &w->sec[sec];
+	cml_status st;
+
+	if ((st = frag_open(w, sec)) != CML_OK)
+		return st;
+	if (sec == SEC_DOCS && w->ver >= 300) {
+		/* Documents of one container arrive one after another; a
+		 * document outside any gets a container of its own. */
+		unsigned c = it->u.document.container;
+
+		if (f->in_container && (c == 0 || c != f->container)) {
+			if (xmlTextWriterEndElement(f->x) < 0)
+				return xml_err(w, f->path);
+			f->in_container = false;
+		}
+		if (!f->in_container) {
+			if (xmlTextWriterStartElement(f->x, X("Контейнер")) < 0)
+				return xml_err(w, f->path);
+			f->in_container = true;
+			f->container = c;
+		}
+	}
+
+	emit e = { .x = f->x, .ver = w->ver };
+	put_item(&e, it, oid, part);
+	if (e.failed)
+		return xml_err(w, f->path);
+	if (f->err != 0)
+		return io_err(w, f->path, f->err);
+	f->count++;
+	return CML_OK;
+}
+
+static bool
+adup(cml_arena *a, const char **dst, const char *src)
+{
+	if (empty(src)) {
+		*dst = NULL;
+		return true;
+	}
+	*dst = cml_arena_strdup(a, src);
+	return *dst != NULL;
+}
+
+static cml_status
+keep_classifier(cml_writer *w, const cml_classifier *c)
+{
+	cml_arena *a = &w->cls_arena;
+
+	cml_arena_reset(a);
+	w->cls_set = false;
+	memset(&w->cls, 0, sizeof(w->cls));
+	if (!adup(a, &w->cls.id, c->id) || !adup(a, &w->cls.name, c->name) ||
+	    !adup(a, &w->cls.owner_id, c->owner_id) ||
+	    !adup(a, &w->cls.owner_name, c->owner_name))
+		return nomem(w);
+	w->cls.only_changes = c->only_changes;
+	w->cls_set = true;
+	return CML_OK;
+}
+
+static cml_status
+keep_catalog(cml_writer *w, const cml_catalog *c)
+{
+	cml_arena *a = &w->cat_arena;
+
+	cml_arena_reset(a);
+	w->cat_set = false;
+	memset(&w->cat, 0, sizeof(w->cat));
+	if (!adup(a, &w->cat.id, c->id) ||
+	    !adup(a, &w->cat.classifier_id, c->classifier_id) ||
+	    !adup(a, &w->cat.name, c->name) ||
+	    !adup(a, &w->cat.description, c->description) ||
+	    !adup(a, &w->cat.owner_id, c->owner_id) ||
+	    !adup(a, &w->cat.owner_name, c->owner_name))
+		return nomem(w);
+	w->cat.only_changes = c->only_changes;
+	w->cat_set = true;
+	return CML_OK;
+}
+
+static cml_status
+keep_package(cml_writer *w, const cml_offers_package *p)
+{
+	cml_arena *a = &w->pkg_arena;
+
+	cml_arena_reset(a);
+	w->pkg_set = false;
+	memset(&w->pkg, 0, sizeof(w->pkg));
+	if (!adup(a, &w->pkg.id, p->id) || !adup(a, &w->pkg.name, p->name) ||
+	    !adup(a, &w->pkg.catalog_id, p->catalog_id) ||
+	    !adup(a, &w->pkg.classifier_id, p->classifier_id) ||
+	    !adup(a, &w->pkg.owner_id, p->owner_id) ||
+	    !adup(a, &w->pkg.owner_name, p->owner_name))
+		return nomem(w);
+	w->pkg.only_changes = p->only_changes;
+	w->pkg_set = true;
+	return CML_OK;
+}
+
+static cml_status
+keep_group(cml_writer *w, const cml_group *g)
+{
+	cml_arena *a = &w->group_arena;
+	gnode *n;
+
+	if (w->n_groups == w->cap_groups) {
+		size_t cap = w->cap_groups ? w->cap_groups * 2 : 64;
+		gnode *p;
+
+		if (cap > SIZE_MAX / sizeof(*p) ||
+		    (p = cml_realloc(w->groups, cap * sizeof(*p))) == NULL)
+			return nomem(w);
+		w->groups = p;
+		w->cap_groups = cap;
+	}
+	n = &w->groups[w->n_groups];
+	memset(n, 0, sizeof(*n));
+	if (!adup(a, &n->g.id, g->id) ||
+	    !adup(a, &n->g.parent_id, g->parent_id) ||
+	    !adup(a, &n->g.name, g->name) ||
+	    !adup(a, &n->g.description, g->description) ||
+	    !adup(a, &n->g.version, g->version))
+		return nomem(w);
+	n->g.deleted = g->deleted;
+	w->n_groups++;
+	return CML_OK;
+}
+
+cml_status
+cml_writer_add(cml_writer *w, const cml_item *item)
+{
+	cml_status st = CML_OK;
+	const char *oid = NULL;
+
+	if (w == NULL || item == NULL)
+		return CML_ERR_USAGE;
+	if (w->state != ST_OPEN)
+		return w->state == ST_DONE ?
+		    set_err(w, CML_ERR_STATE, "the writer is finished") :
+		    CML_ERR_STATE;
+	if (item->kind == CML_ITEM_FILE)
+		return CML_OK;
+	if (item->kind <= CML_ITEM_NONE || item->kind >= CML_ITEM_KIND_COUNT)
+		return set_err(w, CML_ERR_USAGE, "item of unknown kind %d",
+		    (int)item->kind);
+
+	if (item->kind == CML_ITEM_OFFER) {
+		bool oom;
+
+		oid = offer_id(w, &item->u.offer, &oom);
+		if (oom) {
+			st = nomem(w);
+			goto out;
+		}
+	}
+
+	/* First pass: check every string, write nothing. */
+	emit chk = { .x = NULL, .ver = w->ver };
+	put_item(&chk, item, oid, PART_ALL);
+	if (chk.failed)
+		return value_err(w, item, &chk);
+
+	switch (item->kind) {
+	case CML_ITEM_CLASSIFIER:
+		st = keep_classifier(w, &item->u.classifier);
+		break;
+	case CML_ITEM_GROUP:
+		st = keep_group(w, &item->u.group);
+		break;
+	case CML_ITEM_CATALOG:
+		st = keep_catalog(w, &item->u.catalog);
+		break;
+	case CML_ITEM_OFFERS_PACKAGE:
+		st = keep_package(w, &item->u.package);
+		break;
+	case CML_ITEM_PROPERTY:
+		st = put_section(w, SEC_PROPS, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_PRICE_TYPE:
+		st = put_section(w, SEC_PRICE_TYPES, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_WAREHOUSE:
+		st = put_section(w, SEC_WAREHOUSES, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_UNIT:
+		st = put_section(w, SEC_UNITS, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_PRODUCT:
+		st = put_section(w, SEC_PRODUCTS, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_OFFER: {
+		const cml_offer *o = &item->u.offer;
+		bool any = false;
+
+		if (!w->split) {
+			st = put_section(w, SEC_OFFERS, item, oid, PART_ALL);
+			break;
+		}
+		if (st == CML_OK && offer_has_prices(o)) {
+			st = put_section(w, SEC_PRICES, item, oid, PART_PRICES);
+			any = true;
+		}
+		if (st == CML_OK && offer_has_rests(o)) {
+			st = put_section(w, SEC_RESTS, item, oid, PART_RESTS);
+			any = true;
+		}
+		if (st == CML_OK && (offer_has_card(o) || !any))
+			st = put_section(w, SEC_OFFERS, item, oid, PART_CARD);
+		break;
+	}
+	case CML_ITEM_DOCUMENT:
+		st = put_section(w, SEC_DOCS, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_COUNTERPARTY:
+		st = put_section(w, SEC_CPS, item, NULL, PART_ALL);
+		if (st == CML_OK && item->u.counterparty.only_changes != CML_UNSET)
+			w->cps_only_changes = item->u.counterparty.only_changes;
+		break;
+	default:
+		break;
+	}
+	if (st == CML_OK && item->kind != CML_ITEM_DOCUMENT &&
+	    item->kind != CML_ITEM_COUNTERPARTY)
+		w->any_catalog = true;
+out:
+	if (st != CML_OK)
+		w->state = ST_FAILED;
+	return st;
+}
+
+/* ---- finish ---- */
+
+/* Sorts group indices by id (a merge sort: qsort has no context). */
+static void
+sort_idx(size_t *v, size_t *tmp, size_t n, const gnode *g)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	sort_idx(v, tmp, h, g);
+	sort_idx(v + h, tmp, n - h, g);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = strcmp(g[v[j]].g.id, g[v[i]].g.id) < 0 ?
+		    v[j++] : v[i++];
+	while (i < h)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+static size_t
+find_group(const gnode *g, const size_t *idx, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(g[idx[mid]].g.id, id);
+
+		if (c == 0)
+			return idx[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NONE;
+}
+
+/* Links each group to its parent; a group whose parent is unknown is
+ * written at the top level. */
+static cml_status
+link_groups(cml_writer *w)
+{
+	gnode *g = w->groups;
+	size_t n = w->n_groups, m = 0;
+	size_t *idx = cml_calloc(n, sizeof(*idx));
+	size_t *tmp = cml_calloc(n, sizeof(*tmp));
+	cml_status st = CML_OK;
+
+	if (idx == NULL || tmp == NULL) {
+		st = nomem(w);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		g[i].first = g[i].last = g[i].next = NONE;
+		g[i].has_parent = g[i].done = false;
+		if (g[i].g.id != NULL)
+			idx[m++] = i;
+	}
+	sort_idx(idx, tmp, m, g);
+	for (size_t i = 0; i < n; i++) {
+		size_t p;
+
+		if (g[i].g.parent_id == NULL)
+			continue;
+		p = find_group(g, idx, m, g[i].g.parent_id);
+		if (p == NONE || p == i)
+			continue;
+		g[i].has_parent = true;
+		if (g[p].last == NONE)
+			g[p].first = i;
+		else
+			g[g[p].last].next = i;
+		g[p].last = i;
+	}
+out:
+	cml_free(idx);
+	cml_free(tmp);
+	return st;
+}
+
+static void
+open_group(emit *e, gnode *n)
+{
+	n->done = true;
+	e_start(e, "Группа");
+	put_group_fields(e, &n->g);
+	if (n->first != NONE)
+		e_start(e, "Группы");
+}
+
+/* The group tree, without recursion: chains of parents may be long. */
+static cml_status
+write_groups(cml_writer *w)
+{
+	gnode *g = w->groups;
+	size_t n = w->n_groups, top;
+	size_t *stack = NULL, *next = NULL;
+	frag *f = &w->sec[SEC_GROUPS];
+	cml_status st;
+
+	if ((st = link_groups(w)) != CML_OK || (st = frag_open(w, SEC_GROUPS)) != CML_OK)
+		return st;
+	stack = cml_calloc(n, sizeof(*stack));
+	next = cml_calloc(n, sizeof(*next));
+	if (stack == NULL || next == NULL) {
+		st = nomem(w);
+		goto out;
+	}
+	emit e = { .x = f->x, .ver = w->ver };
+	/* Roots first, then whatever a cycle of parents left out. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t r = 0; r < n; r++) {
+			if (g[r].done || (pass == 0 && g[r].has_parent))
+				continue;
+			open_group(&e, &g[r]);
+			top = 0;
+			stack[top] = r;
+			next[top] = g[r].first;
+			top++;
+			while (top > 0) {
+				size_t c = next[top - 1];
+
+				if (c == NONE) {
+					if (g[stack[top - 1]].first != NONE)
+						e_end(&e);
+					e_end(&e);
+					top--;
+					continue;
+				}
+				next[top - 1] = g[c].next;
+				if (g[c].done)
+					continue;
+				open_group(&e, &g[c]);
+				stack[top] = c;
+				next[top] = g[c].first;
+				top++;
+			}
+			f->count++;
+		}
+	}
+	if (e.failed)
+		st = xml_err(w, f->path);
+	else if (f->err != 0)
+		st = io_err(w, f->path, f->err);
+out:
+	cml_free(stack);
+	cml_free(next);
+	return st;
+}
+
+/* Writes a header kept in memory into its section. */
+static cml_status
+write_head(cml_writer *w, int sec)
+{
+	frag *f = &w->sec[sec];
+	cml_status st;
+
+	if ((st = frag_open(w, sec)) != CML_OK)
+		return st;
+	emit e = { .x = f->x, .ver = w->ver };
+	if (sec == SEC_CLS_HEAD)
+		put_cls_head(&e, &w->cls);
+	else if (sec == SEC_CAT_HEAD)
+		put_cat_head(&e, &w->cat);
+	else
+		put_pkg_head(&e, &w->pkg);
+	if (e.failed)
+		return xml_err(w, f->path);
+	if (f->err != 0)
+		return io_err(w, f->path, f->err);
+	f->count++;
+	return CML_OK;
+}
+
+/* One final file being assembled. */
+typedef struct asmb {
+	cml_writer *w;
+	frag f;                  /* the file: fp, path, err */
+	xmlOutputBufferPtr out;  /* encodes the markup */
+	bool failed;             /* libxml2 refused */
+} asmb;
+
+static void
+a_str(asmb *a, const char *s)
+{
+	if (!a->failed && xmlOutputBufferWriteString(a->out, s) < 0)
+		a->failed = true;
+}
+
+static void
+a_indent(asmb *a, int depth)
+{
+	if (a->w->indent)
+		for (int i = 0; i < depth; i++)
+			a_str(a, "\t");
+}
+
+static void
+a_nl(asmb *a)
+{
+	if (a->w->indent)
+		a_str(a, "\n");
+}
+
+static const char *
+tristate_str(cml_tristate t)
+{
+	return t == CML_TRUE ? "true" : "false";
+}
+
+/* <name> or <name СодержитТолькоИзменения="..."> on a line of its own. */
+static void
+a_open(asmb *a, int depth, const char *name, const char *only_changes)
+{
+	a_indent(a, depth);
+	a_str(a, "<");
+	a_str(a, name);
+	if (only_changes != NULL) {
+		a_str(a, " СодержитТолькоИзменения=\"");
+		a_str(a, only_changes);
+		a_str(a, "\"");
+	}
+	a_str(a, ">");
+	a_nl(a);
+}
+
+static void
+a_close(asmb *a, int depth, const char *name)
+{
+	a_indent(a, depth);
+	a_str(a, "</");
+	a_str(a, name);
+	a_str(a, ">");
+	a_nl(a);
+}
+
+/* Copies a section's body, already in the final encoding. */
+static void
+a_body(asmb *a, int sec)
+{
+	frag *s = &a->w->sec[sec];
+	char buf[16384];
+	off_t left;
+
+	if (s->fp == NULL || s->count == 0 || a->failed)
+		return;
+	if (xmlOutputBufferFlush(a->out) < 0) {
+		a->failed = true;
+		return;
+	}
+	if (fseeko(s->fp, s->body_start, SEEK_SET) != 0) {
+		if (s->err == 0)
+			s->err = errno ? errno : EIO;
+		return;
+	}
+	for (left = s->body_end - s->body_start; left > 0; ) {
+		size_t want = left < (off_t)sizeof(buf) ? (size_t)left : sizeof(buf);
+		size_t got = fread(buf, 1, want, s->fp);
+
+		if (got == 0) {
+			if (s->err == 0)
+				s->err = ferror(s->fp) && errno ? errno : EIO;
+			return;
+		}
+		frag_write(&a->f, buf, (int)got);
+		left -= (off_t)got;
+	}
+}
+
+/* A container element around a section, when the section has items. */
+static void
+a_wrap(asmb *a, int depth, const char *name, int sec)
+{
+	if (a->w->sec[sec].count == 0)
+		return;
+	a_open(a, depth, name, NULL);
+	a_body(a, sec);
+	a_close(a, depth, name);
+}
+
+static const char *
+only_changes(const cml_writer *w, cml_tristate from_item)
+{
+	if (w->only_changes != CML_UNSET)
+		return tristate_str(w->only_changes);
+	return tristate_str(from_item);
+}
+
+static bool
+has_classifier(const cml_writer *w)
+{
+	return w->cls_set || w->n_groups > 0 || w->sec[SEC_PROPS].count > 0 ||
+	    w->sec[SEC_UNITS].count > 0 || (w->ver >= 209 &&
+	    (w->sec[SEC_PRICE_TYPES].count > 0 ||
+	    w->sec[SEC_WAREHOUSES].count > 0));
+}
+
+static bool
+has_catalog(const cml_writer *w)
+{
+	return w->cat_set || w->sec[SEC_PRODUCTS].count > 0;
+}
+
+static bool
+has_package(const cml_writer *w)
+{
+	return w->pkg_set || w->sec[SEC_OFFERS].count > 0 || (w->ver < 209 &&
+	    (w->sec[SEC_PRICE_TYPES].count > 0 ||
+	    w->sec[SEC_WAREHOUSES].count > 0));
+}
+
+static bool
+file_needed(const cml_writer *w, int fi)
+{
+	switch (fi) {
+	case F_IMPORT:
+		return w->split ? has_classifier(w) : w->any_catalog;
+	case F_GOODS:
+		return w->split && has_catalog(w);
+	case F_OFFERS:
+		return w->split ? has_package(w) : w->any_catalog;
+	case F_PRICES:
+		return w->split && w->sec[SEC_PRICES].count > 0;
+	case F_RESTS:
+		return w->split && w->sec[SEC_RESTS].count > 0;
+	case F_ORDERS:
+		return w->sec[SEC_DOCS].count > 0;
+	case F_CPS:
+		return w->sec[SEC_CPS].count > 0;
+	default:
+		return false;
+	}
+}
+
+static void
+a_catalog(asmb *a, bool with_goods)
+{
+	cml_writer *w = a->w;
+
+	a_open(a, 1, "Каталог", only_changes(w, w->cat.only_changes));
+	a_body(a, SEC_CAT_HEAD);
+	if (with_goods)
+		a_wrap(a, 2, "Товары", SEC_PRODUCTS);
+	a_close(a, 1, "Каталог");
+}
+
+static void
+a_package(asmb *a, int sec, bool with_types)
+{
+	cml_writer *w = a->w;
+
+	a_open(a, 1, "ПакетПредложений", only_changes(w, w->pkg.only_changes));
+	a_body(a, SEC_PKG_HEAD);
+	if (with_types && w->ver < 209) {
+		a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);
+		a_wrap(a, 2, "Склады", SEC_WAREHOUSES);
+	}
+	a_wrap(a, 2, "Предложения", sec);
+	a_close(a, 1, "ПакетПредложений");
+}
+
+static void
+a_content(asmb *a, int fi)
+{
+	cml_writer *w = a->w;
+
+	switch (fi) {
+	case F_IMPORT:
+		if (has_classifier(w)) {
+			a_open(a, 1, "Классификатор",
+			    only_changes(w, w->cls.only_changes));
+			a_body(a, SEC_CLS_HEAD);
+			a_wrap(a, 2, "Группы", SEC_GROUPS);
+			a_wrap(a, 2, "Свойства", SEC_PROPS);
+			if (w->ver >= 209) {
+				a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);
+				a_wrap(a, 2, "Склады", SEC_WAREHOUSES);
+			}
+			a_wrap(a, 2, "ЕдиницыИзмерения", SEC_UNITS);
+			a_close(a, 1, "Классификатор");
+		}
+		/* The split classifier file carries the catalog header, as
+		 * УТ 11 writes it: a site needs the catalog's Ид there. */
+		if (has_catalog(w) && (!w->split || w->cat_set))
+			a_catalog(a, !w->split);
+		break;
+	case F_GOODS:
+		a_catalog(a, true);
+		break;
+	case F_OFFERS:
+		if (has_package(w))
+			a_package(a, SEC_OFFERS, true);
+		break;
+	case F_PRICES:
+		a_package(a, SEC_PRICES, false);
+		break;
+	case F_RESTS:
+		a_package(a, SEC_RESTS, false);
+		break;
+	case F_ORDERS:
+		a_body(a, SEC_DOCS);
+		break;
+	case F_CPS:
+		a_open(a, 1, "Контрагенты", w->cps_only_changes == CML_UNSET ?
+		    NULL : tristate_str(w->cps_only_changes));
+		a_body(a, SEC_CPS);
+		a_close(a, 1, "Контрагенты");
+		break;
+	default:
+		break;
+	}
+}
+
+/* Creates path + ".XXXXXX" with O_EXCL; unlike mkstemp, the mode
+ * follows the umask, as for any file a program writes. */
+static cml_status
+create_final(cml_writer *w, const char *name, char **pathp, int *fdp)
+{
+	static const char chars[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static unsigned long counter;
+	char *path = path_join(w->dir, "/.", name, ".XXXXXX");
+	size_t len;
+	int fd = -1;
+
+	if (path == NULL)
+		return nomem(w);
+	len = strlen(path);
+	for (int tries = 0; tries < 100; tries++) {
+		struct timespec ts;
+		unsigned long long r;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = (unsigned long long)ts.tv_nsec * 2654435761u ^
+		    (unsigned long long)getpid() << 16 ^ ++counter * 40503u;
+		for (size_t i = len - 6; i < len; i++) {
+			path[i] = chars[r % (sizeof(chars) - 1)];
+			r /= sizeof(chars) - 1;
+		}
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		cml_status st = io_err(w, path, errno);
+
+		cml_free(path);
+		return st;
+	}
+	*pathp = path;
+	*fdp = fd;
+	return CML_OK;
+}
+
+static cml_status
+assemble(cml_writer *w, int fi)
+{
+	asmb a = { .w = w };
+	xmlCharEncodingHandlerPtr enc = NULL;
+	cml_status st = CML_OK;
+	int fd = -1;
+
+	if ((st = create_final(w, w->names[fi], &a.f.path, &fd)) != CML_OK)
+		return st;
+	w->final_tmp[fi] = a.f.path;
+	if ((a.f.fp = fdopen(fd, "wb")) == NULL) {
+		st = io_err(w, a.f.path, errno);
+		close(fd);
+		goto out;
+	}
+	if (w->enc == CML_ENC_WINDOWS_1251 &&
+	    (enc = xmlFindCharEncodingHandler("windows-1251")) == NULL) {
+		st = set_err(w, CML_ERR_ENCODING, "%s: cannot write windows-1251",
+		    a.f.path);
+		goto out;
+	}
+	a.out = xmlOutputBufferCreateIO(frag_write, frag_noclose, &a.f, enc);
+	if (a.out == NULL) {
+		if (enc != NULL)
+			xmlCharEncCloseFunc(enc);
+		st = nomem(w);
+		goto out;
+	}
+	if (w->bom && w->enc == CML_ENC_UTF8)
+		frag_write(&a.f, "\xEF\xBB\xBF", 3);
+	a_str(&a, "<?xml version=\"1.0\" encoding=\"");
+	a_str(&a, enc_name(w));
+	a_str(&a, "\"?>\n<КоммерческаяИнформация xmlns=\"");
+	a_str(&a, w->ver >= 300 ? "urn:1C.ru:commerceml_3" :
+	    "urn:1C.ru:commerceml_2");
+	a_str(&a, "\" ВерсияСхемы=\"");
+	a_str(&a, w->schema);
+	a_str(&a, "\" ДатаФормирования=\"");
+	a_str(&a, w->generated);
+	a_str(&a, "\">");
+	a_nl(&a);
+	a_content(&a, fi);
+	a_str(&a, "</КоммерческаяИнформация>\n");
+	if (!a.failed && xmlOutputBufferFlush(a.out) < 0)
+		a.failed = true;
+	for (int s = 0; s < SEC_COUNT; s++)
+		if (w->sec[s].err != 0) {
+			st = io_err(w, w->sec[s].path, w->sec[s].err);
+			goto out;
+		}
+	if (a.failed) {
+		st = xml_err(w, a.f.path);
+		goto out;
+	}
+	if (a.f.err == 0 && (fflush(a.f.fp) != 0 || fsync(fileno(a.f.fp)) != 0))
+		a.f.err = errno ? errno : EIO;
+out:
+	if (a.out != NULL)
+		xmlOutputBufferClose(a.out);
+	if (a.f.fp != NULL && fclose(a.f.fp) != 0 && a.f.err == 0)
+		a.f.err = errno ? errno : EIO;
+	if (st == CML_OK && a.f.err != 0)
+		st = io_err(w, a.f.path, a.f.err);
+	return st;
+}
+
+/* Renames the assembled files into place. On a failure, the files
+ * renamed so far that did not exist before are removed again. */
+static cml_status
+install(cml_writer *w)
+{
+	char *final[F_COUNT] = { NULL };
+	bool existed[F_COUNT] = { false };
+	cml_status st = CML_OK;
+	int fi, done;
+
+	for (fi = 0; fi < F_COUNT; fi++) {
+		struct stat sb;
+
+		if (w->final_tmp[fi] == NULL)
+			continue;
+		if ((final[fi] = path_join(w->dir, "/", w->names[fi], "")) == NULL) {
+			st = nomem(w);
+			goto out;
+		}
+		existed[fi] = lstat(final[fi], &sb) == 0;
+	}
+	for (done = 0; done < F_COUNT; done++) {
+		if (final[done] == NULL)
+			continue;
+		if (rename(w->final_tmp[done], final[done]) != 0) {
+			st = io_err(w, final[done], errno);
+			for (fi = 0; fi < done; fi++) {
+				if (final[fi] == NULL)
+					continue;
+				if (!existed[fi])
+					unlink(final[fi]);
+				/* renamed: nothing left to remove */
+				cml_free(w->final_tmp[fi]);
+				w->final_tmp[fi] = NULL;
+			}
+			goto out;
+		}
+	}
+	/* Make the renames durable; a failure here changes nothing. */
+	int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	for (fi = 0, done = 0; fi < F_COUNT; fi++) {
+		if (final[fi] == NULL)
+			continue;
+		cml_free(w->final_tmp[fi]);
+		w->final_tmp[fi] = NULL;
+		w->files[done++] = w->names[fi];
+	}
+	w->files[done] = NULL;
+out:
+	for (fi = 0; fi < F_COUNT; fi++)
+		cml_free(final[fi]);
+	return st;
+}
+
+cml_status
+cml_writer_finish(cml_writer *w)
+{
+	cml_status st = CML_OK;
+
+	if (w == NULL)
+		return CML_ERR_USAGE;
+	if (w->state != ST_OPEN)
+		return w->state == ST_DONE ?
+		    set_err(w, CML_ERR_STATE, "the writer is finished") :
+		    CML_ERR_STATE;
+	if (w->cls_set && (st = write_head(w, SEC_CLS_HEAD)) != CML_OK)
+		goto out;
+	if (w->cat_set && (st = write_head(w, SEC_CAT_HEAD)) != CML_OK)
+		goto out;
+	if (w->pkg_set && (st = write_head(w, SEC_PKG_HEAD)) != CML_OK)
+		goto out;
+	if (w->n_groups > 0 && (st = write_groups(w)) != CML_OK)
+		goto out;
+	for (int s = 0; s < SEC_COUNT; s++)
+		if ((st = frag_close(w, &w->sec[s])) != CML_OK)
+			goto out;
+	for (int fi = 0; fi < F_COUNT; fi++)
+		if (w->names[fi] != NULL && file_needed(w, fi) &&
+		    (st = assemble(w, fi)) != CML_OK)
+			goto out;
+	if ((st = install(w)) != CML_OK)
+		goto out;
+	for (int s = 0; s < SEC_COUNT; s++)
+		frag_discard(&w->sec[s]);
+	w->state = ST_DONE;
+out:
+	if (st != CML_OK) {
+		w->state = ST_FAILED;
+		for (int fi = 0; fi < F_COUNT; fi++) {
+			if (w->final_tmp[fi] != NULL)
+				unlink(w->final_tmp[fi]);
+			cml_free(w->final_tmp[fi]);
+			w->final_tmp[fi] = NULL;
+		}
+	}
+	return st;
+}
+
+/* ---- the handle ---- */
+
+static bool
+generated_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+		    (c >= 'a' && c <= 'z') || c == ':' || c == '-' ||
+		    c == '+' || c == '.'))
+			return false;
+	}
+	return n > 0 && n < 40;
+}
+
+/*
+ * Returns NULL when out of memory, when dir is not a directory, and for
+ * options that are not valid (an unknown schema, a bad generated stamp,
+ * an unknown encoding, windows-1251 with a BOM, or an encoding libxml2
+ * cannot write): the programs check their options before.
+ */
+cml_writer *
+cml_writer_new(const char *dir, const cml_writer_opts *opts)
+{
+	static const cml_writer_opts defaults = { .schema = NULL };
+	cml_writer *w = NULL;
+	struct stat sb;
+	const char *schema;
+	int ver = 0;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (dir == NULL || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return NULL;
+	schema = opts->schema != NULL ? opts->schema : "2.05";
+	for (size_t i = 0; i < CML_ARRAY_LEN(schemas); i++)
+		if (strcmp(schema, schemas[i].name) == 0) {
+			ver = schemas[i].num;
+			schema = schemas[i].name;
+		}
+	if (ver == 0)
+		return NULL;
+	if (opts->encoding != CML_ENC_UTF8 &&
+	    opts->encoding != CML_ENC_WINDOWS_1251)
+		return NULL;
+	if (opts->bom && opts->encoding != CML_ENC_UTF8)
+		return NULL;
+	if (opts->generated != NULL && !generated_ok(opts->generated))
+		return NULL;
+	if (opts->encoding == CML_ENC_WINDOWS_1251) {
+		xmlCharEncodingHandlerPtr h =
+		    xmlFindCharEncodingHandler("windows-1251");
+
+		if (h == NULL)
+			return NULL;
+		xmlCharEncCloseFunc(h);
+	}
+
+	if ((w = cml_calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	if ((w->dir = cml_strdup(dir)) == NULL) {
+		cml_free(w);
+		return NULL;
+	}
+	w->schema = schema;
+	w->ver = ver;
+	w->enc = opts->encoding;
+	w->bom = opts->bom;
+	w->indent = opts->indent;
+	w->split = ver >= 300 || opts->layout == CML_LAYOUT_SPLIT;
+	w->names = ver >= 300 ? names_31 : w->split ? names_split : names_single;
+	w->only_changes = opts->only_changes;
+	w->state = ST_OPEN;
+	cml_arena_init(&w->cls_arena);
+	cml_arena_init(&w->cat_arena);
+	cml_arena_init(&w->pkg_arena);
+	cml_arena_init(&w->group_arena);
+	if (opts->generated != NULL) {
+		cml_msg_set(w->generated, sizeof(w->generated), "%s",
+		    opts->generated);
+	} else {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		if (localtime_r(&now, &tm) == NULL ||
+		    strftime(w->generated, sizeof(w->generated),
+		    "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+			cml_msg_set(w->generated, sizeof(w->generated),
+			    "1970-01-01T00:00:00");
+	}
+	return w;
+}
+
+void
+cml_writer_free(cml_writer *w)
+{
+	if (w == NULL)
+		return;
+	for (int s = 0; s < SEC_COUNT; s++)
+		frag_discard(&w->sec[s]);
+	for (int fi = 0; fi < F_COUNT; fi++) {
+		if (w->final_tmp[fi] != NULL)
+			unlink(w->final_tmp[fi]);
+		cml_free(w->final_tmp[fi]);
+	}
+	cml_arena_destroy(&w->cls_arena);
+	cml_arena_destroy(&w->cat_arena);
+	cml_arena_destroy(&w->pkg_arena);
+	cml_arena_destroy(&w->group_arena);
+	cml_free(w->groups);
+	cml_buf_free(&w->scratch);
+	cml_free(w->dir);
+	cml_free(w);
+}
+
+const char *
+cml_writer_errmsg(const cml_writer *w)
+{
+	if (w == NULL)
+		return "no writer";
+	return w->errmsg;
+}
+
+const char *const *
+cml_writer_files(const cml_writer *w)
+{
+	static const char *const none[1] = { NULL };
+
+	if (w == NULL || w->state != ST_DONE)
+		return none;
+	return w->files;
+}

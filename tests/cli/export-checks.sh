@@ -1,0 +1,112 @@
+#!/bin/sh
+# export-checks.sh BINDIR: full-export's promises that a golden stdout
+# can't show: the bytes of the package, nothing half-written after bad
+# input, encodings, stdin, CSV and CommerceML giving the same catalog.
+set -u
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+data=$top/tests/data
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmlkit-export.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok: $1"; }
+bad() { fails=$((fails + 1)); echo "FAILED: $1"; }
+date=2026-11-20T10:00:00
+
+# 1. the package's bytes are what they were
+if "$bin/full-export" -q --date=$date -o "$tmp/good" "$data/check/good-small.xml" >/dev/null &&
+   cmp "$tmp/good/import.xml" "$here/golden/package/import.xml" &&
+   cmp "$tmp/good/offers.xml" "$here/golden/package/offers.xml"; then
+	ok "2.05 package bytes match golden/package"
+else
+	bad "2.05 package bytes differ from golden/package"
+fi
+
+# 2. bad input leaves the old package as it was and no temporary file
+mkdir -p "$tmp/keep" && cp "$tmp/good/import.xml" "$tmp/good/offers.xml" "$tmp/keep/"
+"$bin/full-export" -q -o "$tmp/keep" "$data/check/good-small.xml" \
+	"$data/reader/bad-price-nan.xml" >/dev/null 2>&1
+st=$?
+if [ $st -eq 3 ] && cmp -s "$tmp/keep/import.xml" "$tmp/good/import.xml" &&
+   cmp -s "$tmp/keep/offers.xml" "$tmp/good/offers.xml" &&
+   [ "$(ls -A "$tmp/keep" | wc -l)" -eq 2 ]; then
+	ok "bad input: exit 3, old package untouched, no temporary files"
+else
+	bad "bad input: exit $st, files: $(ls -A "$tmp/keep" | tr '\n' ' ')"
+fi
+"$bin/full-export" -q -o "$tmp/none" "$data/reader/bad-truncated.xml" >/dev/null 2>&1
+if [ $? -eq 3 ] && [ -z "$(ls -A "$tmp/none")" ]; then
+	ok "truncated input: nothing written"
+else
+	bad "truncated input left files: $(ls -A "$tmp/none" | tr '\n' ' ')"
+fi
+
+# 3. windows-1251: the declaration matches the bytes
+"$bin/full-export" -q -e windows-1251 -o "$tmp/cp" "$top/examples/shop/cml" >/dev/null
+if head -c 60 "$tmp/cp/import.xml" | grep -q 'encoding="windows-1251"' &&
+   iconv -f cp1251 -t utf-8 "$tmp/cp/import.xml" >/dev/null 2>&1 &&
+   ! iconv -f utf-8 -t utf-8 "$tmp/cp/import.xml" >/dev/null 2>&1 &&
+   "$bin/cml-check" -q "$tmp/cp"; then
+	ok "windows-1251 package: declared, encoded, readable"
+else
+	bad "windows-1251 package"
+fi
+"$bin/full-export" -q --bom -o "$tmp/bom" "$data/check/good-small.xml" >/dev/null
+if [ "$(head -c 3 "$tmp/bom/import.xml" | od -An -tx1 | tr -d ' ')" = efbbbf ]; then
+	ok "--bom writes a byte-order mark"
+else
+	bad "--bom"
+fi
+
+# 4. standard input
+if "$bin/full-export" -q --date=$date -o "$tmp/stdin" - <"$data/check/good-small.xml" >/dev/null &&
+   cmp -s "$tmp/stdin/import.xml" "$tmp/good/import.xml"; then
+	ok "stdin gives the same package"
+else
+	bad "stdin"
+fi
+
+# 5. the split shop becomes one offer per Ид; CSV and CommerceML agree
+"$bin/full-export" -q -o "$tmp/shop" "$top/examples/shop/cml" >/dev/null
+"$bin/full-export" -q -o "$tmp/shopcsv" "$top/examples/shop/csv" >/dev/null
+dump() { "$bin/cml-check" --dump "$1" | grep "\"kind\":\"$2\"" | sort; }
+n=$(dump "$tmp/shop" offer | wc -l)
+if [ "$n" -eq 55 ] && "$bin/cml-check" -q "$tmp/shop"; then
+	ok "split shop: 55 whole offers, usable"
+else
+	bad "split shop: $n offers"
+fi
+# the CSV tables carry ids and names (no tax, no address): compare those
+idname() { dump "$1" "$2" | grep -o '"id":"[^"]*","name":"[^"]*"'; }
+for kind in group price_type warehouse property; do
+	if [ -n "$(idname "$tmp/shop" $kind)" ] &&
+	   [ "$(idname "$tmp/shop" $kind)" = "$(idname "$tmp/shopcsv" $kind)" ]; then
+		ok "CSV and CommerceML shop: same ${kind}s"
+	else
+		bad "CSV and CommerceML shop: ${kind}s differ"
+	fi
+done
+if [ "$(dump "$tmp/shop" group)" = "$(dump "$tmp/shopcsv" group)" ]; then
+	ok "CSV and CommerceML shop: same group tree"
+else
+	bad "CSV and CommerceML shop: group trees differ"
+fi
+strip() { sed 's/,"presentation":"[^"]*"//g; s/,"unit":"[^"]*"//g; s/,"coefficient":"[^"]*"//g; s/,"currency":"[^"]*"//g'; }
+if [ "$(dump "$tmp/shop" offer | grep -o '"prices":\[[^]]*\]' | strip | sort)" = \
+     "$(dump "$tmp/shopcsv" offer | grep -o '"prices":\[[^]]*\]' | strip | sort)" ]; then
+	ok "CSV and CommerceML shop: same prices"
+else
+	bad "CSV and CommerceML shop: prices differ"
+fi
+
+# 6. 3.1 and split layouts are readable and complete
+"$bin/full-export" -q --schema=3.1 -o "$tmp/v31" "$top/examples/shop/cml" >/dev/null &&
+	"$bin/cml-check" -q "$tmp/v31" && ok "3.1 package of the shop is usable" || bad "3.1 package"
+"$bin/full-export" -q --schema=2.08 --split -o "$tmp/v208" "$top/examples/shop/cml" >/dev/null &&
+	[ -f "$tmp/v208/prices___prices.xml" ] && [ -f "$tmp/v208/rests___rests.xml" ] &&
+	"$bin/cml-check" -q "$tmp/v208" && ok "2.08 split package of the shop is usable" ||
+	bad "2.08 split package"
+
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]
