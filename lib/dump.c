@@ -441,6 +441,7 @@ dump_file(jw *w, const cml_file_info *f)
 	f_str(w, "encoding", f->encoding);
 	f_bool(w, "bom", f->bom);
 	f_str(w, "root_id", f->root_id);
+	f_str(w, "namespace_uri", f->namespace_uri);
 }
 
 static void

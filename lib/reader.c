@@ -2034,6 +2034,12 @@ emit_file(cml_reader *r, const cnode *root)
 	fi->encoding = r->real_enc;
 	fi->bom = r->bom;
 	fi->root_id = attr(r, root, N_ID);
+	const xmlChar *ns = xmlTextReaderConstNamespaceUri(r->xr);
+	if (ns != NULL && *ns) {
+		fi->namespace_uri = cml_arena_strdup(&r->arena, (const char *)ns);
+		if (fi->namespace_uri == NULL)
+			return nomem(r);
+	}
 	if (fi->schema_version != NULL) {
 		r->schema_version = cml_strdup(fi->schema_version);
 		if (r->schema_version == NULL)

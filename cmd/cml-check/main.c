@@ -50,7 +50,7 @@ struct unknown_type {
 
 struct file_stats {
 	const char *name;
-	char *version, *declared, *encoding;
+	char *version, *declared, *encoding, *ns;
 	bool bom, csv, readable, opened;
 	unsigned long count[CML_ITEM_KIND_COUNT];
 };
@@ -216,6 +216,7 @@ check_item(struct check *c, const cml_item *it)
 		fs->declared = dup_or_null(it->u.file.declared_encoding);
 		fs->encoding = dup_or_null(it->u.file.encoding);
 		fs->bom = it->u.file.bom;
+		fs->ns = dup_or_null(it->u.file.namespace_uri);
 		return;
 	}
 	if (id == NULL && (unique_kind(it->kind) || it->kind == CML_ITEM_OFFER)) {
@@ -360,6 +361,10 @@ print_summary(struct check *c)
 				printf(",\"version\":");
 				json_str(stdout, f->version);
 			}
+			if (f->ns) {
+				printf(",\"namespace\":");
+				json_str(stdout, f->ns);
+			}
 			if (f->declared) {
 				printf(",\"declared_encoding\":");
 				json_str(stdout, f->declared);
@@ -399,8 +404,9 @@ print_summary(struct check *c)
 		if (f->csv)
 			printf("CSV, ");
 		else
-			printf("version %s, encoding %s (declared %s%s), ",
-			       f->version ? f->version : "(none)",
+			printf("version %s%s%s%s, encoding %s (declared %s%s), ",
+			       f->version ? f->version : "(none)", f->ns ? " (namespace " : "",
+			       f->ns ? f->ns : "", f->ns ? ")" : "",
 			       f->encoding ? f->encoding : "(unknown)",
 			       f->declared ? f->declared : "none", f->bom ? ", BOM" : "");
 		print_counts(stdout, f->count, false);
@@ -496,6 +502,7 @@ out:
 		free(c.files[i].version);
 		free(c.files[i].declared);
 		free(c.files[i].encoding);
+		free(c.files[i].ns);
 	}
 	free(c.files);
 	for (int k = 0; k < CML_ITEM_KIND_COUNT; k++)

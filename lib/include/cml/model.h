@@ -107,6 +107,9 @@ typedef struct cml_file_info {
 	                                "UTF-16BE", "windows-1251", ... */
 	bool bom;
 	const char *root_id;         /* root @Ид (2.09/3.1) */
+	const char *namespace_uri;   /* the root's namespace, NULL if none:
+	                                often not the one ВерсияСхемы implies
+	                                (2.08 files in urn:1C.ru:commerceml_210) */
 } cml_file_info;
 
 typedef struct cml_classifier {
