@@ -1,0 +1,129 @@
+/*
+ * store.h: the project's SQLite database (cmlkit-db(5)).
+ *
+ * One file (default ./cmlkit.db; programs take --db FILE and CMLKIT_DB),
+ * created 0600 on first use, in WAL mode, its schema versioned with
+ * PRAGMA user_version and migrated forward on open. Every run's writes
+ * happen in one transaction (cml_store_run_begin .. cml_store_run_commit);
+ * a run that does not commit leaves the database as it was.
+ *
+ * Run lock: a run holds an exclusive lock for its whole length; a second
+ * run on the same database waits up to opts->lock_wait_ms and then is
+ * refused with CML_ERR_BUSY and a message saying who holds it.
+ *
+ * Catalog state:
+ *  - a generation is a package full-export or delta-export wrote; it is
+ *    pending until acknowledged;
+ *  - the baseline is the state of the catalog as of the last acknowledged
+ *    generation: one fingerprint per (part, Ид);
+ *  - acknowledging a full generation makes its parts the whole baseline;
+ *    acknowledging a delta generation applies its changes (new or changed
+ *    fingerprints, deletions) to the baseline;
+ *  - a generation that is never acknowledged never touches the baseline,
+ *    so the next delta still carries its changes;
+ *  - acknowledging a generation older than the baseline's, or one already
+ *    acknowledged, changes nothing (CML_END: "nothing to do").
+ */
+#ifndef CML_STORE_H
+#define CML_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cml.h"
+#include "fingerprint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status of a refused run lock (in addition to cml_status). */
+#define CML_ERR_BUSY ((cml_status)-20)
+
+typedef struct cml_store cml_store;
+
+typedef struct cml_store_opts {
+	unsigned lock_wait_ms; /* how long a run waits for another; 0 = 10000 */
+	bool read_only;        /* open an existing database, write nothing */
+} cml_store_opts;
+
+/* The default path: $CMLKIT_DB if set and non-empty, else "cmlkit.db". */
+const char *cml_store_default_path(void);
+
+/* Opens (creating it 0600 if missing, unless read_only) and migrates.
+ * On failure returns NULL and, if errbuf is given, a message in it. */
+CML_NODISCARD cml_store *cml_store_open(const char *path, const cml_store_opts *opts,
+                                        cml_status *st, char *errbuf, size_t errcap);
+void cml_store_close(cml_store *s);
+const char *cml_store_errmsg(const cml_store *s);
+
+/* The schema version this library writes (PRAGMA user_version). */
+int cml_store_schema_version(void);
+
+/* ---- runs ---- */
+
+/* Takes the run lock and begins the run's transaction, logging the run
+ * (program, start time) in the run log. */
+CML_NODISCARD cml_status cml_store_run_begin(cml_store *s, const char *program);
+/* Records outcome ("ok", "nothing", "partial", ...) and counts (a short
+ * JSON object, may be NULL) in the run log and commits. */
+CML_NODISCARD cml_status cml_store_run_commit(cml_store *s, const char *outcome,
+                                              const char *counts_json);
+/* Rolls everything of the run back (the run log entry included). */
+void cml_store_run_rollback(cml_store *s);
+
+/* ---- baseline ---- */
+
+/* The baseline's generation, 0 when there is no baseline yet. */
+CML_NODISCARD cml_status cml_store_baseline_gen(cml_store *s, int64_t *gen);
+
+/* CML_OK with *fp set when (part, id) is in the baseline, CML_END when
+ * it is not. A prepared statement: millions of calls are fine. */
+CML_NODISCARD cml_status cml_store_baseline_get(cml_store *s, cml_part part, const char *id,
+                                                cml_fp *fp);
+
+/* Iterates the baseline's Ид of one part in Ид order: call with
+ * *cursor = NULL first; CML_OK with *id set (valid until the next call),
+ * CML_END at the end. Used to find what a full input lacks. */
+CML_NODISCARD cml_status cml_store_baseline_next(cml_store *s, cml_part part, void **cursor,
+                                                 const char **id);
+void cml_store_baseline_end(cml_store *s, void **cursor);
+
+/* ---- generations ---- */
+
+typedef enum cml_gen_kind { CML_GEN_FULL = 1, CML_GEN_DELTA = 2 } cml_gen_kind;
+
+/* Starts a pending generation inside the current run; *gen is its number
+ * (increasing, never reused). package is where it was written (a
+ * directory), kept for catalog-push and people. */
+CML_NODISCARD cml_status cml_store_gen_new(cml_store *s, cml_gen_kind kind, const char *package,
+                                           int64_t *gen);
+
+/* Records one part of a generation: its new fingerprint, or (deleted =
+ * true) that the part is gone. A full generation records every part it
+ * contains; a delta only what changed. */
+CML_NODISCARD cml_status cml_store_gen_put(cml_store *s, int64_t gen, cml_part part,
+                                           const char *id, const cml_fp *fp, bool deleted);
+
+/* Acknowledges gen, inside the current run: the baseline becomes its
+ * state. CML_END when gen is already acknowledged or older than the
+ * baseline; CML_ERR_VALUE when there is no such generation. */
+CML_NODISCARD cml_status cml_store_gen_ack(cml_store *s, int64_t gen);
+
+/* Generation info, for programs that list or push them. */
+typedef struct cml_gen_info {
+	int64_t gen;
+	cml_gen_kind kind;
+	const char *package;  /* valid until the next call on the store */
+	const char *created;  /* ISO 8601 UTC */
+	const char *acked;    /* NULL while pending */
+	int64_t parts;        /* rows recorded */
+} cml_gen_info;
+
+CML_NODISCARD cml_status cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CML_STORE_H */
