@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include <cml/dump.h>
+#include <cml/idset.h>
 
 #include "check.h"
 #include "cmdutil.h"
-#include "idset.h"
 #include "source.h"
 
 enum problem_kind {
@@ -62,9 +62,9 @@ struct check {
 	size_t n_files;
 	uint32_t cur;
 
-	cmd_idset ids[CML_ITEM_KIND_COUNT];
-	cmd_idset file_offers; /* offers of the current file: duplicates */
-	cmd_idset price_types;
+	cml_idset *ids[CML_ITEM_KIND_COUNT];
+	cml_idset *file_offers; /* offers of the current file: duplicates */
+	cml_idset *price_types;
 	bool any_products;
 	bool any_price_types;
 
@@ -224,7 +224,7 @@ check_item(struct check *c, const cml_item *it)
 		return;
 	}
 	if (unique_kind(it->kind)) {
-		if (!cmd_idset_add(&c->ids[it->kind], cmd_id_hash(id), &dup))
+		if (cml_idset_add(c->ids[it->kind], cml_id_hash(id), &dup) != CML_OK)
 			c->oom = true;
 		else if (dup)
 			problem(c, P_DUPLICATE, file, line, "duplicate %s Ид '%s'",
@@ -234,21 +234,21 @@ check_item(struct check *c, const cml_item *it)
 		c->any_products = true;
 	if (it->kind == CML_ITEM_PRICE_TYPE) {
 		c->any_price_types = true;
-		if (!cmd_idset_add(&c->price_types, cmd_id_hash(id), &dup))
+		if (cml_idset_add(c->price_types, cml_id_hash(id), &dup) != CML_OK)
 			c->oom = true;
 	}
 	if (it->kind != CML_ITEM_OFFER)
 		return;
 
 	const cml_offer *o = &it->u.offer;
-	if (!cmd_idset_add(&c->file_offers, cmd_id_hash(id), &dup))
+	if (cml_idset_add(c->file_offers, cml_id_hash(id), &dup) != CML_OK)
 		c->oom = true;
 	else if (dup)
 		problem(c, P_DUPLICATE, file, line, "duplicate offer Ид '%s' in one file", id);
 	if (o->product_id != NULL) {
-		uint64_t h = cmd_id_hash(o->product_id);
+		uint64_t h = cml_id_hash(o->product_id);
 		if (c->any_products) {
-			if (!cmd_idset_has(&c->ids[CML_ITEM_PRODUCT], h))
+			if (!cml_idset_has(c->ids[CML_ITEM_PRODUCT], h))
 				problem(c, P_NO_PRODUCT, file, line,
 				        "offer '%s': product '%s' is not in the catalog", id,
 				        o->product_id);
@@ -262,7 +262,7 @@ check_item(struct check *c, const cml_item *it)
 			problem(c, P_UNKNOWN_PRICE_TYPE, file, line, "offer '%s': a price without ИдТипаЦены", id);
 			continue;
 		}
-		if (!cmd_idset_has(&c->price_types, cmd_id_hash(t)))
+		if (!cml_idset_has(c->price_types, cml_id_hash(t)))
 			note_unknown_type(c, t, line);
 	}
 }
@@ -274,7 +274,7 @@ check_end(struct check *c)
 	if (c->any_products) {
 		for (size_t i = 0; i < c->n_deferred; i++) {
 			struct deferred *d = &c->deferred[i];
-			if (!cmd_idset_has(&c->ids[CML_ITEM_PRODUCT], d->product))
+			if (!cml_idset_has(c->ids[CML_ITEM_PRODUCT], d->product))
 				problem(c, P_NO_PRODUCT, c->files[d->file].name, d->line,
 				        "offer: its product is not in the catalog");
 		}
@@ -282,7 +282,7 @@ check_end(struct check *c)
 	if (c->any_price_types) {
 		for (size_t i = 0; i < c->n_unknown; i++) {
 			struct unknown_type *u = &c->unknown[i];
-			if (cmd_idset_has(&c->price_types, cmd_id_hash(u->id)))
+			if (cml_idset_has(c->price_types, cml_id_hash(u->id)))
 				continue;
 			c->problems[P_UNKNOWN_PRICE_TYPE] += u->uses - 1;
 			problem(c, P_UNKNOWN_PRICE_TYPE, c->files[u->file].name, u->line,
@@ -444,7 +444,11 @@ run(struct check_opts *o)
 	}
 	c.files = calloc(n_inputs ? n_inputs : 1, sizeof(*c.files));
 	src = cmd_source_new(o->format, on_warning, &c);
-	if (c.files == NULL || src == NULL) {
+	bool sets_ok = (c.file_offers = cml_idset_new()) != NULL &&
+	               (c.price_types = cml_idset_new()) != NULL;
+	for (int k = 0; k < CML_ITEM_KIND_COUNT && sets_ok; k++)
+		sets_ok = (c.ids[k] = cml_idset_new()) != NULL;
+	if (c.files == NULL || src == NULL || !sets_ok) {
 		cmd_error("out of memory");
 		c.status = EXIT_LOCAL;
 		goto out;
@@ -457,7 +461,7 @@ run(struct check_opts *o)
 		c.cur = (uint32_t)i;
 		c.n_files = i + 1;
 		fs->name = strcmp(inputs[i], "-") == 0 ? "(stdin)" : inputs[i];
-		cmd_idset_clear(&c.file_offers);
+		cml_idset_clear(c.file_offers);
 		st = cmd_source_open(src, inputs[i]);
 		fs->csv = cmd_source_is_csv(src);
 		if (st != CML_OK) {
@@ -506,9 +510,9 @@ out:
 	}
 	free(c.files);
 	for (int k = 0; k < CML_ITEM_KIND_COUNT; k++)
-		cmd_idset_free(&c.ids[k]);
-	cmd_idset_free(&c.file_offers);
-	cmd_idset_free(&c.price_types);
+		cml_idset_free(c.ids[k]);
+	cml_idset_free(c.file_offers);
+	cml_idset_free(c.price_types);
 	free(c.deferred);
 	for (size_t i = 0; i < c.n_unknown; i++)
 		free(c.unknown[i].id);

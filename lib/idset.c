@@ -1,13 +1,19 @@
 /*
  * idset.c: open addressing with linear probing over 64-bit hashes.
  */
-#include <stdlib.h>
 #include <string.h>
 
-#include "idset.h"
+#include "cml/idset.h"
+#include "cml_private.h"
+
+struct cml_idset {
+	uint64_t *slots; /* 0 marks an empty slot */
+	size_t cap;      /* a power of two */
+	size_t len;
+};
 
 uint64_t
-cmd_id_hash(const char *s)
+cml_id_hash(const char *s)
 {
 	/* FNV-1a, then a final mix so that nearby ids spread out */
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -19,14 +25,29 @@ cmd_id_hash(const char *s)
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return h ? h : 1; /* 0 is the empty slot */
+	return h ? h : 1;
+}
+
+cml_idset *
+cml_idset_new(void)
+{
+	return cml_calloc(1, sizeof(cml_idset));
+}
+
+void
+cml_idset_free(cml_idset *set)
+{
+	if (set == NULL)
+		return;
+	cml_free(set->slots);
+	cml_free(set);
 }
 
 static bool
-grow(cmd_idset *set)
+grow(cml_idset *set)
 {
 	size_t cap = set->cap ? set->cap * 2 : 1024;
-	uint64_t *slots = calloc(cap, sizeof(*slots));
+	uint64_t *slots = cml_calloc(cap, sizeof(*slots));
 
 	if (slots == NULL)
 		return false;
@@ -39,34 +60,40 @@ grow(cmd_idset *set)
 			j = (j + 1) & (cap - 1);
 		slots[j] = h;
 	}
-	free(set->slots);
+	cml_free(set->slots);
 	set->slots = slots;
 	set->cap = cap;
 	return true;
 }
 
-bool
-cmd_idset_add(cmd_idset *set, uint64_t h, bool *was_there)
+cml_status
+cml_idset_add(cml_idset *set, uint64_t h, bool *was_there)
 {
+	if (h == 0)
+		h = 1;
 	if ((set->len + 1) * 4 > set->cap * 3 && !grow(set))
-		return false;
+		return CML_ERR_NOMEM;
 	size_t j = (size_t)h & (set->cap - 1);
 	while (set->slots[j] != 0) {
 		if (set->slots[j] == h) {
-			*was_there = true;
-			return true;
+			if (was_there != NULL)
+				*was_there = true;
+			return CML_OK;
 		}
 		j = (j + 1) & (set->cap - 1);
 	}
 	set->slots[j] = h;
 	set->len++;
-	*was_there = false;
-	return true;
+	if (was_there != NULL)
+		*was_there = false;
+	return CML_OK;
 }
 
 bool
-cmd_idset_has(const cmd_idset *set, uint64_t h)
+cml_idset_has(const cml_idset *set, uint64_t h)
 {
+	if (h == 0)
+		h = 1;
 	if (set->cap == 0)
 		return false;
 	size_t j = (size_t)h & (set->cap - 1);
@@ -78,18 +105,16 @@ cmd_idset_has(const cmd_idset *set, uint64_t h)
 	return false;
 }
 
+size_t
+cml_idset_len(const cml_idset *set)
+{
+	return set->len;
+}
+
 void
-cmd_idset_clear(cmd_idset *set)
+cml_idset_clear(cml_idset *set)
 {
 	if (set->slots != NULL)
 		memset(set->slots, 0, set->cap * sizeof(*set->slots));
 	set->len = 0;
-}
-
-void
-cmd_idset_free(cmd_idset *set)
-{
-	free(set->slots);
-	set->slots = NULL;
-	set->cap = set->len = 0;
 }
