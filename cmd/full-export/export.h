@@ -4,14 +4,10 @@
 #ifndef CMLKIT_EXPORT_H
 #define CMLKIT_EXPORT_H
 
-#include <cml/writer.h>
-
-#include "source.h"
+#include "pkgopts.h"
 
 struct export_opts {
-	const char *output;
-	cml_writer_opts w;
-	enum cmd_format format;
+	struct pkg_opts pkg;
 	char **inputs;
 	int n_inputs;
 };

@@ -5,9 +5,7 @@
  * files into place only when everything was read: bad input leaves no
  * half-written package behind.
  */
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cml/writer.h>
 
@@ -21,40 +19,6 @@ on_warning(void *ud, const char *msg)
 {
 	(void)ud;
 	cmd_warn("warning: %s", msg);
-}
-
-/* mkdir -p for the output directory. */
-static bool
-make_dir(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf)) {
-		cmd_error("%s: bad directory name", path);
-		return false;
-	}
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-			cmd_error("%s: %s", buf, strerror(errno));
-			return false;
-		}
-		*p = '/';
-	}
-	if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-		cmd_error("%s: %s", buf, strerror(errno));
-		return false;
-	}
-	struct stat sb;
-	if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		cmd_error("%s: not a directory", buf);
-		return false;
-	}
-	return true;
 }
 
 static int
@@ -73,16 +37,16 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	if (!make_dir(o->output)) {
+	if (!pkg_make_dir(o->pkg.output)) {
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	src = cmd_source_new(o->format, on_warning, NULL);
-	w = cml_writer_new(o->output, &o->w);
+	src = cmd_source_new(o->pkg.format, on_warning, NULL);
+	w = cml_writer_new(o->pkg.output, &o->pkg.w);
 	parts = offer_merge_new();
 	if (src == NULL || w == NULL || parts == NULL) {
 		cmd_error("%s: cannot start the package (out of memory, or the "
-		          "directory is not writable)", o->output);
+		          "directory is not writable)", o->pkg.output);
 		status = EXIT_LOCAL;
 		goto out;
 	}
@@ -140,9 +104,9 @@ run(struct export_opts *o)
 		goto out;
 	}
 	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
-		if (printf("%s/%s\n", o->output, *f) < 0)
+		if (printf("%s/%s\n", o->pkg.output, *f) < 0)
 			break;
-	cmd_verbose("%lu items written to %s", n_items, o->output);
+	cmd_verbose("%lu items written to %s", n_items, o->pkg.output);
 out:
 	offer_merge_free(parts);
 	cml_writer_free(w);

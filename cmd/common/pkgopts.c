@@ -1,0 +1,131 @@
+/*
+ * pkgopts.c: the package-writing options shared by full-export and
+ * delta-export.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cmdutil.h"
+#include "pkgopts.h"
+
+enum { OPT_SPLIT = 512, OPT_BOM, OPT_DATE, OPT_INDENT };
+
+static const struct argp_option options[] = {
+	{ "output", 'o', "DIR", 0, "Write the package into DIR", 0 },
+	{ "schema", 's', "VERSION", 0,
+	  "Schema version to write: 2.04 to 2.10 or 3.1 (default 2.05)", 0 },
+	{ "split", OPT_SPLIT, NULL, 0, "Write the split 2.08+ file set (implied by 3.1)", 0 },
+	{ "encoding", 'e', "ENC", 0, "utf-8 (default) or windows-1251", 0 },
+	{ "bom", OPT_BOM, NULL, 0, "Start UTF-8 files with a byte-order mark", 0 },
+	{ "format", 'f', "FMT", 0, "Input format: auto (default), cml or csv", 0 },
+	{ "date", OPT_DATE, "DATETIME", 0,
+	  "ДатаФормирования to write, YYYY-MM-DDTHH:MM:SS (default: now)", 0 },
+	{ "indent", OPT_INDENT, NULL, 0, "Pretty-print the XML", 0 },
+	{ 0 }
+};
+
+static const char *const schemas[] = { "2.04", "2.05", "2.06", "2.07", "2.08",
+	                               "2.09", "2.10", "3.1" };
+
+static bool
+valid_datetime(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+
+	return sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 &&
+	       s[n] == '\0' && strlen(s) == 19 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 &&
+	       h <= 23 && mi <= 59 && sec <= 60;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct pkg_opts *o = state->input;
+	bool ok = false;
+
+	switch (key) {
+	case 'o':
+		o->output = arg;
+		break;
+	case 's':
+		for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
+			ok = ok || strcmp(arg, schemas[i]) == 0;
+		if (!ok)
+			argp_error(state, "--schema: '%s' is not one of 2.04 ... 2.10, 3.1", arg);
+		o->w.schema = arg;
+		break;
+	case OPT_SPLIT:
+		o->w.layout = CML_LAYOUT_SPLIT;
+		break;
+	case 'e':
+		if (strcasecmp(arg, "utf-8") == 0 || strcasecmp(arg, "utf8") == 0)
+			o->w.encoding = CML_ENC_UTF8;
+		else if (strcasecmp(arg, "windows-1251") == 0 || strcasecmp(arg, "cp1251") == 0)
+			o->w.encoding = CML_ENC_WINDOWS_1251;
+		else
+			argp_error(state, "--encoding: '%s' is not utf-8 or windows-1251", arg);
+		break;
+	case OPT_BOM:
+		o->w.bom = true;
+		break;
+	case 'f':
+		if (!cmd_format_parse(arg, &o->format))
+			argp_error(state, "--format: '%s' is not auto, cml or csv", arg);
+		break;
+	case OPT_DATE:
+		if (!valid_datetime(arg))
+			argp_error(state, "--date: '%s' is not YYYY-MM-DDTHH:MM:SS", arg);
+		o->w.generated = arg;
+		break;
+	case OPT_INDENT:
+		o->w.indent = true;
+		break;
+	case ARGP_KEY_END:
+		if (o->output_required && o->output == NULL)
+			argp_error(state, "no output directory: give -o DIR");
+		if (o->w.bom && o->w.encoding != CML_ENC_UTF8)
+			argp_error(state, "--bom goes with UTF-8 only");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp pkg_argp = { options, parse_opt, NULL, NULL, NULL, NULL, NULL };
+
+bool
+pkg_make_dir(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	struct stat sb;
+
+	if (n == 0 || n >= sizeof(buf)) {
+		cmd_error("%s: bad directory name", path);
+		return false;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+			cmd_error("%s: %s", buf, strerror(errno));
+			return false;
+		}
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+		cmd_error("%s: %s", buf, strerror(errno));
+		return false;
+	}
+	if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		cmd_error("%s: not a directory", buf);
+		return false;
+	}
+	return true;
+}
