@@ -1,16 +1,16 @@
 /*
  * writer.c: the streaming CommerceML package writer (see writer.h).
  *
- * Every item is written as soon as it is added, by an xmlTextWriter of its
- * own section, into a temporary file beside the target (".import.xml.XXXXXX").
- * A section is the content of one container element: the Товар elements of
+ * Every item is written as soon as it is added, into a temporary file of
+ * its own section beside the target (".import.xml.XXXXXX"). A section is
+ * the content of one container element: the Товар elements of
  * Каталог/Товары, the Предложение elements of ПакетПредложений/Предложения,
  * the ТипЦены elements of ТипыЦен, and so on, so that items of different
- * kinds may arrive in any order. Each section's writer is set up with the
- * final encoding (the temporary file holds the final bytes) and with as many
- * dummy open elements as the real container depth, so that indentation comes
- * out right; those dummy tags and the XML declaration are a prefix of the
- * file that the assembly skips.
+ * kinds may arrive in any order. An item is serialised into a buffer by
+ * the code here (escaping, checking and indenting it), then handed in one
+ * raw write to the section's xmlTextWriter, set up with the final
+ * encoding: the temporary file holds the final bytes. The XML declaration
+ * that gives the writer its encoder is a prefix the assembly skips.
  *
  * cml_writer_finish() assembles each final file into another temporary
  * file: XML declaration, the root element, the container elements and,
@@ -23,14 +23,15 @@
  * (Группа/Группы/Группа...), which needs all of them: there are thousands
  * at most, so they are stored and the tree is written at finish.
  *
- * Every item is walked twice: a first pass checks every string (UTF-8,
- * characters XML 1.0 allows) without writing; only a clean item is written,
- * so CML_ERR_VALUE leaves the writer usable. Other errors make it unusable:
- * later calls return CML_ERR_STATE and the message of the first error stays.
+ * Every string is checked (UTF-8, characters XML 1.0 allows) while the
+ * item is serialised; only a clean item is written, so CML_ERR_VALUE leaves
+ * the writer usable. Other errors make it unusable: later calls return
+ * CML_ERR_STATE and the message of the first error stays.
  */
 #define _GNU_SOURCE /* copy_file_range */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,7 @@ static const char *const names_31[F_COUNT] = {
 };
 
 /* Depth of a section's items below the root, for indentation. */
-static const int sec_depth[SEC_COUNT] = {
+static const size_t sec_depth[SEC_COUNT] = {
 	[SEC_CLS_HEAD] = 2, [SEC_GROUPS] = 3, [SEC_PROPS] = 3,
 	[SEC_PRICE_TYPES] = 3, [SEC_WAREHOUSES] = 3, [SEC_UNITS] = 3,
 	[SEC_CAT_HEAD] = 2, [SEC_PRODUCTS] = 3, [SEC_PKG_HEAD] = 2,
@@ -118,7 +119,7 @@ typedef struct frag {
 	FILE *fp;
 	xmlTextWriterPtr x;   /* NULL once closed */
 	off_t nbytes;         /* bytes handed to fp */
-	off_t body_start;     /* after the declaration and the dummy tags */
+	off_t body_start;     /* after the declaration */
 	off_t body_end;
 	int err;              /* errno of the first failed write, or 0 */
 	size_t count;         /* items written */
@@ -135,6 +136,13 @@ typedef struct gnode {
 	bool has_parent;
 	bool done;
 } gnode;
+
+/* The names of the open elements, kept by the writer for every emit. */
+typedef struct estack {
+	const char **v;
+	size_t n;
+	size_t cap;
+} estack;
 
 enum { ST_OPEN, ST_FAILED, ST_DONE };
 
@@ -166,6 +174,8 @@ struct cml_writer {
 
 	bool any_catalog;             /* a non-document item was added */
 	cml_buf scratch;              /* an offer id made of its parts */
+	cml_buf item;                 /* the item being serialised */
+	estack stk;                   /* its open elements */
 
 	char *final_tmp[F_COUNT];     /* assembled, not yet renamed */
 	const char *files[F_COUNT + 1];
@@ -215,45 +225,69 @@ empty(const char *s)
 	return s == NULL || *s == '\0';
 }
 
+/*
+ * The UTF-8 sequence at p, whose lead byte is not ASCII: its length, or
+ * 0 with *why set when it is not valid UTF-8 or not an XML 1.0 character.
+ */
+static size_t
+utf8_seq(const unsigned char *p, const char **why)
+{
+	unsigned c = *p, cp;
+	size_t n;
+
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 1;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 2;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		*why = "invalid UTF-8";
+		return 0;
+	}
+	for (size_t i = 1; i <= n; i++) {
+		if ((p[i] & 0xC0) != 0x80) {
+			*why = "invalid UTF-8";
+			return 0;
+		}
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+		*why = "invalid UTF-8";
+		return 0;
+	}
+	if (cp == 0xFFFE || cp == 0xFFFF) {
+		*why = "character not allowed in XML";
+		return 0;
+	}
+	return n + 1;
+}
+
+static const char bad_control[] = "control character not allowed in XML";
+
 /* NULL when s may be written as XML 1.0 text, else the reason why not. */
 static const char *
 check_text(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const char *why = NULL;
 
 	while (*p != '\0') {
-		unsigned c = *p, cp;
 		size_t n;
 
-		if (c < 0x80) {
-			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-				return "control character not allowed in XML";
+		if (*p < 0x80) {
+			if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+				return bad_control;
 			p++;
 			continue;
 		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return "invalid UTF-8";
-		}
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return "invalid UTF-8";
-			cp = cp << 6 | (p[i] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return "invalid UTF-8";
-		if (cp == 0xFFFE || cp == 0xFFFF)
-			return "character not allowed in XML";
-		p += n + 1;
+		if ((n = utf8_seq(p, &why)) == 0)
+			return why;
+		p += n;
 	}
 	return NULL;
 }
@@ -277,27 +311,76 @@ path_join(const char *dir, const char *sep, const char *name, const char *suffix
 
 /* ---- emitting elements ----
  *
+ * An item is serialised into a buffer, every string escaped and checked
+ * (UTF-8, characters XML 1.0 allows) on the way; a clean item is then
+ * handed to its section's xmlTextWriter in one raw write, which encodes
+ * it. The escaping is the one libxml2's writer used: & < > " and CR in
+ * text, TAB and LF too in attribute values; the encoder writes the
+ * characters the code page lacks as character references.
+ *
  * The emit functions never fail by return: the first failure is kept in
- * the emit and every later call does nothing. With x == NULL they only
+ * the emit and every later call does nothing. With b == NULL they only
  * check the strings.
+ *
+ * Layout: with indent, libxml2's: one element per line, a tab per level,
+ * an element with text on one line. Without, an item is one line; in the
+ * group tree each Группа starts a line and a Группы with children ends
+ * on a line of its own, so that line numbers point at an item.
  */
 
 typedef struct emit {
-	xmlTextWriterPtr x;
+	cml_buf *b;           /* NULL: check the strings only */
+	estack *stk;
 	int ver;
+	bool indent;
+	size_t base;          /* indent: depth of the outer element */
+	bool open;            /* a start tag waits for its '>' */
+	bool doindent;        /* indent: an end tag goes on a line of its own */
 	bool failed;
-	bool xml_failed;      /* libxml2 refused: the writer is broken */
+	bool nomem;           /* the buffer could not grow */
 	const char *bad_elem; /* the element or attribute of a bad string */
 	const char *bad_why;
 } emit;
 
-static void
-e_rc(emit *e, int rc)
+static inline void
+e_put(emit *e, const char *s, size_t n)
 {
-	if (rc < 0 && !e->failed) {
+	cml_buf *b = e->b;
+
+	if (b->len + n < b->cap) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	} else if (!cml_buf_append(b, s, n)) {
 		e->failed = true;
-		e->xml_failed = true;
+		e->nomem = true;
 	}
+}
+
+static void
+e_name(emit *e, const char *name)
+{
+	e_put(e, name, strlen(name));
+}
+
+static void
+e_indent(emit *e, size_t depth)
+{
+	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+
+	while (depth > 0) {
+		size_t k = depth < sizeof(tabs) - 1 ? depth : sizeof(tabs) - 1;
+
+		e_put(e, tabs, k);
+		depth -= k;
+	}
+}
+
+static void
+e_bad(emit *e, const char *name, const char *why)
+{
+	e->failed = true;
+	e->bad_elem = name;
+	e->bad_why = why;
 }
 
 static bool
@@ -308,26 +391,164 @@ e_check(emit *e, const char *name, const char *s)
 	if (e->failed)
 		return false;
 	if ((why = check_text(s)) != NULL) {
-		e->failed = true;
-		e->bad_elem = name;
-		e->bad_why = why;
+		e_bad(e, name, why);
 		return false;
 	}
 	return true;
 }
 
+/* Byte classes for the escaping. */
+enum {
+	C_END = 1,      /* NUL */
+	C_BAD = 2,      /* a control character XML 1.0 forbids */
+	C_TEXT = 4,     /* escaped in text */
+	C_ATTR = 8,     /* escaped in attribute values */
+	C_HIGH = 16,    /* part of a multibyte character */
+};
+
+#define C_BOTH (C_TEXT | C_ATTR)
+#define C_HIGH8 C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH, C_HIGH
+#define C_HIGH32 C_HIGH8, C_HIGH8, C_HIGH8, C_HIGH8
+
+static const unsigned char byte_class[256] = {
+	C_END, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD,
+	C_BAD, C_ATTR, C_ATTR, C_BAD, C_BAD, C_BOTH, C_BAD, C_BAD,
+	C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD,
+	C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD,
+	['"'] = C_BOTH, ['&'] = C_BOTH, ['<'] = C_BOTH, ['>'] = C_BOTH,
+	[0x80] = C_HIGH32, C_HIGH32, C_HIGH32, C_HIGH32,
+};
+
+/* Appends s escaped, checking it; name is for the message. */
+static void
+e_escape(emit *e, const char *name, const char *s, bool attr)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;
+	const unsigned mask = C_END | C_BAD | C_HIGH | (attr ? C_ATTR : C_TEXT);
+	const char *why = NULL;
+
+	for (;;) {
+		const char *ent;
+		size_t n;
+
+		while ((byte_class[*p] & mask) == 0)
+			p++;
+		if (*p >= 0x80) {
+			/* Cyrillic, most of the text, without a call */
+			if (*p >= 0xC2 && *p <= 0xDF && (p[1] & 0xC0) == 0x80) {
+				p += 2;
+				continue;
+			}
+			if ((n = utf8_seq(p, &why)) == 0) {
+				e_bad(e, name, why);
+				return;
+			}
+			p += n;
+			continue;
+		}
+		if (p > run)
+			e_put(e, (const char *)run, (size_t)(p - run));
+		switch (*p) {
+		case '\0':
+			return;
+		case '&': ent = "&amp;"; break;
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '"': ent = "&quot;"; break;
+		case '\r': ent = "&#13;"; break;
+		case '\n': ent = "&#10;"; break;
+		case '\t': ent = "&#9;"; break;
+		default:
+			e_bad(e, name, bad_control);
+			return;
+		}
+		e_put(e, ent, strlen(ent));
+		run = ++p;
+	}
+}
+
+/* Ends a pending start tag: its content follows. */
+static void
+e_close_tag(emit *e)
+{
+	if (e->open) {
+		e->open = false;
+		e_put(e, e->indent ? ">\n" : ">", e->indent ? 2 : 1);
+	}
+}
+
+/* <name, attributes to follow; nl: on a new line without indent. */
+static void
+e_start_nl(emit *e, const char *name, bool nl)
+{
+	estack *k = e->stk;
+
+	if (e->b == NULL || e->failed)
+		return;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		const char **v;
+
+		if (cap > SIZE_MAX / sizeof(*v) ||
+		    (v = cml_realloc(k->v, cap * sizeof(*v))) == NULL) {
+			e->failed = true;
+			e->nomem = true;
+			return;
+		}
+		k->v = v;
+		k->cap = cap;
+	}
+	e_close_tag(e);
+	if (e->indent)
+		e_indent(e, e->base + k->n);
+	else if (nl)
+		e_put(e, "\n", 1);
+	e_put(e, "<", 1);
+	e_name(e, name);
+	k->v[k->n++] = name;
+	e->open = true;
+}
+
 static void
 e_start(emit *e, const char *name)
 {
-	if (e->x != NULL && !e->failed)
-		e_rc(e, xmlTextWriterStartElement(e->x, X(name)));
+	e_start_nl(e, name, false);
+}
+
+/* The end of the open element; nl: without indent, on a new line if
+ * the element has content. */
+static void
+e_end_nl(emit *e, bool nl)
+{
+	const char *name;
+
+	if (e->b == NULL || e->failed)
+		return;
+	name = e->stk->v[--e->stk->n];
+	if (e->open) {
+		e->open = false;
+		e_put(e, "/>", 2);
+	} else {
+		if (e->indent) {
+			if (e->doindent)
+				e_indent(e, e->base + e->stk->n);
+		} else if (nl) {
+			e_put(e, "\n", 1);
+		}
+		e_put(e, "</", 2);
+		e_name(e, name);
+		e_put(e, ">", 1);
+	}
+	if (e->indent)
+		e_put(e, "\n", 1);
+	e->doindent = true;
 }
 
 static void
 e_end(emit *e)
 {
-	if (e->x != NULL && !e->failed)
-		e_rc(e, xmlTextWriterEndElement(e->x));
+	e_end_nl(e, false);
 }
 
 static void
@@ -335,10 +556,15 @@ e_attr(emit *e, const char *name, const char *v)
 {
 	if (empty(v) || e->failed)
 		return;
-	if (e->x == NULL)
+	if (e->b == NULL) {
 		e_check(e, name, v);
-	else
-		e_rc(e, xmlTextWriterWriteAttribute(e->x, X(name), X(v)));
+		return;
+	}
+	e_put(e, " ", 1);
+	e_name(e, name);
+	e_put(e, "=\"", 2);
+	e_escape(e, name, v, true);
+	e_put(e, "\"", 1);
 }
 
 /* Text content of the open element. */
@@ -347,22 +573,42 @@ e_content(emit *e, const char *name, const char *v)
 {
 	if (empty(v) || e->failed)
 		return;
-	if (e->x == NULL)
+	if (e->b == NULL) {
 		e_check(e, name, v);
-	else
-		e_rc(e, xmlTextWriterWriteString(e->x, X(v)));
+		return;
+	}
+	if (e->open) {
+		e->open = false;
+		e_put(e, ">", 1);
+	}
+	e_escape(e, name, v, false);
+	e->doindent = false;
 }
 
 /* <name>v</name>, nothing for a NULL or empty v. */
 static void
 e_text(emit *e, const char *name, const char *v)
 {
+	size_t n;
+
 	if (empty(v) || e->failed)
 		return;
-	if (e->x == NULL)
+	if (e->b == NULL) {
 		e_check(e, name, v);
-	else
-		e_rc(e, xmlTextWriterWriteElement(e->x, X(name), X(v)));
+		return;
+	}
+	e_close_tag(e);
+	if (e->indent)
+		e_indent(e, e->base + e->stk->n);
+	n = strlen(name);
+	e_put(e, "<", 1);
+	e_put(e, name, n);
+	e_put(e, ">", 1);
+	e_escape(e, name, v, false);
+	e_put(e, "</", 2);
+	e_put(e, name, n);
+	e_put(e, e->indent ? ">\n" : ">", e->indent ? 2 : 1);
+	e->doindent = true;
 }
 
 static void
@@ -1028,7 +1274,7 @@ frag_open(cml_writer *w, int sec)
 	frag *f = &w->sec[sec];
 	xmlOutputBufferPtr ob;
 	cml_status st = CML_OK;
-	int fd, rc = 0;
+	int fd;
 
 	if (f->x != NULL)
 		return CML_OK;
@@ -1059,23 +1305,14 @@ frag_open(cml_writer *w, int sec)
 		st = nomem(w);
 		goto out;
 	}
-	/* The declaration gives the writer its encoder, and it is what
-	 * makes libxml2 write non-ASCII attribute values as they are
-	 * rather than as character references. */
+	/* The declaration gives the writer its encoder; it is not part of
+	 * the body the assembly copies. */
 	if (xmlTextWriterStartDocument(f->x, NULL, enc_name(w), NULL) < 0) {
 		st = set_err(w, CML_ERR_ENCODING, "%s: cannot write %s",
 		    f->path, enc_name(w));
 		goto out;
 	}
-	if (w->indent && (xmlTextWriterSetIndent(f->x, 1) < 0 ||
-	    xmlTextWriterSetIndentString(f->x, X("\t")) < 0)) {
-		st = nomem(w);
-		goto out;
-	}
-	for (int i = 0; i < sec_depth[sec] && rc >= 0; i++)
-		rc = xmlTextWriterStartElement(f->x, X("_"));
-	if (rc < 0 || xmlTextWriterWriteRaw(f->x, X("")) < 0 ||
-	    xmlTextWriterFlush(f->x) < 0) {
+	if (xmlTextWriterFlush(f->x) < 0) {
 		st = xml_err(w, f->path);
 		goto out;
 	}
@@ -1090,6 +1327,33 @@ out:
 	return st;
 }
 
+/* Hands bytes to a section's writer, which encodes them. */
+static cml_status
+frag_raw(cml_writer *w, frag *f, const char *s, size_t n)
+{
+	while (n > 0) {
+		int k = n > INT_MAX / 2 ? INT_MAX / 2 : (int)n;
+
+		if (xmlTextWriterWriteRawLen(f->x, X(s), k) < 0)
+			return xml_err(w, f->path);
+		s += k;
+		n -= (size_t)k;
+	}
+	if (f->err != 0)
+		return io_err(w, f->path, f->err);
+	return CML_OK;
+}
+
+/* 3.1 documents: a Контейнер start or end tag on a line of its own, at
+ * depth 1 (sec_depth[SEC_DOCS]). */
+static const char *
+container_tag(const cml_writer *w, bool start)
+{
+	if (start)
+		return w->indent ? "\t<Контейнер>\n" : "<Контейнер>\n";
+	return w->indent ? "\t</Контейнер>\n" : "</Контейнер>\n";
+}
+
 /* Ends a section's writer and flushes its file, ready to be copied. */
 static cml_status
 frag_close(cml_writer *w, frag *f)
@@ -1097,8 +1361,11 @@ frag_close(cml_writer *w, frag *f)
 	if (f->x == NULL)
 		return CML_OK;
 	if (f->in_container) {
-		if (xmlTextWriterEndElement(f->x) < 0)
-			return xml_err(w, f->path);
+		const char *end = container_tag(w, false);
+		cml_status st = frag_raw(w, f, end, strlen(end));
+
+		if (st != CML_OK)
+			return st;
 		f->in_container = false;
 	}
 	if (xmlTextWriterFlush(f->x) < 0)
@@ -1137,7 +1404,7 @@ item_id(const cml_item *it)
 	}
 }
 
-/* The message for a string the first pass refused. */
+/* The message for a string the serialisation refused. */
 static cml_status
 value_err(cml_writer *w, const cml_item *it, const emit *e)
 {
@@ -1171,7 +1438,7 @@ offer_id(cml_writer *w, const cml_offer *o, bool *oom)
 	return w->scratch.data;
 }
 
-/* Writes (or with x == NULL checks) one part of an item. */
+/* Serialises (or with e->b == NULL checks) one part of an item. */
 static void
 put_item(emit *e, const cml_item *it, const char *oid, int part)
 {
@@ -1219,41 +1486,81 @@ put_item(emit *e, const cml_item *it, const char *oid, int part)
 	}
 }
 
-/* Writes one part of a checked item into a section. */
-static cml_status
-put_section(cml_writer *w, int sec, const cml_item *it, const char *oid,
-    int part)
+/* One part of an item, serialised into w->item for a section. */
+typedef struct piece {
+	int sec;
+	size_t off;
+	size_t len;
+	bool opens_container;  /* SEC_DOCS, 3.1: starts a Контейнер */
+	unsigned container;
+} piece;
+
+static void
+e_init(cml_writer *w, emit *e, bool check_only)
+{
+	memset(e, 0, sizeof(*e));
+	e->b = check_only ? NULL : &w->item;
+	e->stk = &w->stk;
+	e->ver = w->ver;
+	e->indent = w->indent;
+}
+
+/* Serialises one part of an item for a section after what w->item holds. */
+static void
+serialise(cml_writer *w, emit *e, piece *pc, int sec, const cml_item *it,
+    const char *oid, int part)
 {
 	frag *f = &w->sec[sec];
-	cml_status st;
 
-	if ((st = frag_open(w, sec)) != CML_OK)
-		return st;
+	memset(pc, 0, sizeof(*pc));
+	pc->sec = sec;
+	pc->off = w->item.len;
+	e->stk->n = 0;
+	e->base = sec_depth[sec];
+	e->open = false;
+	e->doindent = false;
 	if (sec == SEC_DOCS && w->ver >= 300) {
 		/* Documents of one container arrive one after another; a
 		 * document outside any gets a container of its own. */
 		unsigned c = it->u.document.container;
+		bool in = f->in_container;
 
-		if (f->in_container && (c == 0 || c != f->container)) {
-			if (xmlTextWriterEndElement(f->x) < 0)
-				return xml_err(w, f->path);
-			f->in_container = false;
+		if (in && (c == 0 || c != f->container)) {
+			e_name(e, container_tag(w, false));
+			in = false;
 		}
-		if (!f->in_container) {
-			if (xmlTextWriterStartElement(f->x, X("Контейнер")) < 0)
-				return xml_err(w, f->path);
-			f->in_container = true;
-			f->container = c;
+		if (!in) {
+			e_name(e, container_tag(w, true));
+			pc->opens_container = true;
+			pc->container = c;
 		}
+		e->base++;
 	}
+	put_item(e, it, oid, part);
+	if (!w->indent)
+		e_put(e, "\n", 1);
+	pc->len = w->item.len - pc->off;
+}
 
-	emit e = { .x = f->x, .ver = w->ver };
-	put_item(&e, it, oid, part);
-	if (e.failed)
-		return xml_err(w, f->path);
-	if (f->err != 0)
-		return io_err(w, f->path, f->err);
-	f->count++;
+/* Writes serialised pieces into their sections. */
+static cml_status
+put_pieces(cml_writer *w, const piece *pc, size_t n)
+{
+	cml_status st;
+
+	for (size_t i = 0; i < n; i++) {
+		frag *f = &w->sec[pc[i].sec];
+
+		if ((st = frag_open(w, pc[i].sec)) != CML_OK ||
+		    (st = frag_raw(w, f, w->item.data + pc[i].off, pc[i].len)) !=
+		    CML_OK)
+			return st;
+		if (pc[i].opens_container) {
+			f->in_container = true;
+			f->container = pc[i].container;
+		}
+		f->count++;
+	}
 	return CML_OK;
 }
 
@@ -1381,11 +1688,67 @@ cml_writer_add(cml_writer *w, const cml_item *item)
 		}
 	}
 
-	/* First pass: check every string, write nothing. */
-	emit chk = { .x = NULL, .ver = w->ver };
-	put_item(&chk, item, oid, PART_ALL);
-	if (chk.failed)
-		return value_err(w, item, &chk);
+	/* Serialise first: an item with a bad string leaves nothing
+	 * written, and the writer goes on. */
+	emit e;
+	piece pc[3];
+	size_t np = 0;
+	int sec = -1;
+
+	cml_buf_clear(&w->item);
+	switch (item->kind) {
+	case CML_ITEM_CLASSIFIER:
+	case CML_ITEM_GROUP:
+	case CML_ITEM_CATALOG:
+	case CML_ITEM_OFFERS_PACKAGE:
+		/* kept, written at finish: only checked now */
+		e_init(w, &e, true);
+		put_item(&e, item, NULL, PART_ALL);
+		break;
+	case CML_ITEM_OFFER: {
+		const cml_offer *o = &item->u.offer;
+
+		e_init(w, &e, false);
+		if (!w->split) {
+			serialise(w, &e, &pc[np++], SEC_OFFERS, item, oid, PART_ALL);
+			break;
+		}
+		if (offer_has_prices(o))
+			serialise(w, &e, &pc[np++], SEC_PRICES, item, oid,
+			    PART_PRICES);
+		if (offer_has_rests(o))
+			serialise(w, &e, &pc[np++], SEC_RESTS, item, oid,
+			    PART_RESTS);
+		if (offer_has_card(o) || np == 0)
+			serialise(w, &e, &pc[np++], SEC_OFFERS, item, oid,
+			    PART_CARD);
+		if (e.failed && !e.nomem) {
+			/* name the string as the whole offer would */
+			e_init(w, &e, true);
+			put_item(&e, item, oid, PART_ALL);
+		}
+		break;
+	}
+	case CML_ITEM_PROPERTY: sec = SEC_PROPS; break;
+	case CML_ITEM_PRICE_TYPE: sec = SEC_PRICE_TYPES; break;
+	case CML_ITEM_WAREHOUSE: sec = SEC_WAREHOUSES; break;
+	case CML_ITEM_UNIT: sec = SEC_UNITS; break;
+	case CML_ITEM_PRODUCT: sec = SEC_PRODUCTS; break;
+	case CML_ITEM_DOCUMENT: sec = SEC_DOCS; break;
+	case CML_ITEM_COUNTERPARTY: sec = SEC_CPS; break;
+	default:
+		return CML_OK;
+	}
+	if (sec >= 0) {
+		e_init(w, &e, false);
+		serialise(w, &e, &pc[np++], sec, item, NULL, PART_ALL);
+	}
+	if (e.nomem) {
+		st = nomem(w);
+		goto out;
+	}
+	if (e.failed)
+		return value_err(w, item, &e);
 
 	switch (item->kind) {
 	case CML_ITEM_CLASSIFIER:
@@ -1400,52 +1763,13 @@ cml_writer_add(cml_writer *w, const cml_item *item)
 	case CML_ITEM_OFFERS_PACKAGE:
 		st = keep_package(w, &item->u.package);
 		break;
-	case CML_ITEM_PROPERTY:
-		st = put_section(w, SEC_PROPS, item, NULL, PART_ALL);
-		break;
-	case CML_ITEM_PRICE_TYPE:
-		st = put_section(w, SEC_PRICE_TYPES, item, NULL, PART_ALL);
-		break;
-	case CML_ITEM_WAREHOUSE:
-		st = put_section(w, SEC_WAREHOUSES, item, NULL, PART_ALL);
-		break;
-	case CML_ITEM_UNIT:
-		st = put_section(w, SEC_UNITS, item, NULL, PART_ALL);
-		break;
-	case CML_ITEM_PRODUCT:
-		st = put_section(w, SEC_PRODUCTS, item, NULL, PART_ALL);
-		break;
-	case CML_ITEM_OFFER: {
-		const cml_offer *o = &item->u.offer;
-		bool any = false;
-
-		if (!w->split) {
-			st = put_section(w, SEC_OFFERS, item, oid, PART_ALL);
-			break;
-		}
-		if (st == CML_OK && offer_has_prices(o)) {
-			st = put_section(w, SEC_PRICES, item, oid, PART_PRICES);
-			any = true;
-		}
-		if (st == CML_OK && offer_has_rests(o)) {
-			st = put_section(w, SEC_RESTS, item, oid, PART_RESTS);
-			any = true;
-		}
-		if (st == CML_OK && (offer_has_card(o) || !any))
-			st = put_section(w, SEC_OFFERS, item, oid, PART_CARD);
-		break;
-	}
-	case CML_ITEM_DOCUMENT:
-		st = put_section(w, SEC_DOCS, item, NULL, PART_ALL);
-		break;
-	case CML_ITEM_COUNTERPARTY:
-		st = put_section(w, SEC_CPS, item, NULL, PART_ALL);
-		if (st == CML_OK && item->u.counterparty.only_changes != CML_UNSET)
-			w->cps_only_changes = item->u.counterparty.only_changes;
-		break;
 	default:
+		st = put_pieces(w, pc, np);
 		break;
 	}
+	if (st == CML_OK && item->kind == CML_ITEM_COUNTERPARTY &&
+	    item->u.counterparty.only_changes != CML_UNSET)
+		w->cps_only_changes = item->u.counterparty.only_changes;
 	if (st == CML_OK && item->kind != CML_ITEM_DOCUMENT &&
 	    item->kind != CML_ITEM_COUNTERPARTY)
 		w->any_catalog = true;
@@ -1540,13 +1864,42 @@ out:
 }
 
 static void
-open_group(emit *e, gnode *n)
+open_group(emit *e, gnode *n, bool nested)
 {
 	n->done = true;
-	e_start(e, "Группа");
+	e_start_nl(e, "Группа", nested);
 	put_group_fields(e, &n->g);
 	if (n->first != NONE)
 		e_start(e, "Группы");
+}
+
+/* Starts a piece of a section that is not an added item. */
+static void
+e_begin(cml_writer *w, emit *e, int sec)
+{
+	e_init(w, e, false);
+	cml_buf_clear(&w->item);
+	w->stk.n = 0;
+	e->base = sec_depth[sec];
+}
+
+/* Ends such a piece and writes it: its strings were checked when added. */
+static cml_status
+e_finish(cml_writer *w, emit *e, int sec)
+{
+	frag *f = &w->sec[sec];
+	cml_status st;
+
+	if (!w->indent)
+		e_put(e, "\n", 1);
+	if (e->nomem)
+		return nomem(w);
+	if (e->failed)
+		return xml_err(w, f->path);
+	if ((st = frag_raw(w, f, w->item.data, w->item.len)) != CML_OK)
+		return st;
+	f->count++;
+	return CML_OK;
 }
 
 /* The group tree, without recursion: chains of parents may be long. */
@@ -1556,8 +1909,8 @@ write_groups(cml_writer *w)
 	gnode *g = w->groups;
 	size_t n = w->n_groups, top;
 	size_t *stack = NULL, *next = NULL;
-	frag *f = &w->sec[SEC_GROUPS];
 	cml_status st;
+	emit e;
 
 	if ((st = link_groups(w)) != CML_OK || (st = frag_open(w, SEC_GROUPS)) != CML_OK)
 		return st;
@@ -1567,13 +1920,14 @@ write_groups(cml_writer *w)
 		st = nomem(w);
 		goto out;
 	}
-	emit e = { .x = f->x, .ver = w->ver };
-	/* Roots first, then whatever a cycle of parents left out. */
+	/* Roots first, then whatever a cycle of parents left out; each
+	 * tree is a piece of its own. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t r = 0; r < n; r++) {
 			if (g[r].done || (pass == 0 && g[r].has_parent))
 				continue;
-			open_group(&e, &g[r]);
+			e_begin(w, &e, SEC_GROUPS);
+			open_group(&e, &g[r], false);
 			top = 0;
 			stack[top] = r;
 			next[top] = g[r].first;
@@ -1583,7 +1937,7 @@ write_groups(cml_writer *w)
 
 				if (c == NONE) {
 					if (g[stack[top - 1]].first != NONE)
-						e_end(&e);
+						e_end_nl(&e, true);
 					e_end(&e);
 					top--;
 					continue;
@@ -1591,18 +1945,15 @@ write_groups(cml_writer *w)
 				next[top - 1] = g[c].next;
 				if (g[c].done)
 					continue;
-				open_group(&e, &g[c]);
+				open_group(&e, &g[c], true);
 				stack[top] = c;
 				next[top] = g[c].first;
 				top++;
 			}
-			f->count++;
+			if ((st = e_finish(w, &e, SEC_GROUPS)) != CML_OK)
+				goto out;
 		}
 	}
-	if (e.failed)
-		st = xml_err(w, f->path);
-	else if (f->err != 0)
-		st = io_err(w, f->path, f->err);
 out:
 	cml_free(stack);
 	cml_free(next);
@@ -1613,24 +1964,19 @@ out:
 static cml_status
 write_head(cml_writer *w, int sec)
 {
-	frag *f = &w->sec[sec];
 	cml_status st;
+	emit e;
 
 	if ((st = frag_open(w, sec)) != CML_OK)
 		return st;
-	emit e = { .x = f->x, .ver = w->ver };
+	e_begin(w, &e, sec);
 	if (sec == SEC_CLS_HEAD)
 		put_cls_head(&e, &w->cls);
 	else if (sec == SEC_CAT_HEAD)
 		put_cat_head(&e, &w->cat);
 	else
 		put_pkg_head(&e, &w->pkg);
-	if (e.failed)
-		return xml_err(w, f->path);
-	if (f->err != 0)
-		return io_err(w, f->path, f->err);
-	f->count++;
-	return CML_OK;
+	return e_finish(w, &e, sec);
 }
 
 /* One final file being assembled. */
@@ -1656,11 +2002,11 @@ a_indent(asmb *a, int depth)
 			a_str(a, "\t");
 }
 
+/* Containers are on lines of their own, indented or not. */
 static void
 a_nl(asmb *a)
 {
-	if (a->w->indent)
-		a_str(a, "\n");
+	a_str(a, "\n");
 }
 
 static const char *
@@ -2222,6 +2568,8 @@ cml_writer_free(cml_writer *w)
 	cml_arena_destroy(&w->group_arena);
 	cml_free(w->groups);
 	cml_buf_free(&w->scratch);
+	cml_buf_free(&w->item);
+	cml_free(w->stk.v);
 	cml_free(w->dir);
 	cml_free(w);
 }

@@ -961,6 +961,151 @@ test_errors(void)
 	remove_dir(dir);
 }
 
+/* Without indent, every item starts a line of its own, and so does every
+ * container: a reader's line numbers point at the item. */
+static void
+test_layout(void)
+{
+	char *dir = make_dir();
+	cml_writer_opts o = { .schema = "3.1" };
+	cml_writer *w;
+	size_t len;
+	char *raw;
+
+	if (dir == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(add_catalog(w), CML_OK);
+	CHECK_INT(add_documents(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	cml_writer_free(w);
+
+	raw = slurp(dir, "goods.xml", &len);
+	CHECK(raw != NULL && strstr(raw, "?>\n<КоммерческаяИнформация ") != NULL);
+	CHECK(raw != NULL && strstr(raw, "\">\n<Каталог СодержитТолькоИзменения=\"false\">\n<Ид>cat1</Ид><ИдКлассификатора>cls1</ИдКлассификатора>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Наименование>\n<Товары>\n<Товар><Ид>prod1</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Товар>\n<Товар Статус=\"Удален\"><Ид>prod2</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Товар>\n</Товары>\n</Каталог>\n</КоммерческаяИнформация>\n") != NULL);
+	CHECK(raw != NULL && strstr(raw, "\t") == NULL);
+	free(raw);
+	raw = slurp(dir, "classifier.xml", &len);
+	/* Each group of the tree on a line; a Группы ends on its own. */
+	CHECK(raw != NULL && strstr(raw, "\n<Группы>\n<Группа><Ид>g1</Ид><НомерВерсии>AAA=</НомерВерсии><Наименование>Бытовая техника</Наименование><Группы>\n<Группа><Ид>g2</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "<Наименование>Чайники</Наименование></Группа>\n</Группы></Группа>\n</Группы></Группа>\n<Группа><Ид>g4</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Группа>\n</Группы>\n<Свойства>\n<Свойство><Ид>p1</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</ТипЦены>\n<ТипЦены><Ид>pt2</Ид>") != NULL);
+	free(raw);
+	raw = slurp(dir, "rests.xml", &len);
+	CHECK(raw != NULL && strstr(raw, "\n<Предложения>\n<Предложение><Ид>prod1</Ид><Количество>5</Количество><Остатки><Остаток><Склад><Ид>w1</Ид>") != NULL);
+	free(raw);
+	raw = slurp(dir, "orders.xml", &len);
+	CHECK(raw != NULL && strstr(raw, "\">\n<Контейнер>\n<Документ><Ид>doc1</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Документ>\n<Документ><Ид>doc2</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Документ>\n</Контейнер>\n<Контейнер>\n<Документ><Ид>doc3</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Документ>\n</Контейнер>\n</КоммерческаяИнформация>\n") != NULL);
+	free(raw);
+	raw = slurp(dir, "contragents.xml", &len);
+	CHECK(raw != NULL && strstr(raw, "\n<Контрагенты СодержитТолькоИзменения=\"true\">\n<Контрагент><Ид>cp1</Ид>") != NULL);
+	CHECK(raw != NULL && strstr(raw, "</Контрагент>\n</Контрагенты>\n") != NULL);
+	free(raw);
+	remove_dir(dir);
+}
+
+#define ODD "a\"b'c&d<e>f]]>g\th\ni\rj 中"
+
+/* The escaping libxml2's writer did: & < > " and CR in text, TAB and LF
+ * too in attribute values; an empty element closes itself; characters
+ * windows-1251 lacks as references, in attributes too. */
+static void
+test_escaping(void)
+{
+	static cml_stock stocks[] = { { .warehouse_id = ODD, .quantity = "1" } };
+	for (int k = 0; k < 2; k++) {
+		char *dir = make_dir();
+		cml_writer_opts o = { .encoding = k ? CML_ENC_WINDOWS_1251 : CML_ENC_UTF8 };
+		cml_writer *w;
+		cml_item it = mk(CML_ITEM_OFFER);
+		size_t len;
+		char *raw;
+		xmlDocPtr d;
+
+		if (dir == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+			CHECK(!"setup");
+			return;
+		}
+		it.u.offer.id = "o1";
+		it.u.offer.name = ODD;
+		it.u.offer.stocks = stocks;
+		it.u.offer.n_stocks = 1;
+		it.u.offer.has_prices = true;
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		CHECK_INT(cml_writer_finish(w), CML_OK);
+		cml_writer_free(w);
+		raw = slurp(dir, "offers.xml", &len);
+		if (k == 0) {
+			CHECK(raw != NULL && strstr(raw, "<Предложение><Ид>o1</Ид><Наименование>a&quot;b'c&amp;d&lt;e&gt;f]]&gt;g\th\ni&#13;j 中</Наименование><Цены/>") != NULL);
+			CHECK(raw != NULL && strstr(raw, "<Склад ИдСклада=\"a&quot;b'c&amp;d&lt;e&gt;f]]&gt;g&#9;h&#10;i&#13;j 中\" КоличествоНаСкладе=\"1\"/>") != NULL);
+		} else {
+			CHECK(raw != NULL && strstr(raw, ">a&quot;b'c&amp;d&lt;e&gt;f]]&gt;g\th\ni&#13;j &#20013;</") != NULL);
+			CHECK(raw != NULL && strstr(raw, "=\"a&quot;b'c&amp;d&lt;e&gt;f]]&gt;g&#9;h&#10;i&#13;j &#20013;\" ") != NULL);
+		}
+		free(raw);
+		d = load(dir, "offers.xml");
+		CHECK_STR(xs(d, OFFER("o1") "/c:Наименование"), ODD);
+		CHECK_STR(xs(d, OFFER("o1") "/c:Склад/@ИдСклада"), ODD);
+		xmlFreeDoc(d);
+		remove_dir(dir);
+	}
+}
+
+/* A split offer with a bad string leaves nothing in any of its files,
+ * and the message names the string as the whole offer would. */
+static void
+test_split_errors(void)
+{
+	static cml_stock stocks[] = { { .warehouse_id = "w\x01", .quantity = "1" } };
+	static cml_price prices[] = { { .type_id = "pt1", .value = "1" } };
+	char *dir = make_dir();
+	cml_writer_opts o = { .schema = "2.10", .layout = CML_LAYOUT_SPLIT };
+	cml_writer *w;
+	cml_item it = mk(CML_ITEM_OFFER);
+	char list[512];
+
+	if (dir == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	it.u.offer.id = "bad";
+	it.u.offer.prices = prices;
+	it.u.offer.n_prices = 1;
+	it.u.offer.quantity = "2";
+	it.u.offer.name = "bad \xFF";   /* the card, written last */
+	CHECK_INT(cml_writer_add(w, &it), CML_ERR_VALUE);
+	CHECK_STR(cml_writer_errmsg(w), "offer bad: Наименование: invalid UTF-8");
+	it.u.offer.name = "ok";
+	it.u.offer.stocks = stocks;     /* Остатки/Склад/Ид in rests */
+	it.u.offer.n_stocks = 1;
+	CHECK_INT(cml_writer_add(w, &it), CML_ERR_VALUE);
+	CHECK_STR(cml_writer_errmsg(w), "offer bad: ИдСклада: control character not allowed in XML");
+	it.u.offer.id = "good";
+	it.u.offer.stocks = NULL;
+	it.u.offer.n_stocks = 0;
+	CHECK_INT(cml_writer_add(w, &it), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	cml_writer_free(w);
+	CHECK_INT(count_files(dir, list, sizeof(list)), 3);
+	const char *names[] = { "offers___offers.xml", "prices___prices.xml", "rests___rests.xml" };
+	for (size_t i = 0; i < 3; i++) {
+		xmlDocPtr d = load(dir, names[i]);
+
+		CHECK_INT(xcount(d, PKG "/c:Предложения/c:Предложение"), 1);
+		CHECK_INT(xcount(d, OFFER("good")), 1);
+		xmlFreeDoc(d);
+	}
+	remove_dir(dir);
+}
+
 /* Free without finish leaves nothing; an existing file is replaced. */
 static void
 test_abandon(void)
@@ -1062,7 +1207,10 @@ main(void)
 	RUN(test_split);
 	RUN(test_31);
 	RUN(test_documents);
+	RUN(test_layout);
+	RUN(test_escaping);
 	RUN(test_errors);
+	RUN(test_split_errors);
 	RUN(test_abandon);
 	RUN(test_alloc_failures);
 	xmlCleanupParser();
