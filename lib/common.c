@@ -28,6 +28,7 @@ cml_status_str(cml_status st)
 	case CML_ERR_VALUE: return "bad value";
 	case CML_ERR_USAGE: return "bad use of the library";
 	case CML_ERR_STATE: return "call out of order";
+	case CML_ERR_BUSY: return "in use by another run";
 	}
 	return "unknown status";
 }

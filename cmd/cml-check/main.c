@@ -67,6 +67,7 @@ struct check {
 	cml_idset *price_types;
 	bool any_products;
 	bool any_price_types;
+	bool partial_catalog; /* a Каталог said СодержитТолькоИзменения */
 
 	struct deferred *deferred;
 	size_t n_deferred, cap_deferred;
@@ -232,6 +233,8 @@ check_item(struct check *c, const cml_item *it)
 	}
 	if (it->kind == CML_ITEM_PRODUCT)
 		c->any_products = true;
+	if (it->kind == CML_ITEM_CATALOG && it->u.catalog.only_changes == CML_TRUE)
+		c->partial_catalog = true;
 	if (it->kind == CML_ITEM_PRICE_TYPE) {
 		c->any_price_types = true;
 		if (cml_idset_add(c->price_types, cml_id_hash(id), &dup) != CML_OK)
@@ -245,7 +248,7 @@ check_item(struct check *c, const cml_item *it)
 		c->oom = true;
 	else if (dup)
 		problem(c, P_DUPLICATE, file, line, "duplicate offer Ид '%s' in one file", id);
-	if (o->product_id != NULL) {
+	if (o->product_id != NULL && !c->partial_catalog) {
 		uint64_t h = cml_id_hash(o->product_id);
 		if (c->any_products) {
 			if (!cml_idset_has(c->ids[CML_ITEM_PRODUCT], h))
@@ -271,7 +274,7 @@ check_item(struct check *c, const cml_item *it)
 static void
 check_end(struct check *c)
 {
-	if (c->any_products) {
+	if (c->any_products && !c->partial_catalog) {
 		for (size_t i = 0; i < c->n_deferred; i++) {
 			struct deferred *d = &c->deferred[i];
 			if (!cml_idset_has(c->ids[CML_ITEM_PRODUCT], d->product))
@@ -424,6 +427,8 @@ print_summary(struct check *c)
 	printf("%s\n", sep[0] == ',' ? ")" : "");
 	if (!c->any_products && total[CML_ITEM_OFFER] > 0)
 		printf("note: no catalog among the inputs: offers were not matched to products\n");
+	else if (c->partial_catalog && total[CML_ITEM_OFFER] > 0)
+		printf("note: the catalog holds changes only: offers were not matched to products\n");
 	if (!c->any_price_types && total[CML_ITEM_OFFER] > 0)
 		printf("note: no price types among the inputs: prices were not checked\n");
 	printf("%s\n", c->status == EXIT_OK ? "usable" : "NOT usable as it is");

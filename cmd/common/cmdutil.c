@@ -92,6 +92,7 @@ cmd_exit_for(cml_status st)
 	case CML_ERR_NOMEM:
 	case CML_ERR_IO:
 	case CML_ERR_STATE:
+	case CML_ERR_BUSY:
 		return EXIT_LOCAL;
 	}
 	return EXIT_LOCAL;

@@ -37,9 +37,6 @@
 extern "C" {
 #endif
 
-/* Status of a refused run lock (in addition to cml_status). */
-#define CML_ERR_BUSY ((cml_status)-20)
-
 typedef struct cml_store cml_store;
 
 typedef struct cml_store_opts {

@@ -1,0 +1,27 @@
+/*
+ * delta.h: delta-export's options.
+ */
+#ifndef CMLKIT_DELTA_H
+#define CMLKIT_DELTA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkgopts.h"
+
+struct delta_opts {
+	struct pkg_opts pkg;
+	const char *db;
+	int64_t ack;           /* --ack G; 0: not asked */
+	bool ack_on_write;
+	bool require_baseline;
+	bool dry_run;
+	bool summary;
+	cml_tristate whole;    /* --full / --partial; UNSET: as the input says */
+	char **inputs;
+	int n_inputs;
+};
+
+int delta_parse_options(int argc, char **argv, struct delta_opts *o);
+
+#endif /* CMLKIT_DELTA_H */

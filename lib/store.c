@@ -1,0 +1,1155 @@
+/*
+ * store.c: the project's SQLite database (cmlkit-db(5)).
+ *
+ * One connection per handle. Every statement the hot paths use
+ * (baseline_get, gen_put) is prepared once, kept on the handle and reset
+ * after each use. A run is the run lock (flock on "<db>.lock") plus one
+ * BEGIN IMMEDIATE transaction; nothing of a run is visible to anyone
+ * until it commits, and a run that dies leaves nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cml/store.h"
+#include "cml_private.h"
+
+#define SCHEMA_VERSION 1
+#define LOCK_WAIT_DEFAULT_MS 10000u
+#define LOCK_POLL_MS 50
+
+/*
+ * The names of the parts as stored in the database. A private copy of
+ * cml_part_name()'s table so the store does not depend on the
+ * fingerprint module; both say "never change them".
+ */
+static const char *const part_names[CML_PART_COUNT] = {
+	[CML_PART_GROUP] = "group",
+	[CML_PART_PROPERTY] = "property",
+	[CML_PART_PRICE_TYPE] = "price_type",
+	[CML_PART_WAREHOUSE] = "warehouse",
+	[CML_PART_UNIT] = "unit",
+	[CML_PART_PRODUCT] = "product",
+	[CML_PART_OFFER_CARD] = "offer_card",
+	[CML_PART_OFFER_PRICES] = "offer_prices",
+	[CML_PART_OFFER_STOCK] = "offer_stock",
+};
+
+static const char *
+part_str(cml_part part)
+{
+	if ((unsigned)part >= CML_PART_COUNT)
+		return NULL;
+	return part_names[part]; /* NULL for CML_PART_NONE */
+}
+
+#define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+/* ---- schema ---- */
+
+/*
+ * Migration n takes a database at user_version n-1 to n. Each runs in
+ * the same transaction as the user_version update, so a database is
+ * always at one version or the next, never between.
+ */
+static const char *const migrations[] = {
+	/* 1: the catalog state and the run log */
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" program TEXT NOT NULL,"
+	" pid INTEGER,"
+	" started TEXT NOT NULL,"
+	" ended TEXT,"
+	" outcome TEXT,"
+	" counts TEXT);"
+	"CREATE TABLE generations ("
+	" gen INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL CHECK (kind IN ('full','delta')),"
+	" package TEXT,"
+	" created TEXT NOT NULL,"
+	" acked TEXT,"
+	" run INTEGER REFERENCES runs(id));"
+	/* gen_parts is appended to: seq keeps the order of the calls (a later
+	 * record of the same part wins) and makes a million inserts cheap,
+	 * where a (gen, part, id) key would insert in random Ид order. */
+	"CREATE TABLE gen_parts ("
+	" seq INTEGER PRIMARY KEY,"
+	" gen INTEGER NOT NULL,"
+	" part TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" fp BLOB,"
+	" deleted INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX gen_parts_gen ON gen_parts(gen);"
+	/* fp is NULL only inside an acknowledgement, never after it */
+	"CREATE TABLE baseline ("
+	" part TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" fp BLOB,"
+	" gen INTEGER NOT NULL,"
+	" PRIMARY KEY (part, id)) WITHOUT ROWID;"
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT);"
+	"INSERT INTO meta(key, value) VALUES ('baseline_gen', '0');",
+};
+
+int
+cml_store_schema_version(void)
+{
+	return (int)CML_ARRAY_LEN(migrations);
+}
+
+/* ---- statements kept on the handle ---- */
+
+enum {
+	Q_BASE_GET,
+	Q_GEN_PUT,
+	Q_BASE_GEN,
+	Q_RUN_INSERT,
+	Q_RUN_END,
+	Q_GEN_NEW,
+	Q_GEN_STATE,
+	Q_ACK_FULL_CLEAR,
+	Q_ACK_APPLY,
+	Q_ACK_DROP,
+	Q_ACK_META,
+	Q_ACK_MARK,
+	Q_GEN_INFO,
+	Q_COUNT
+};
+
+static const char *const queries[Q_COUNT] = {
+	[Q_BASE_GET] = "SELECT fp FROM baseline WHERE part = ?1 AND id = ?2",
+	[Q_GEN_PUT] = "INSERT INTO gen_parts(gen, part, id, fp, deleted) "
+	              "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_BASE_GEN] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'baseline_gen'",
+	[Q_RUN_INSERT] = "INSERT INTO runs(program, pid, started) VALUES (?1, ?2, " NOW_SQL ")",
+	/* counts is kept valid JSON whatever the program hands in */
+	[Q_RUN_END] = "UPDATE runs SET ended = " NOW_SQL ", outcome = ?2, "
+	              "counts = CASE WHEN ?3 IS NULL THEN NULL WHEN json_valid(?3) "
+	              "THEN ?3 ELSE json_quote(?3) END WHERE id = ?1",
+	[Q_GEN_NEW] = "INSERT INTO generations(kind, package, created, run) "
+	              "VALUES (?1, ?2, " NOW_SQL ", ?3)",
+	[Q_GEN_STATE] = "SELECT kind, acked IS NOT NULL, run FROM generations WHERE gen = ?1",
+	[Q_ACK_FULL_CLEAR] = "DELETE FROM baseline",
+	/*
+	 * Both kinds: every record of gen in (part, id) order, so the
+	 * baseline's B-tree is filled in order, and by seq within one part,
+	 * so the last record wins; a deletion leaves a NULL fp, removed by
+	 * Q_ACK_DROP. "WHERE true" resolves the parsing ambiguity of an
+	 * upsert on a SELECT.
+	 */
+	[Q_ACK_APPLY] = "INSERT INTO baseline(part, id, fp, gen) "
+	                "SELECT part, id, CASE WHEN deleted THEN NULL ELSE fp END, gen "
+	                "FROM gen_parts WHERE gen = ?1 AND true ORDER BY part, id, seq "
+	                "ON CONFLICT(part, id) DO UPDATE SET fp = excluded.fp, "
+	                "gen = excluded.gen",
+	[Q_ACK_DROP] = "DELETE FROM baseline WHERE fp IS NULL AND (part, id) IN "
+	               "(SELECT part, id FROM gen_parts WHERE gen = ?1 AND deleted)",
+	[Q_ACK_META] = "INSERT INTO meta(key, value) VALUES ('baseline_gen', ?1) "
+	               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[Q_ACK_MARK] = "UPDATE generations SET acked = " NOW_SQL " WHERE gen = ?1",
+	[Q_GEN_INFO] = "SELECT gen, kind, package, created, acked, "
+	               "(SELECT count(*) FROM gen_parts p WHERE p.gen = g.gen) "
+	               "FROM generations g WHERE gen = ?1",
+};
+
+struct cml_store {
+	sqlite3 *db;
+	char *path;
+	char *lock_path;       /* NULL for ":memory:" */
+	int lock_fd;           /* held during a run, else -1 */
+	unsigned lock_wait_ms;
+	bool read_only;
+	bool in_run;
+	int64_t run_id;
+	int64_t run_gen;       /* a pending generation of this run, checked */
+	sqlite3_stmt *q[Q_COUNT];
+	char *info_package, *info_created, *info_acked; /* for gen_info */
+	char errmsg[CML_ERRMSG_MAX];
+};
+
+/* One iteration of baseline_next: its own statement, so iterations and
+ * the handle's lookups do not disturb each other. */
+struct baseline_cursor {
+	sqlite3_stmt *stmt;
+	bool done;
+};
+
+/* ---- errors ---- */
+
+static cml_status
+status_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return CML_OK;
+	case SQLITE_NOMEM:
+		return CML_ERR_NOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return CML_ERR_BUSY;
+	case SQLITE_MISUSE:
+	case SQLITE_RANGE:
+		return CML_ERR_USAGE;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+		return CML_ERR_VALUE;
+	default: /* IOERR, CORRUPT, FULL, CANTOPEN, NOTADB, READONLY, ... */
+		return CML_ERR_IO;
+	}
+}
+
+/* "PATH: what: sqlite's message", and the status for the connection's
+ * last error. */
+static cml_status
+db_fail(cml_store *s, const char *what)
+{
+	int rc = sqlite3_extended_errcode(s->db);
+
+	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: %s: %s", s->path, what,
+	            sqlite3_errmsg(s->db));
+	cml_status st = status_of(rc);
+	return st == CML_OK ? CML_ERR_IO : st;
+}
+
+static cml_status
+fail(cml_store *s, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
+
+static cml_status
+fail(cml_store *s, cml_status st, const char *fmt, ...)
+{
+	char tmp[CML_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: %s", s->path, tmp);
+	return st;
+}
+
+const char *
+cml_store_errmsg(const cml_store *s)
+{
+	return s != NULL ? s->errmsg : "no database";
+}
+
+const char *
+cml_store_default_path(void)
+{
+	const char *p = getenv("CMLKIT_DB");
+
+	return p != NULL && p[0] != '\0' ? p : "cmlkit.db";
+}
+
+/* ---- small helpers ---- */
+
+static cml_status
+exec(cml_store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, what);
+	return CML_OK;
+}
+
+/* The kept statement q, prepared on first use; reset by the caller. */
+static sqlite3_stmt *
+query(cml_store *s, int q, cml_status *st)
+{
+	*st = CML_OK;
+	if (s->q[q] == NULL &&
+	    sqlite3_prepare_v3(s->db, queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q],
+	                       NULL) != SQLITE_OK) {
+		*st = db_fail(s, "preparing a query");
+		return NULL;
+	}
+	return s->q[q];
+}
+
+/* Runs a kept statement to completion (no rows expected) and resets it. */
+static cml_status
+step_done(cml_store *s, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+	cml_status st = CML_OK;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		st = db_fail(s, what);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return st;
+}
+
+static int64_t
+pragma_int(cml_store *s, const char *sql, cml_status *st)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = 0;
+
+	*st = CML_OK;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		*st = db_fail(s, "reading the schema");
+		return 0;
+	}
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	else if (rc != SQLITE_DONE)
+		*st = db_fail(s, "reading the schema");
+	sqlite3_finalize(q);
+	return v;
+}
+
+static void
+fp_pack(const cml_fp *fp, unsigned char out[16])
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (unsigned char)(fp->hi >> (56 - 8 * i));
+		out[8 + i] = (unsigned char)(fp->lo >> (56 - 8 * i));
+	}
+}
+
+static void
+fp_unpack(const unsigned char in[16], cml_fp *fp)
+{
+	fp->hi = fp->lo = 0;
+	for (int i = 0; i < 8; i++) {
+		fp->hi = (fp->hi << 8) | in[i];
+		fp->lo = (fp->lo << 8) | in[8 + i];
+	}
+}
+
+static bool
+is_memory(const char *path)
+{
+	return strcmp(path, ":memory:") == 0;
+}
+
+/* ---- open, migrate, close ---- */
+
+/*
+ * Creates the file 0600 before SQLite sees it: SQLite would create it
+ * with 0644 less the umask, and the database holds the order ledger and
+ * the counterparty register. fchmod makes the mode independent of the
+ * umask. SQLite gives its -wal and -shm files the database's mode.
+ */
+static cml_status
+create_private(cml_store *s)
+{
+	int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return CML_OK;
+		return fail(s, CML_ERR_IO, "cannot create the database: %s", strerror(errno));
+	}
+	cml_status st = CML_OK;
+	if (fchmod(fd, 0600) != 0)
+		st = fail(s, CML_ERR_IO, "cannot make the database private: %s", strerror(errno));
+	close(fd);
+	return st;
+}
+
+static cml_status
+migrate(cml_store *s)
+{
+	cml_status st;
+	int64_t have = pragma_int(s, "PRAGMA user_version", &st);
+	const int64_t want = cml_store_schema_version();
+
+	if (st != CML_OK)
+		return st;
+	if (have > want)
+		return fail(s, CML_ERR_FORMAT,
+		            "the database is of schema version %" PRId64 ", newer than this "
+		            "cmlkit knows (%" PRId64 "): use a newer cmlkit",
+		            have, want);
+	if (have == want)
+		return CML_OK;
+	if (s->read_only && have == 0)
+		return fail(s, CML_ERR_STATE,
+		            "not a cmlkit database yet (opened read-only, so it is not created)");
+	if (s->read_only)
+		return fail(s, CML_ERR_STATE,
+		            "the database needs an upgrade to schema version %d; open it once "
+		            "for writing",
+		            (int)want);
+
+	/* BEGIN IMMEDIATE: two processes opening a new database at once
+	 * migrate one after the other; the second finds the work done. */
+	if ((st = exec(s, "BEGIN IMMEDIATE", "starting the schema upgrade")) != CML_OK)
+		return st;
+	have = pragma_int(s, "PRAGMA user_version", &st);
+	if (st == CML_OK && have == 0) {
+		int64_t tables = pragma_int(
+			s, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", &st);
+		if (st == CML_OK && tables > 0)
+			st = fail(s, CML_ERR_FORMAT,
+			          "not a cmlkit database (it has tables, and no cmlkit schema "
+			          "version)");
+	}
+	for (int64_t v = have; st == CML_OK && v < want; v++) {
+		char what[64];
+
+		cml_msg_set(what, sizeof(what), "creating schema version %d", (int)(v + 1));
+		st = exec(s, migrations[v], what);
+	}
+	if (st == CML_OK && have < want) {
+		char sql[64];
+
+		cml_msg_set(sql, sizeof(sql), "PRAGMA user_version = %d", (int)want);
+		st = exec(s, sql, "setting the schema version");
+	}
+	if (st == CML_OK)
+		st = exec(s, "COMMIT", "committing the schema upgrade");
+	if (st != CML_OK && !sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+static cml_status
+configure(cml_store *s)
+{
+	cml_status st;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	/* A busy SQLite lock (someone outside a run, e.g. the sqlite3 shell,
+	 * or a checkpoint) is waited for as long as the run lock. */
+	sqlite3_busy_timeout(s->db, s->lock_wait_ms > INT_MAX ? INT_MAX : (int)s->lock_wait_ms);
+	if ((st = exec(s, "PRAGMA foreign_keys = ON", "configuring")) != CML_OK)
+		return st;
+	/* The hot tables outgrow the default 2 MiB page cache at 100k items;
+	 * 64 MiB keeps a 1M-part generation's inserts off the disk. */
+	if ((st = exec(s, "PRAGMA cache_size = -65536", "configuring")) != CML_OK)
+		return st;
+	if (s->read_only)
+		return CML_OK;
+
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(s, "switching to WAL mode");
+	int rc = sqlite3_step(q);
+	bool wal = rc == SQLITE_ROW &&
+	           sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
+	if (rc != SQLITE_ROW) {
+		st = db_fail(s, "switching to WAL mode");
+	} else if (!wal && !is_memory(s->path)) {
+		st = fail(s, CML_ERR_IO,
+		          "cannot use WAL mode (journal mode stays \"%s\"); is it on a "
+		          "network file system?",
+		          (const char *)sqlite3_column_text(q, 0));
+	}
+	sqlite3_finalize(q);
+	if (st != CML_OK)
+		return st;
+	/*
+	 * FULL, not NORMAL: in WAL mode NORMAL does not sync the log at each
+	 * commit, so a power loss can undo a committed run. Programs tell the
+	 * site "received" (orders-pull) or treat a package as acknowledged
+	 * right after a commit; that must survive a power loss. The cost is
+	 * one fsync per run, not per row.
+	 */
+	return exec(s, "PRAGMA synchronous = FULL", "configuring");
+}
+
+cml_store *
+cml_store_open(const char *path, const cml_store_opts *opts, cml_status *st, char *errbuf,
+               size_t errcap)
+{
+	cml_store *s = NULL;
+	cml_status rst = CML_OK;
+	cml_store_opts none = { 0 };
+
+	if (opts == NULL)
+		opts = &none;
+	if (errbuf != NULL && errcap > 0)
+		errbuf[0] = '\0';
+	if (path == NULL || path[0] == '\0') {
+		rst = CML_ERR_USAGE;
+		if (errbuf != NULL)
+			cml_msg_set(errbuf, errcap, "no database file name");
+		goto out;
+	}
+	s = cml_calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto nomem;
+	s->lock_fd = -1;
+	s->read_only = opts->read_only;
+	s->lock_wait_ms = opts->lock_wait_ms ? opts->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
+	s->path = cml_strdup(path);
+	if (s->path == NULL)
+		goto nomem;
+	if (!is_memory(path)) {
+		size_t n = strlen(path);
+
+		s->lock_path = cml_malloc(n + sizeof(".lock"));
+		if (s->lock_path == NULL)
+			goto nomem;
+		memcpy(s->lock_path, path, n);
+		memcpy(s->lock_path + n, ".lock", sizeof(".lock"));
+	}
+
+	int flags = SQLITE_OPEN_NOMUTEX;
+	if (s->read_only) {
+		if (!is_memory(path) && access(path, F_OK) != 0) {
+			rst = fail(s, CML_ERR_IO, "cannot open the database: %s", strerror(errno));
+			goto out;
+		}
+		flags |= SQLITE_OPEN_READONLY;
+	} else {
+		if (!is_memory(path) && (rst = create_private(s)) != CML_OK)
+			goto out;
+		flags |= SQLITE_OPEN_READWRITE;
+		if (is_memory(path))
+			flags |= SQLITE_OPEN_CREATE;
+	}
+	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		if (s->db == NULL)
+			rst = fail(s, CML_ERR_NOMEM, "cannot open the database: out of memory");
+		else
+			rst = db_fail(s, "cannot open the database");
+		goto out;
+	}
+	if ((rst = configure(s)) != CML_OK)
+		goto out;
+	if ((rst = migrate(s)) != CML_OK)
+		goto out;
+	goto out;
+
+nomem:
+	rst = CML_ERR_NOMEM;
+	if (s != NULL)
+		cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: out of memory", path);
+	else if (errbuf != NULL)
+		cml_msg_set(errbuf, errcap, "%s: out of memory", path);
+out:
+	if (st != NULL)
+		*st = rst;
+	if (rst != CML_OK && s != NULL) {
+		if (errbuf != NULL)
+			cml_msg_set(errbuf, errcap, "%s", s->errmsg);
+		cml_store_close(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static void lock_release(cml_store *s);
+
+void
+cml_store_close(cml_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_run)
+		cml_store_run_rollback(s);
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->q[i]);
+	/* close_v2: a cursor the caller forgot keeps the connection alive
+	 * until it is ended, rather than failing the close */
+	sqlite3_close_v2(s->db);
+	lock_release(s);
+	cml_free(s->info_package);
+	cml_free(s->info_created);
+	cml_free(s->info_acked);
+	cml_free(s->lock_path);
+	cml_free(s->path);
+	cml_free(s);
+}
+
+/* ---- the run lock ---- */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* "10 s", "2.5 s", "300 ms" */
+static void
+format_wait(unsigned ms, char *out, size_t cap)
+{
+	if (ms < 1000)
+		cml_msg_set(out, cap, "%u ms", ms);
+	else if (ms % 1000 == 0)
+		cml_msg_set(out, cap, "%u s", ms / 1000);
+	else
+		cml_msg_set(out, cap, "%.1f s", ms / 1000.0);
+}
+
+/* Who holds the lock, from what it wrote into the lock file:
+ * "PID PROGRAM since TIME", or a vaguer phrase. */
+static void
+describe_holder(int fd, char *out, size_t cap)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid = 0;
+	char since[32] = "", prog[128] = "";
+
+	if (n > 0) {
+		buf[n] = '\0';
+		/* written by write_holder(): "PID TIME PROGRAM\n" */
+		if (sscanf(buf, "%ld %31s %127[^\n]", &pid, since, prog) < 2)
+			pid = 0;
+	}
+	if (pid <= 0)
+		cml_msg_set(out, cap, "another process");
+	else if (prog[0] != '\0')
+		cml_msg_set(out, cap, "PID %ld (%s) since %s", pid, prog, since);
+	else
+		cml_msg_set(out, cap, "PID %ld since %s", pid, since);
+}
+
+static void
+write_holder(int fd, const char *program)
+{
+	char line[256], when[32] = "?", prog[128];
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (i = 0; program[i] != '\0' && i < sizeof(prog) - 1; i++)
+		prog[i] = program[i] == '\n' || program[i] == '\r' ? '?' : program[i];
+	prog[i] = '\0';
+	int n = snprintf(line, sizeof(line), "%ld %s %s\n", (long)getpid(), when, prog);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* Best effort: the file only feeds the message of a refused run. */
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)n, 0) < 0)
+		return;
+}
+
+/*
+ * flock, not fcntl: an flock lock belongs to the open file, so two
+ * handles in one process exclude each other too, and closing some other
+ * descriptor of the file does not drop it. The kernel drops it when the
+ * holder dies, so a killed run never leaves a stale lock.
+ */
+static cml_status
+lock_take(cml_store *s, const char *program, bool *waited)
+{
+	char who[200] = "", wait[32];
+	int64_t start = now_ms();
+
+	*waited = false;
+	if (s->lock_path == NULL)
+		return CML_OK;
+	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0)
+		return fail(s, CML_ERR_IO, "cannot open the run lock %s: %s", s->lock_path,
+		            strerror(errno));
+	for (;;) {
+		if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = errno;
+			close(s->lock_fd);
+			s->lock_fd = -1;
+			return fail(s, CML_ERR_IO, "cannot lock %s: %s", s->lock_path, strerror(e));
+		}
+		describe_holder(s->lock_fd, who, sizeof(who));
+		int64_t spent = now_ms() - start;
+		if (spent >= (int64_t)s->lock_wait_ms) {
+			close(s->lock_fd);
+			s->lock_fd = -1;
+			format_wait(s->lock_wait_ms, wait, sizeof(wait));
+			return fail(s, CML_ERR_BUSY, "the database is in use by %s; gave up after %s",
+			            who, wait);
+		}
+		*waited = true;
+		int64_t left = (int64_t)s->lock_wait_ms - spent;
+		sleep_ms(left < LOCK_POLL_MS ? (long)left : LOCK_POLL_MS);
+	}
+	if (*waited) {
+		/* success: the caller may show that it waited (cml_store_errmsg) */
+		format_wait((unsigned)(now_ms() - start), wait, sizeof(wait));
+		fail(s, CML_OK, "waited %s for %s to finish", wait, who);
+	}
+	write_holder(s->lock_fd, program);
+	return CML_OK;
+}
+
+static void
+lock_release(cml_store *s)
+{
+	if (s->lock_fd < 0)
+		return;
+	/* Empty the holder line before letting go, so nobody blames us. */
+	if (ftruncate(s->lock_fd, 0) != 0) {
+		/* harmless: the next holder rewrites it */
+	}
+	flock(s->lock_fd, LOCK_UN);
+	close(s->lock_fd);
+	s->lock_fd = -1;
+}
+
+/* ---- runs ---- */
+
+/*
+ * SQLite rolls the whole transaction back by itself on some errors (disk
+ * full, I/O error, out of memory). Writing on after that would autocommit
+ * each statement: half a run in the database. So every write checks that
+ * the run's transaction is still there.
+ */
+static cml_status
+need_run(cml_store *s, const char *what)
+{
+	if (!s->in_run)
+		return fail(s, CML_ERR_STATE, "%s outside a run (cml_store_run_begin first)",
+		            what);
+	if (sqlite3_get_autocommit(s->db))
+		return fail(s, CML_ERR_IO,
+		            "%s: the run was rolled back by an earlier error; nothing of it is "
+		            "recorded",
+		            what);
+	return CML_OK;
+}
+
+static void
+end_run(cml_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	for (int i = 0; i < Q_COUNT; i++)
+		if (s->q[i] != NULL)
+			sqlite3_reset(s->q[i]);
+	s->in_run = false;
+	s->run_id = 0;
+	s->run_gen = 0;
+	lock_release(s);
+}
+
+cml_status
+cml_store_run_begin(cml_store *s, const char *program)
+{
+	cml_status st;
+	bool waited;
+
+	if (s->in_run)
+		return fail(s, CML_ERR_STATE, "a run is already in progress on this handle");
+	if (s->read_only)
+		return fail(s, CML_ERR_STATE, "opened read-only: no run can write");
+	if (program == NULL || program[0] == '\0')
+		program = "cmlkit";
+	s->errmsg[0] = '\0';
+	if ((st = lock_take(s, program, &waited)) != CML_OK)
+		return st;
+	char note[CML_ERRMSG_MAX];
+	cml_msg_set(note, sizeof(note), "%s", s->errmsg);
+
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		st = db_fail(s, "cannot start the run");
+		if (st == CML_ERR_BUSY)
+			fail(s, st,
+			     "the database is locked by a connection outside cmlkit's runs "
+			     "(the sqlite3 shell?): %s",
+			     sqlite3_errmsg(s->db));
+		lock_release(s);
+		return st;
+	}
+	s->in_run = true;
+	sqlite3_stmt *q = query(s, Q_RUN_INSERT, &st);
+	if (q == NULL)
+		goto bad;
+	sqlite3_bind_text(q, 1, program, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)getpid());
+	if ((st = step_done(s, q, "cannot log the run")) != CML_OK)
+		goto bad;
+	s->run_id = sqlite3_last_insert_rowid(s->db);
+	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s", note);
+	return CML_OK;
+bad:
+	end_run(s);
+	return st;
+}
+
+cml_status
+cml_store_run_commit(cml_store *s, const char *outcome, const char *counts_json)
+{
+	cml_status st;
+
+	if (!s->in_run)
+		return need_run(s, "commit");
+	if ((st = need_run(s, "commit")) != CML_OK)
+		goto bad;
+	sqlite3_stmt *q = query(s, Q_RUN_END, &st);
+	if (q == NULL)
+		goto bad;
+	sqlite3_bind_int64(q, 1, s->run_id);
+	sqlite3_bind_text(q, 2, outcome != NULL ? outcome : "ok", -1, SQLITE_STATIC);
+	if (counts_json != NULL)
+		sqlite3_bind_text(q, 3, counts_json, -1, SQLITE_STATIC);
+	if ((st = step_done(s, q, "cannot log the run's end")) != CML_OK)
+		goto bad;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		st = db_fail(s, "cannot commit the run (nothing of it is recorded)");
+		goto bad;
+	}
+	end_run(s);
+	return CML_OK;
+bad:
+	end_run(s); /* rolls back: the run left nothing */
+	return st;
+}
+
+void
+cml_store_run_rollback(cml_store *s)
+{
+	if (s == NULL || !s->in_run)
+		return;
+	end_run(s);
+}
+
+/* ---- baseline ---- */
+
+cml_status
+cml_store_baseline_gen(cml_store *s, int64_t *gen)
+{
+	cml_status st;
+	sqlite3_stmt *q = query(s, Q_BASE_GEN, &st);
+
+	*gen = 0;
+	if (q == NULL)
+		return st;
+	int rc = sqlite3_step(q);
+	st = CML_OK;
+	if (rc == SQLITE_ROW)
+		*gen = sqlite3_column_int64(q, 0);
+	else if (rc != SQLITE_DONE)
+		st = db_fail(s, "cannot read the baseline's generation");
+	sqlite3_reset(q);
+	return st;
+}
+
+cml_status
+cml_store_baseline_get(cml_store *s, cml_part part, const char *id, cml_fp *fp)
+{
+	const char *name = part_str(part);
+	cml_status st;
+
+	if (name == NULL || id == NULL)
+		return fail(s, CML_ERR_USAGE, "baseline lookup: no such part (%d) or no Ид",
+		            (int)part);
+	sqlite3_stmt *q = query(s, Q_BASE_GET, &st);
+	if (q == NULL)
+		return st;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *b = sqlite3_column_blob(q, 0);
+
+		if (b != NULL && sqlite3_column_bytes(q, 0) == 16) {
+			fp_unpack(b, fp);
+			st = CML_OK;
+		} else {
+			st = fail(s, CML_ERR_IO, "baseline: %s %s: the fingerprint is not 16 bytes",
+			          name, id);
+		}
+	} else if (rc == SQLITE_DONE) {
+		st = CML_END;
+	} else {
+		st = db_fail(s, "cannot read the baseline");
+	}
+	sqlite3_reset(q);
+	return st;
+}
+
+cml_status
+cml_store_baseline_next(cml_store *s, cml_part part, void **cursor, const char **id)
+{
+	struct baseline_cursor *c = *cursor;
+	const char *name = part_str(part);
+
+	*id = NULL;
+	if (name == NULL)
+		return fail(s, CML_ERR_USAGE, "baseline iteration: no such part (%d)", (int)part);
+	if (c == NULL) {
+		c = cml_calloc(1, sizeof(*c));
+		if (c == NULL)
+			return fail(s, CML_ERR_NOMEM, "out of memory");
+		if (sqlite3_prepare_v2(s->db, "SELECT id FROM baseline WHERE part = ?1 ORDER BY id",
+		                       -1, &c->stmt, NULL) != SQLITE_OK) {
+			cml_status st = db_fail(s, "cannot read the baseline");
+			cml_free(c);
+			return st;
+		}
+		/* part_names are static: no copy needed */
+		sqlite3_bind_text(c->stmt, 1, name, -1, SQLITE_STATIC);
+		*cursor = c;
+	}
+	if (c->done)
+		return CML_END;
+	int rc = sqlite3_step(c->stmt);
+	if (rc == SQLITE_ROW) {
+		*id = (const char *)sqlite3_column_text(c->stmt, 0);
+		if (*id == NULL)
+			return fail(s, CML_ERR_NOMEM, "out of memory");
+		return CML_OK;
+	}
+	c->done = true;
+	/* release the read snapshot now rather than at baseline_end */
+	sqlite3_reset(c->stmt);
+	if (rc == SQLITE_DONE)
+		return CML_END;
+	return db_fail(s, "cannot read the baseline");
+}
+
+void
+cml_store_baseline_end(cml_store *s, void **cursor)
+{
+	(void)s;
+	if (cursor == NULL || *cursor == NULL)
+		return;
+	struct baseline_cursor *c = *cursor;
+	sqlite3_finalize(c->stmt);
+	cml_free(c);
+	*cursor = NULL;
+}
+
+/* ---- generations ---- */
+
+cml_status
+cml_store_gen_new(cml_store *s, cml_gen_kind kind, const char *package, int64_t *gen)
+{
+	cml_status st;
+
+	*gen = 0;
+	if ((st = need_run(s, "new generation")) != CML_OK)
+		return st;
+	if (kind != CML_GEN_FULL && kind != CML_GEN_DELTA)
+		return fail(s, CML_ERR_USAGE, "new generation: no such kind (%d)", (int)kind);
+	sqlite3_stmt *q = query(s, Q_GEN_NEW, &st);
+	if (q == NULL)
+		return st;
+	sqlite3_bind_text(q, 1, kind == CML_GEN_FULL ? "full" : "delta", -1, SQLITE_STATIC);
+	if (package != NULL)
+		sqlite3_bind_text(q, 2, package, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, s->run_id);
+	if ((st = step_done(s, q, "cannot record a new generation")) != CML_OK)
+		return st;
+	*gen = sqlite3_last_insert_rowid(s->db);
+	s->run_gen = *gen;
+	return CML_OK;
+}
+
+/* The state of a generation: CML_END when there is none. */
+static cml_status
+gen_state(cml_store *s, int64_t gen, bool *acked, int64_t *run, bool *full)
+{
+	cml_status st;
+	sqlite3_stmt *q = query(s, Q_GEN_STATE, &st);
+
+	if (q == NULL)
+		return st;
+	sqlite3_bind_int64(q, 1, gen);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(q, 0);
+		*full = k != NULL && strcmp(k, "full") == 0;
+		*acked = sqlite3_column_int(q, 1) != 0;
+		*run = sqlite3_column_int64(q, 2);
+		st = CML_OK;
+	} else if (rc == SQLITE_DONE) {
+		st = CML_END;
+	} else {
+		st = db_fail(s, "cannot read the generation");
+	}
+	sqlite3_reset(q);
+	return st;
+}
+
+cml_status
+cml_store_gen_put(cml_store *s, int64_t gen, cml_part part, const char *id, const cml_fp *fp,
+                  bool deleted)
+{
+	const char *name = part_str(part);
+	cml_status st;
+
+	if (!s->in_run || sqlite3_get_autocommit(s->db))
+		return need_run(s, "recording a part");
+	if (name == NULL || id == NULL || (!deleted && fp == NULL))
+		return fail(s, CML_ERR_USAGE,
+		            "recording a part: no such part (%d), no Ид or no fingerprint",
+		            (int)part);
+	if (gen != s->run_gen) {
+		/* Only a pending generation of this run can still change. */
+		bool acked = false, full = false;
+		int64_t run = 0;
+
+		st = gen_state(s, gen, &acked, &run, &full);
+		if (st == CML_END)
+			return fail(s, CML_ERR_VALUE, "no generation %" PRId64, gen);
+		if (st != CML_OK)
+			return st;
+		if (acked || run != s->run_id)
+			return fail(s, CML_ERR_STATE,
+			            "generation %" PRId64 " belongs to an earlier run or is "
+			            "acknowledged: it cannot change",
+			            gen);
+		s->run_gen = gen;
+	}
+	sqlite3_stmt *q = query(s, Q_GEN_PUT, &st);
+	if (q == NULL)
+		return st;
+	unsigned char blob[16];
+	sqlite3_bind_int64(q, 1, gen);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
+	if (deleted) {
+		sqlite3_bind_null(q, 4);
+	} else {
+		fp_pack(fp, blob);
+		sqlite3_bind_blob(q, 4, blob, 16, SQLITE_STATIC);
+	}
+	sqlite3_bind_int(q, 5, deleted ? 1 : 0);
+	int rc = sqlite3_step(q);
+	st = rc == SQLITE_DONE ? CML_OK : db_fail(s, "cannot record a part");
+	sqlite3_reset(q);
+	return st;
+}
+
+static cml_status
+run_gen_query(cml_store *s, int which, int64_t gen, const char *what)
+{
+	cml_status st;
+	sqlite3_stmt *q = query(s, which, &st);
+
+	if (q == NULL)
+		return st;
+	if (sqlite3_bind_parameter_count(q) > 0)
+		sqlite3_bind_int64(q, 1, gen);
+	return step_done(s, q, what);
+}
+
+cml_status
+cml_store_gen_ack(cml_store *s, int64_t gen)
+{
+	cml_status st;
+	bool acked = false, full = false;
+	int64_t run = 0, base = 0;
+
+	if ((st = need_run(s, "acknowledging")) != CML_OK)
+		return st;
+	st = gen_state(s, gen, &acked, &run, &full);
+	if (st == CML_END)
+		return fail(s, CML_ERR_VALUE, "no generation %" PRId64 " to acknowledge", gen);
+	if (st != CML_OK)
+		return st;
+	if ((st = cml_store_baseline_gen(s, &base)) != CML_OK)
+		return st;
+	if (acked)
+		return fail(s, CML_END, "generation %" PRId64 " is already acknowledged", gen);
+	if (gen <= base)
+		return fail(s, CML_END,
+		            "generation %" PRId64 " is older than the baseline (generation %" PRId64
+		            "): nothing to do",
+		            gen, base);
+	/* a savepoint, so a failed ack leaves the run's other work usable */
+	if ((st = exec(s, "SAVEPOINT ack", "cannot acknowledge")) != CML_OK)
+		return st;
+	/* a full generation is the whole catalog; a delta changes some of it */
+	if (full)
+		st = run_gen_query(s, Q_ACK_FULL_CLEAR, gen, "cannot clear the baseline");
+	if (st == CML_OK)
+		st = run_gen_query(s, Q_ACK_APPLY, gen, "cannot update the baseline");
+	if (st == CML_OK)
+		st = run_gen_query(s, Q_ACK_DROP, gen, "cannot delete from the baseline");
+	if (st == CML_OK) {
+		sqlite3_stmt *q = query(s, Q_ACK_META, &st);
+		if (q != NULL) {
+			char num[32];
+			cml_msg_set(num, sizeof(num), "%" PRId64, gen);
+			sqlite3_bind_text(q, 1, num, -1, SQLITE_TRANSIENT);
+			st = step_done(s, q, "cannot record the baseline's generation");
+		}
+	}
+	if (st == CML_OK)
+		st = run_gen_query(s, Q_ACK_MARK, gen, "cannot mark the generation acknowledged");
+	if (st == CML_OK)
+		return exec(s, "RELEASE ack", "cannot acknowledge");
+	if (!sqlite3_get_autocommit(s->db)) {
+		(void)sqlite3_exec(s->db, "ROLLBACK TO ack", NULL, NULL, NULL);
+		(void)sqlite3_exec(s->db, "RELEASE ack", NULL, NULL, NULL);
+	}
+	return st;
+}
+
+static cml_status
+keep_text(cml_store *s, char **dst, const unsigned char *src)
+{
+	cml_free(*dst);
+	*dst = NULL;
+	if (src == NULL)
+		return CML_OK;
+	*dst = cml_strdup((const char *)src);
+	if (*dst == NULL)
+		return fail(s, CML_ERR_NOMEM, "out of memory");
+	return CML_OK;
+}
+
+cml_status
+cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info)
+{
+	cml_status st;
+	sqlite3_stmt *q = query(s, Q_GEN_INFO, &st);
+
+	memset(info, 0, sizeof(*info));
+	if (q == NULL)
+		return st;
+	sqlite3_bind_int64(q, 1, gen);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(q, 1);
+
+		info->gen = sqlite3_column_int64(q, 0);
+		info->kind = k != NULL && strcmp(k, "full") == 0 ? CML_GEN_FULL : CML_GEN_DELTA;
+		st = keep_text(s, &s->info_package, sqlite3_column_text(q, 2));
+		if (st == CML_OK)
+			st = keep_text(s, &s->info_created, sqlite3_column_text(q, 3));
+		if (st == CML_OK)
+			st = keep_text(s, &s->info_acked, sqlite3_column_text(q, 4));
+		info->parts = sqlite3_column_int64(q, 5);
+		info->package = s->info_package;
+		info->created = s->info_created;
+		info->acked = s->info_acked;
+	} else if (rc == SQLITE_DONE) {
+		st = fail(s, CML_END, "no generation %" PRId64, gen);
+	} else {
+		st = db_fail(s, "cannot read the generation");
+	}
+	sqlite3_reset(q);
+	return st;
+}
