@@ -9,6 +9,8 @@ out=${CMLKIT_DEMO_OUT:-$top/build/demo}
 shop=$top/examples/shop
 
 rm -rf "$out"
+mkdir -p "$out"
+export CMLKIT_DB="$out/cmlkit.db" # where the packages written are recorded
 echo "== cml-check on the shop as 1C exported it (2.08 split, windows-1251)"
 "$bin/cml-check" "$shop/cml"
 echo
@@ -25,7 +27,7 @@ echo
 echo "== delta-export: the first run has no baseline, writes the whole shop and"
 echo "   (--ack-on-write, as for a site that reads a folder) makes it the baseline;
 echo "   the source is the CSV copy of the shop, which a script can edit""
-db=$out/cmlkit.db
+db=$out/delta.db
 "$bin/delta-export" --db "$db" --ack-on-write --summary -o "$out/delta-1" "$shop/csv"
 echo
 echo "== two prices and a stock level change in the accounting system (the CSV"

@@ -4,10 +4,14 @@
 #ifndef CMLKIT_EXPORT_H
 #define CMLKIT_EXPORT_H
 
+#include <stdbool.h>
+
 #include "pkgopts.h"
 
 struct export_opts {
 	struct pkg_opts pkg;
+	const char *db;      /* --db; NULL: the default */
+	bool no_record;      /* --no-record: touch no database */
 	char **inputs;
 	int n_inputs;
 };

@@ -4,9 +4,16 @@
  * spools each section to a temporary file and renames the finished
  * files into place only when everything was read: bad input leaves no
  * half-written package behind.
+ *
+ * Unless told not to, the package is also recorded in the database as a
+ * full generation: the fingerprint of every part written, in the run's
+ * one transaction, committed only once the files are in place.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include <cml/fingerprint.h>
+#include <cml/store.h>
 #include <cml/writer.h>
 
 #include "cmdutil.h"
@@ -21,6 +28,71 @@ on_warning(void *ud, const char *msg)
 	cmd_warn("warning: %s", msg);
 }
 
+/* Where items go: the writer, and the generation's record. */
+struct sink {
+	cml_writer *w;
+	cml_store *store;
+	cml_fingerprinter *fpr;
+	int64_t gen;
+	char msg[1024];
+};
+
+static cml_status
+sink_add(void *ud, const cml_item *it)
+{
+	struct sink *k = ud;
+	cml_part_fp parts[CML_MAX_PARTS];
+	size_t n = 0;
+	cml_status st = cml_writer_add(k->w, it);
+
+	if (st != CML_OK) {
+		snprintf(k->msg, sizeof(k->msg), "%s", cml_writer_errmsg(k->w));
+		return st;
+	}
+	if (k->store == NULL)
+		return CML_OK;
+	if ((st = cml_fingerprint_item(k->fpr, it, parts, &n)) != CML_OK) {
+		snprintf(k->msg, sizeof(k->msg), "fingerprint: %s", cml_status_str(st));
+		return st;
+	}
+	for (size_t i = 0; i < n; i++) {
+		st = cml_store_gen_put(k->store, k->gen, parts[i].part, parts[i].id, &parts[i].fp,
+		                       false);
+		if (st != CML_OK) {
+			snprintf(k->msg, sizeof(k->msg), "%s", cml_store_errmsg(k->store));
+			return st;
+		}
+	}
+	return CML_OK;
+}
+
+/* Opens the database and starts the run and its generation. */
+static int
+start_record(struct export_opts *o, struct sink *k)
+{
+	char errbuf[1024] = "";
+	const char *db = o->db != NULL ? o->db : cml_store_default_path();
+	cml_store_opts so = { 0 };
+	cml_status st;
+
+	k->store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
+	if (k->store == NULL) {
+		cmd_error("%s", errbuf);
+		return cmd_exit_for(st);
+	}
+	k->fpr = cml_fingerprinter_new();
+	if (k->fpr == NULL) {
+		cmd_error("out of memory");
+		return EXIT_LOCAL;
+	}
+	if ((st = cml_store_run_begin(k->store, "full-export")) != CML_OK ||
+	    (st = cml_store_gen_new(k->store, CML_GEN_FULL, o->pkg.output, &k->gen)) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(k->store));
+		return cmd_exit_for(st);
+	}
+	return EXIT_OK;
+}
+
 static int
 run(struct export_opts *o)
 {
@@ -31,6 +103,8 @@ run(struct export_opts *o)
 	cml_writer *w = NULL;
 	offer_merge *parts = NULL;
 	unsigned long n_items = 0;
+	struct sink k = { 0 };
+	bool in_run = false;
 	cml_status st;
 
 	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
@@ -41,9 +115,15 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
+	if (!o->no_record) {
+		in_run = true;
+		if ((status = start_record(o, &k)) != EXIT_OK)
+			goto out;
+	}
 	src = cmd_source_new(o->pkg.format, on_warning, NULL);
 	w = cml_writer_new(o->pkg.output, &o->pkg.w);
 	parts = offer_merge_new();
+	k.w = w;
 	if (src == NULL || w == NULL || parts == NULL) {
 		cmd_error("%s: cannot start the package (out of memory, or the "
 		          "directory is not writable)", o->pkg.output);
@@ -69,9 +149,9 @@ run(struct export_opts *o)
 				}
 				continue;
 			}
-			st = cml_writer_add(w, it);
+			st = sink_add(&k, it);
 			if (st != CML_OK) {
-				cmd_error("%s", cml_writer_errmsg(w));
+				cmd_error("%s", k.msg);
 				status = cmd_exit_for(st);
 				goto out;
 			}
@@ -90,9 +170,9 @@ run(struct export_opts *o)
 	}
 	if (offer_merge_count(parts) > 0) {
 		cmd_verbose("%zu offers joined from their parts", offer_merge_count(parts));
-		st = offer_merge_flush(parts, w);
+		st = offer_merge_flush(parts, sink_add, &k);
 		if (st != CML_OK) {
-			cmd_error("%s", cml_writer_errmsg(w));
+			cmd_error("%s", k.msg);
 			status = cmd_exit_for(st);
 			goto out;
 		}
@@ -103,11 +183,29 @@ run(struct export_opts *o)
 		status = cmd_exit_for(st);
 		goto out;
 	}
+	if (k.store != NULL) {
+		char counts[64];
+		snprintf(counts, sizeof(counts), "{\"items\":%lu}", n_items);
+		if ((st = cml_store_run_commit(k.store, "ok", counts)) != CML_OK) {
+			cmd_error("%s", cml_store_errmsg(k.store));
+			cmd_error("the package in %s is written but not recorded",
+			          o->pkg.output);
+			status = EXIT_LOCAL;
+			goto out;
+		}
+		in_run = false;
+		cmd_verbose("recorded as generation %lld, pending until acknowledged",
+		            (long long)k.gen);
+	}
 	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
 		if (printf("%s/%s\n", o->pkg.output, *f) < 0)
 			break;
 	cmd_verbose("%lu items written to %s", n_items, o->pkg.output);
 out:
+	if (in_run && k.store != NULL)
+		cml_store_run_rollback(k.store);
+	cml_fingerprinter_free(k.fpr);
+	cml_store_close(k.store);
 	offer_merge_free(parts);
 	cml_writer_free(w);
 	cmd_source_free(src);

@@ -294,7 +294,7 @@ offer_merge_count(const offer_merge *m)
 }
 
 cml_status
-offer_merge_flush(offer_merge *m, cml_writer *w)
+offer_merge_flush(offer_merge *m, offer_sink_fn *sink, void *ud)
 {
 	cml_item it;
 
@@ -302,7 +302,7 @@ offer_merge_flush(offer_merge *m, cml_writer *w)
 	it.kind = CML_ITEM_OFFER;
 	for (struct rec *r = m->first; r != NULL; r = r->order) {
 		it.u.offer = r->o;
-		cml_status st = cml_writer_add(w, &it);
+		cml_status st = sink(ud, &it);
 		if (st != CML_OK)
 			return st;
 	}

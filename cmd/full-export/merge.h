@@ -21,7 +21,8 @@ bool offer_is_whole(const cml_offer *o);
 bool offer_merge_add(offer_merge *m, const cml_offer *o);
 size_t offer_merge_count(const offer_merge *m);
 
-/* Hands every joined offer to the writer, in first-seen order. */
-cml_status offer_merge_flush(offer_merge *m, cml_writer *w);
+/* Hands every joined offer to sink, in first-seen order. */
+typedef cml_status offer_sink_fn(void *ud, const cml_item *item);
+cml_status offer_merge_flush(offer_merge *m, offer_sink_fn *sink, void *ud);
 
 #endif /* CMLKIT_MERGE_H */

@@ -7,11 +7,15 @@
 #include "cmdutil.h"
 #include "export.h"
 
-enum { OPT_PARTIAL = 256 };
+enum { OPT_PARTIAL = 256, OPT_DB, OPT_NO_RECORD };
 
 static const struct argp_option options[] = {
 	{ "partial", OPT_PARTIAL, NULL, 0,
 	  "Mark the package as changes only (СодержитТолькоИзменения=\"true\")", 0 },
+	{ "db", OPT_DB, "FILE", 0,
+	  "Record the package in FILE (default: $CMLKIT_DB, else ./cmlkit.db)", 0 },
+	{ "no-record", OPT_NO_RECORD, NULL, 0,
+	  "Record nothing: no database is opened or created", 0 },
 	{ "quiet", 'q', NULL, 0, "Print nothing but errors", 0 },
 	{ "verbose", 'v', NULL, 0, "Say what is read and written", 0 },
 	{ 0 }
@@ -30,6 +34,12 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PARTIAL:
 		o->pkg.w.only_changes = CML_TRUE;
+		break;
+	case OPT_DB:
+		o->db = arg;
+		break;
+	case OPT_NO_RECORD:
+		o->no_record = true;
 		break;
 	case 'q':
 		cmd_verbosity = 0;
@@ -58,6 +68,8 @@ static const struct argp argp = {
 	"normalised CommerceML package into a directory.\v"
 	"With no FILE, or when FILE is -, read standard input. A DIR stands for "
 	"the files in it. The names of the files written go to standard output.\n"
+	"The package is recorded in the database as a full generation, pending until "
+	"acknowledged; acknowledged, it is the baseline delta-export compares with.\n"
 	"Exit status: 0 success, 2 usage error, 3 bad input data, 6 local I/O error. "
 	"See full-export(1) and cmlkit(7).",
 	children, NULL, NULL

@@ -9,6 +9,7 @@ top=$(cd "$here/../.." && pwd)
 data=$top/tests/data
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmlkit-export.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
+export CMLKIT_DB=$tmp/cmlkit.db # full-export records each package there
 fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok: $1"; }
 bad() { fails=$((fails + 1)); echo "FAILED: $1"; }
@@ -107,6 +108,16 @@ fi
 	[ -f "$tmp/v208/prices___prices.xml" ] && [ -f "$tmp/v208/rests___rests.xml" ] &&
 	"$bin/cml-check" -q "$tmp/v208" && ok "2.08 split package of the shop is usable" ||
 	bad "2.08 split package"
+
+# the record: each package a full generation, pending; --no-record opens nothing
+n=$("$bin/delta-export" --db "$CMLKIT_DB" --dry-run "$data/check/good-small.xml" 2>&1 | grep -c "no baseline")
+if [ -s "$CMLKIT_DB" ] && [ "$n" -eq 1 ]; then
+	ok "full-export records its package, pending (no baseline until acknowledged)"
+else
+	bad "full-export's record"
+fi
+"$bin/full-export" -q --no-record --db "$tmp/none.db" -o "$tmp/norec" "$data/check/good-small.xml" >/dev/null
+if [ ! -e "$tmp/none.db" ]; then ok "--no-record creates no database"; else bad "--no-record"; fi
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
