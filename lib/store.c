@@ -927,6 +927,69 @@ cml_store_baseline_next(cml_store *s, cml_part part, void **cursor, const char *
 	return db_fail(s, "cannot read the baseline");
 }
 
+cml_status
+cml_store_baseline_count(cml_store *s, int64_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	cml_status st = CML_OK;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM baseline", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(s, "cannot count the baseline");
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*n = sqlite3_column_int64(q, 0);
+	else
+		st = db_fail(s, "cannot count the baseline");
+	sqlite3_finalize(q);
+	return st;
+}
+
+cml_status
+cml_store_baseline_scan(cml_store *s, void **cursor, cml_part *part, const char **id, cml_fp *fp)
+{
+	struct baseline_cursor *c = *cursor;
+
+	*id = NULL;
+	*part = CML_PART_NONE;
+	if (c == NULL) {
+		c = cml_calloc(1, sizeof(*c));
+		if (c == NULL)
+			return fail(s, CML_ERR_NOMEM, "out of memory");
+		if (sqlite3_prepare_v2(s->db,
+		                       "SELECT part, id, fp FROM baseline WHERE fp IS NOT NULL", -1,
+		                       &c->stmt, NULL) != SQLITE_OK) {
+			cml_status st = db_fail(s, "cannot read the baseline");
+			cml_free(c);
+			return st;
+		}
+		*cursor = c;
+	}
+	if (c->done)
+		return CML_END;
+	for (;;) {
+		int rc = sqlite3_step(c->stmt);
+		if (rc != SQLITE_ROW) {
+			c->done = true;
+			sqlite3_reset(c->stmt);
+			return rc == SQLITE_DONE ? CML_END : db_fail(s, "cannot read the baseline");
+		}
+		const char *name = (const char *)sqlite3_column_text(c->stmt, 0);
+		const unsigned char *b = sqlite3_column_blob(c->stmt, 2);
+		if (name == NULL || b == NULL || sqlite3_column_bytes(c->stmt, 2) != 16)
+			continue;
+		for (int p = 1; p < CML_PART_COUNT; p++)
+			if (strcmp(name, part_names[p]) == 0)
+				*part = (cml_part)p;
+		if (*part == CML_PART_NONE)
+			continue; /* a part this library does not know: not ours to judge */
+		*id = (const char *)sqlite3_column_text(c->stmt, 1);
+		if (*id == NULL)
+			return fail(s, CML_ERR_NOMEM, "out of memory");
+		fp_unpack(b, fp);
+		return CML_OK;
+	}
+}
+
 void
 cml_store_baseline_end(cml_store *s, void **cursor)
 {

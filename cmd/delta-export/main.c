@@ -158,6 +158,7 @@ run(struct delta_opts *o)
 		.package = o->pkg.output,
 		.writer = w,
 		.record_all = base == 0,
+		.preload = base != 0,
 	};
 	src = cmd_source_new(o->pkg.format, on_warning, NULL);
 	d = cml_diff_new(&dopt);

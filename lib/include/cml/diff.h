@@ -49,6 +49,9 @@ typedef struct cml_diff_opts {
 	cml_writer *writer; /* NULL writes nothing (a dry run) */
 	bool record_all;    /* record every part, changed or not (a full
 	                       generation: its parts become the baseline) */
+	bool preload;       /* read the whole baseline into memory first
+	                       (16 bytes a part): one pass over the database
+	                       instead of a lookup per part */
 } cml_diff_opts;
 
 typedef struct cml_diff_counts {

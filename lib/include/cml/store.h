@@ -86,6 +86,15 @@ CML_NODISCARD cml_status cml_store_baseline_next(cml_store *s, cml_part part, vo
                                                  const char **id);
 void cml_store_baseline_end(cml_store *s, void **cursor);
 
+/* The number of parts in the baseline. */
+CML_NODISCARD cml_status cml_store_baseline_count(cml_store *s, int64_t *n);
+
+/* Iterates the whole baseline in storage order, for loading it into
+ * memory: like cml_store_baseline_next (end it with
+ * cml_store_baseline_end), with the part and the fingerprint too. */
+CML_NODISCARD cml_status cml_store_baseline_scan(cml_store *s, void **cursor, cml_part *part,
+                                                 const char **id, cml_fp *fp);
+
 /* ---- generations ---- */
 
 typedef enum cml_gen_kind { CML_GEN_FULL = 1, CML_GEN_DELTA = 2 } cml_gen_kind;
