@@ -17,8 +17,6 @@ static const struct argp_option options[] = {
 	{ "max-problems", OPT_MAX_PROBLEMS, "N", 0,
 	  "List at most N problems (default 100, 0 = all); counts stay complete", 0 },
 	{ "format", 'f', "FMT", 0, "Input format: auto (default), cml or csv", 0 },
-	{ "quiet", 'q', NULL, 0, "Print nothing but errors: the exit status says it all", 0 },
-	{ "verbose", 'v', NULL, 0, "Say more: every warning of the reader", 0 },
 	{ 0 }
 };
 
@@ -47,12 +45,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		if (!cmd_format_parse(arg, &o->format))
 			argp_error(state, "--format: '%s' is not auto, cml or csv", arg);
 		break;
-	case 'q':
-		cmd_verbosity = 0;
-		break;
-	case 'v':
-		cmd_verbosity = 2;
-		break;
 	case ARGP_KEY_ARGS:
 		o->inputs = state->argv + state->next;
 		o->n_inputs = state->argc - state->next;
@@ -66,13 +58,18 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	{ &cmd_common_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
 static const struct argp argp = {
 	options, parse_opt, "FILE...",
 	"Validate and summarise CommerceML files (and cmlkit CSV tables).\v"
 	"Exit status: 0 usable, 1 readable but with problems, 2 usage error, "
 	"3 a file could not be read, 6 a file could not be opened. "
 	"See cml-check(1) and cmlkit(7).",
-	NULL, NULL, NULL
+	children, NULL, NULL
 };
 
 int

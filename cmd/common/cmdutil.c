@@ -116,6 +116,32 @@ cmd_finish(int status)
 	return status;
 }
 
+static const struct argp_option common_options[] = {
+	{ "quiet", 'q', NULL, 0, "Print nothing but errors", 0 },
+	{ "verbose", 'v', NULL, 0, "Say what is read, found and written", 0 },
+	{ 0 }
+};
+
+static error_t
+common_parse(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	(void)state;
+	switch (key) {
+	case 'q':
+		cmd_verbosity = 0;
+		return 0;
+	case 'v':
+		cmd_verbosity = 2;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp cmd_common_argp = { common_options, common_parse, NULL, NULL,
+	                              NULL, NULL, NULL };
+
 void
 cmd_print_version(FILE *fp, struct argp_state *state)
 {

@@ -54,6 +54,10 @@ int cmd_exit_for(cml_status st);
  * an error. Returns the final status (raised to EXIT_LOCAL on failure). */
 int cmd_finish(int status);
 
+/* -q/--quiet and -v/--verbose, the same in every program: an argp child
+ * parser that sets cmd_verbosity. */
+extern const struct argp cmd_common_argp;
+
 /* The argp version hook prints "prog (cmlkit) VERSION". */
 void cmd_print_version(FILE *fp, struct argp_state *state);
 

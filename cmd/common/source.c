@@ -87,3 +87,25 @@ cmd_source_errmsg(const cmd_source *s)
 {
 	return s->csv ? cml_csv_reader_errmsg(s->tab) : cml_reader_errmsg(s->xml);
 }
+
+int
+cmd_source_run(cmd_source *s, char **inputs, size_t n_inputs, cmd_item_fn *fn, void *ud,
+               const char *what_not)
+{
+	for (size_t i = 0; i < n_inputs; i++) {
+		const cml_item *it;
+		cml_status st;
+
+		cmd_verbose("reading %s", inputs[i]);
+		st = cmd_source_open(s, inputs[i]);
+		while (st == CML_OK && (st = cmd_source_next(s, &it)) == CML_OK)
+			if ((st = fn(ud, it)) != CML_OK)
+				return cmd_exit_for(st);
+		if (st < 0) {
+			cmd_error("%s", cmd_source_errmsg(s));
+			cmd_error("%s", what_not);
+			return cmd_exit_for(st);
+		}
+	}
+	return EXIT_OK;
+}

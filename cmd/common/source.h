@@ -28,4 +28,16 @@ bool cmd_source_is_csv(const cmd_source *s);
 cml_status cmd_source_next(cmd_source *s, const cml_item **item);
 const char *cmd_source_errmsg(const cmd_source *s);
 
+/* What a program does with each item; it prints its own message and
+ * returns an error to stop. */
+typedef cml_status cmd_item_fn(void *ud, const cml_item *item);
+
+/*
+ * Streams every item of every input (file items included) into fn, in
+ * order. A reader error is printed with what_not ("no package written").
+ * Returns the exit status: EXIT_OK, or that of the first error.
+ */
+int cmd_source_run(cmd_source *s, char **inputs, size_t n_inputs, cmd_item_fn *fn, void *ud,
+                   const char *what_not);
+
 #endif /* CMLKIT_SOURCE_H */

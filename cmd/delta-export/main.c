@@ -57,6 +57,17 @@ counts_json(char *buf, size_t cap, const cml_diff_counts *c)
 	         add, chg, del, same, c->written);
 }
 
+static cml_status
+diff_item(void *ud, const cml_item *it)
+{
+	cml_diff *d = ud;
+	cml_status st = cml_diff_add(d, it);
+
+	if (st != CML_OK)
+		cmd_error("%s", cml_diff_errmsg(d));
+	return st;
+}
+
 static int
 ack(cml_store *s, int64_t gen)
 {
@@ -167,25 +178,9 @@ run(struct delta_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	for (size_t i = 0; i < n_inputs; i++) {
-		const cml_item *it;
-
-		cmd_verbose("reading %s", inputs[i]);
-		st = cmd_source_open(src, inputs[i]);
-		while (st == CML_OK && (st = cmd_source_next(src, &it)) == CML_OK) {
-			if ((st = cml_diff_add(d, it)) != CML_OK) {
-				cmd_error("%s", cml_diff_errmsg(d));
-				status = cmd_exit_for(st);
-				goto out;
-			}
-		}
-		if (st < 0) {
-			cmd_error("%s", cmd_source_errmsg(src));
-			cmd_error("nothing written or recorded");
-			status = cmd_exit_for(st);
-			goto out;
-		}
-	}
+	status = cmd_source_run(src, inputs, n_inputs, diff_item, d, "nothing written or recorded");
+	if (status != EXIT_OK)
+		goto out;
 	if ((st = cml_diff_finish(d, o->whole)) != CML_OK) {
 		cmd_error("%s", cml_diff_errmsg(d));
 		status = cmd_exit_for(st);

@@ -28,8 +28,6 @@ static const struct argp_option options[] = {
 	  "The input is the whole catalog, whatever it says: what it lacks is deleted", 0 },
 	{ "partial", OPT_PARTIAL, NULL, 0,
 	  "The input is partial, whatever it says: nothing is deleted by absence", 0 },
-	{ "quiet", 'q', NULL, 0, "Print nothing but errors", 0 },
-	{ "verbose", 'v', NULL, 0, "Say what is read, found and written", 0 },
 	{ 0 }
 };
 
@@ -72,12 +70,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_PARTIAL:
 		o->whole = CML_FALSE;
 		break;
-	case 'q':
-		cmd_verbosity = 0;
-		break;
-	case 'v':
-		cmd_verbosity = 2;
-		break;
 	case ARGP_KEY_ARGS:
 		o->inputs = state->argv + state->next;
 		o->n_inputs = state->argc - state->next;
@@ -98,6 +90,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child children[] = {
 	{ &pkg_argp, 0, NULL, 0 },
+	{ &cmd_common_argp, 0, NULL, 0 },
 	{ 0 }
 };
 

@@ -66,6 +66,35 @@ sink_add(void *ud, const cml_item *it)
 	return CML_OK;
 }
 
+struct reading {
+	struct sink *k;
+	offer_merge *parts;
+	unsigned long n_items;
+};
+
+/* Each item read: a part of a split offer waits to be joined; the rest
+ * goes straight out. */
+static cml_status
+read_item(void *ud, const cml_item *it)
+{
+	struct reading *rd = ud;
+	cml_status st;
+
+	if (it->kind == CML_ITEM_FILE)
+		return CML_OK;
+	rd->n_items++;
+	if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL && !offer_is_whole(&it->u.offer)) {
+		if (!offer_merge_add(rd->parts, &it->u.offer)) {
+			cmd_error("out of memory joining split offers");
+			return CML_ERR_NOMEM;
+		}
+		return CML_OK;
+	}
+	if ((st = sink_add(rd->k, it)) != CML_OK)
+		cmd_error("%s", rd->k->msg);
+	return st;
+}
+
 /* Opens the database and starts the run and its generation. */
 static int
 start_record(struct export_opts *o, struct sink *k)
@@ -130,39 +159,11 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	for (size_t i = 0; i < n_inputs; i++) {
-		const cml_item *it;
-
-		cmd_verbose("reading %s", inputs[i]);
-		st = cmd_source_open(src, inputs[i]);
-		while (st == CML_OK && (st = cmd_source_next(src, &it)) == CML_OK) {
-			if (it->kind == CML_ITEM_FILE)
-				continue;
-			n_items++;
-			if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL &&
-			    !offer_is_whole(&it->u.offer)) {
-				/* a part of a split offer: joined at the end */
-				if (!offer_merge_add(parts, &it->u.offer)) {
-					cmd_error("out of memory joining split offers");
-					status = EXIT_LOCAL;
-					goto out;
-				}
-				continue;
-			}
-			st = sink_add(&k, it);
-			if (st != CML_OK) {
-				cmd_error("%s", k.msg);
-				status = cmd_exit_for(st);
-				goto out;
-			}
-		}
-		if (st < 0) {
-			cmd_error("%s", cmd_source_errmsg(src));
-			cmd_error("no package written");
-			status = cmd_exit_for(st);
-			goto out;
-		}
-	}
+	struct reading rd = { .k = &k, .parts = parts };
+	status = cmd_source_run(src, inputs, n_inputs, read_item, &rd, "no package written");
+	if (status != EXIT_OK)
+		goto out;
+	n_items = rd.n_items;
 	if (n_items == 0) {
 		cmd_error("no items in the input: no package written");
 		status = EXIT_DATA;

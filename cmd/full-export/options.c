@@ -16,8 +16,6 @@ static const struct argp_option options[] = {
 	  "Record the package in FILE (default: $CMLKIT_DB, else ./cmlkit.db)", 0 },
 	{ "no-record", OPT_NO_RECORD, NULL, 0,
 	  "Record nothing: no database is opened or created", 0 },
-	{ "quiet", 'q', NULL, 0, "Print nothing but errors", 0 },
-	{ "verbose", 'v', NULL, 0, "Say what is read and written", 0 },
 	{ 0 }
 };
 
@@ -41,12 +39,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_RECORD:
 		o->no_record = true;
 		break;
-	case 'q':
-		cmd_verbosity = 0;
-		break;
-	case 'v':
-		cmd_verbosity = 2;
-		break;
 	case ARGP_KEY_ARGS:
 		o->inputs = state->argv + state->next;
 		o->n_inputs = state->argc - state->next;
@@ -59,6 +51,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child children[] = {
 	{ &pkg_argp, 0, NULL, 0 },
+	{ &cmd_common_argp, 0, NULL, 0 },
 	{ 0 }
 };
 
