@@ -53,6 +53,11 @@ struct cml_diff {
 	cml_diff_opts o;
 	struct bmap base;
 	bool preloaded;
+	/* Parts of the baseline (from the preload) and how many of them the
+	 * input had, each Ид counted once: when the two are equal nothing
+	 * can be absent, and the scan for deletions is skipped. */
+	int64_t base_count[CML_PART_COUNT];
+	int64_t base_found[CML_PART_COUNT];
 	int64_t gen;
 	cml_fingerprinter *fpr;
 	cml_idset *seen_products;
@@ -175,6 +180,8 @@ preload(cml_diff *d)
 
 		while (m->keys[i] != 0 && m->keys[i] != k)
 			i = i + 1 < m->cap ? i + 1 : 0;
+		if (m->keys[i] == 0)
+			d->base_count[part]++;
 		m->keys[i] = k;
 		m->vals[i] = bval(&fp);
 	}
@@ -345,7 +352,8 @@ add_deleted(cml_diff *d, const cml_item *it)
 	bool any = false;
 	cml_status st;
 
-	st = cml_idset_add(product ? d->seen_products : d->seen_offers, cml_id_hash(id), NULL);
+	bool again;
+	st = cml_idset_add(product ? d->seen_products : d->seen_offers, cml_id_hash(id), &again);
 	if (st != CML_OK)
 		return fail(d, st, "diff", "out of memory");
 	for (size_t i = 0; i < n; i++) {
@@ -354,6 +362,8 @@ add_deleted(cml_diff *d, const cml_item *it)
 			return st;
 		if (!found)
 			continue;
+		if (!again)
+			d->base_found[parts[i]]++;
 		any = true;
 		d->counts.deleted[parts[i]]++;
 		if ((st = record(d, parts[i], id, NULL, true)) != CML_OK)
@@ -402,9 +412,12 @@ cml_diff_add(cml_diff *d, const cml_item *it)
 		return fail(d, st, "fingerprint", cml_status_str(st));
 	if (n == 0)
 		return CML_OK;
+	/* An Ид seen before (a duplicate, or another part of a split offer)
+	 * is not counted as found again: the count stays a lower bound. */
+	bool again = false;
 	if (it->kind == CML_ITEM_PRODUCT || it->kind == CML_ITEM_OFFER) {
 		st = cml_idset_add(it->kind == CML_ITEM_PRODUCT ? d->seen_products : d->seen_offers,
-		                   cml_id_hash(parts[0].id), NULL);
+		                   cml_id_hash(parts[0].id), &again);
 		if (st != CML_OK)
 			return fail(d, st, "diff", "out of memory");
 	}
@@ -414,6 +427,8 @@ cml_diff_add(cml_diff *d, const cml_item *it)
 
 		if ((st = base_find(d, p, parts[i].id, &parts[i].fp, &found, &same)) != CML_OK)
 			return st;
+		if (found && !again)
+			d->base_found[p]++;
 		if (!found) {
 			d->counts.added[p]++;
 		} else if (same) {
@@ -447,6 +462,9 @@ delete_absent(cml_diff *d, cml_part part, const cml_idset *seen)
 	void *cursor = NULL;
 	const char *id;
 	cml_status st;
+
+	if (d->preloaded && d->base_found[part] == d->base_count[part])
+		return CML_OK; /* the input had every Ид the baseline has */
 
 	while ((st = cml_store_baseline_next(d->o.store, part, &cursor, &id)) == CML_OK) {
 		if (cml_idset_has(seen, cml_id_hash(id)))

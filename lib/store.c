@@ -171,6 +171,7 @@ struct cml_store {
 struct baseline_cursor {
 	sqlite3_stmt *stmt;
 	bool done;
+	cml_part last_part; /* baseline_scan: the part of the previous row */
 };
 
 /* ---- errors ---- */
@@ -966,9 +967,17 @@ cml_store_baseline_scan(cml_store *s, void **cursor, cml_part *part, const char 
 		const unsigned char *b = sqlite3_column_blob(c->stmt, 2);
 		if (name == NULL || b == NULL || sqlite3_column_bytes(c->stmt, 2) != 16)
 			continue;
-		for (int p = 1; p < CML_PART_COUNT; p++)
-			if (strcmp(name, cml_part_name((cml_part)p)) == 0)
-				*part = (cml_part)p;
+		/* rows come in (part, id) order: the part is nearly always
+		 * the previous row's */
+		if (c->last_part != CML_PART_NONE &&
+		    strcmp(name, cml_part_name(c->last_part)) == 0) {
+			*part = c->last_part;
+		} else {
+			for (int p = 1; p < CML_PART_COUNT; p++)
+				if (strcmp(name, cml_part_name((cml_part)p)) == 0)
+					*part = (cml_part)p;
+			c->last_part = *part;
+		}
 		if (*part == CML_PART_NONE)
 			continue; /* a part this library does not know: not ours to judge */
 		*id = (const char *)sqlite3_column_text(c->stmt, 1);
