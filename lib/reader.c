@@ -262,6 +262,7 @@ struct cml_reader {
 	frame *frames;
 	size_t n_frames, cap_frames;
 	bool replay;    /* process the current node again */
+	int type;       /* the current node's type (xmlReaderTypes) */
 	bool started;   /* root seen */
 	bool finished;  /* END returned */
 	bool file_item_pending;
@@ -854,10 +855,8 @@ add_child(cnode *parent, cnode *child)
 }
 
 static cml_status
-add_text(cml_reader *r, cnode *n, const char *s)
+add_text(cml_reader *r, cnode *n, const char *s, size_t len)
 {
-	size_t len = strlen(s);
-
 	if (len == 0)
 		return CML_OK;
 	if (n->text_len + len > r->opts.max_item_bytes)
@@ -916,8 +915,10 @@ advance(cml_reader *r)
 	}
 	int rc = xmlTextReaderRead(r->xr);
 	if (rc == 1) {
+		r->type = xmlTextReaderNodeType(r->xr);
+		if (r->type != XML_READER_TYPE_ELEMENT)
+			return CML_OK;
 		int depth = xmlTextReaderDepth(r->xr);
-
 		if (depth >= 0 && (unsigned)depth > r->opts.max_depth)
 			return fail(r, CML_ERR_HOSTILE, node_line(r),
 			            "elements nested deeper than %u levels: refused",
@@ -946,7 +947,6 @@ capture(cml_reader *r, cnode **out)
 {
 	cnode *stack[256];
 	size_t sp = 0;
-	int base = xmlTextReaderDepth(r->xr);
 	cml_status st;
 
 	cnode *root = new_node(r, xmlTextReaderConstLocalName(r->xr), node_line(r));
@@ -965,10 +965,7 @@ capture(cml_reader *r, cnode **out)
 			return st == CML_END ? fail(r, CML_ERR_SYNTAX, cml_reader_line(r),
 			                            "unexpected end of document")
 			                     : st;
-		int type = xmlTextReaderNodeType(r->xr);
-		int depth = xmlTextReaderDepth(r->xr);
-
-		switch (type) {
+		switch (r->type) {
 		case XML_READER_TYPE_ELEMENT: {
 			cnode *n = new_node(r, xmlTextReaderConstLocalName(r->xr), node_line(r));
 			if (n == NULL)
@@ -985,10 +982,11 @@ capture(cml_reader *r, cnode **out)
 			break;
 		}
 		case XML_READER_TYPE_END_ELEMENT:
-			if (depth == base)
+			/* the stack holds the open elements of the item, the
+			 * item's own first: its end is the end of the capture */
+			if (sp == 1)
 				return CML_OK;
-			if (sp > 1)
-				sp--;
+			sp--;
 			break;
 		case XML_READER_TYPE_TEXT:
 		case XML_READER_TYPE_CDATA:
@@ -1002,7 +1000,7 @@ capture(cml_reader *r, cnode **out)
 					            "<%s>: item larger than %zu bytes",
 					            (const char *)root->name,
 					            r->opts.max_item_bytes);
-				if ((st = add_text(r, stack[sp - 1], (const char *)v)) != CML_OK)
+				if ((st = add_text(r, stack[sp - 1], (const char *)v, len)) != CML_OK)
 					return st;
 			}
 			break;
@@ -2114,10 +2112,9 @@ skip(cml_reader *r)
 			return st == CML_END ? fail(r, CML_ERR_SYNTAX, cml_reader_line(r),
 			                            "unexpected end of document")
 			                     : st;
-		int type = xmlTextReaderNodeType(r->xr);
-		if (type == XML_READER_TYPE_END_ELEMENT && xmlTextReaderDepth(r->xr) == base)
+		if (r->type == XML_READER_TYPE_END_ELEMENT && xmlTextReaderDepth(r->xr) == base)
 			return CML_OK;
-		if (type == XML_READER_TYPE_ENTITY_REFERENCE)
+		if (r->type == XML_READER_TYPE_ENTITY_REFERENCE)
 			return fail(r, CML_ERR_HOSTILE, node_line(r), "entity reference refused");
 	}
 }
@@ -2367,8 +2364,7 @@ cml_reader_next(cml_reader *r, const cml_item **item)
 		if (st != CML_OK)
 			return st;
 
-		int type = xmlTextReaderNodeType(r->xr);
-		switch (type) {
+		switch (r->type) {
 		case XML_READER_TYPE_ELEMENT:
 			st = on_start(r, xmlTextReaderConstLocalName(r->xr));
 			break;
