@@ -873,6 +873,28 @@ add_text(cml_reader *r, cnode *n, const char *s, size_t len)
 	return CML_OK;
 }
 
+/* An element's text is complete at its end tag: trim it once there. */
+static void
+seal(cnode *n)
+{
+	if (n->text == NULL)
+		return;
+	n->text = cml_trim(n->text);
+	if (*n->text == '\0')
+		n->text = NULL;
+}
+
+/* Only whitespace: the indentation between elements, which every value
+ * would lose to trimming anyway. */
+static bool
+blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != '\n' && *s != '\r' && *s != '\t' && *s != ' ')
+			return false;
+	return true;
+}
+
 /* Reads the attributes of the element the reader is on into n. */
 static cml_status
 read_attrs(cml_reader *r, cnode *n)
@@ -915,6 +937,16 @@ advance(cml_reader *r)
 	}
 	int rc = xmlTextReaderRead(r->xr);
 	if (rc == 1) {
+		/* xmlTextReaderNodeType() on a text node tests it for blanks and
+		 * walks its ancestors for xml:space: costly on every indent of
+		 * a pretty-printed file. Text is text to us (trimmed later), so
+		 * only other nodes ask it. */
+		xmlNodePtr node = xmlTextReaderCurrentNode(r->xr);
+		if (node != NULL && (node->type == XML_TEXT_NODE ||
+		                     node->type == XML_CDATA_SECTION_NODE)) {
+			r->type = XML_READER_TYPE_TEXT;
+			return CML_OK;
+		}
 		r->type = xmlTextReaderNodeType(r->xr);
 		if (r->type != XML_READER_TYPE_ELEMENT)
 			return CML_OK;
@@ -984,6 +1016,7 @@ capture(cml_reader *r, cnode **out)
 		case XML_READER_TYPE_END_ELEMENT:
 			/* the stack holds the open elements of the item, the
 			 * item's own first: its end is the end of the capture */
+			seal(stack[sp - 1]);
 			if (sp == 1)
 				return CML_OK;
 			sp--;
@@ -992,7 +1025,7 @@ capture(cml_reader *r, cnode **out)
 		case XML_READER_TYPE_CDATA:
 		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE: {
 			const xmlChar *v = xmlTextReaderConstValue(r->xr);
-			if (v != NULL) {
+			if (v != NULL && !blank((const char *)v)) {
 				size_t len = strlen((const char *)v);
 				bytes += len;
 				if (bytes > r->opts.max_item_bytes)
@@ -1028,15 +1061,11 @@ child(const cml_reader *r, const cnode *n, enum name_id id)
 	return NULL;
 }
 
-/* Trimmed text of n, NULL when absent or empty. */
+/* Trimmed text of n (sealed at its end tag), NULL when absent or empty. */
 static const char *
 ntext(const cnode *n)
 {
-	if (n == NULL || n->text == NULL)
-		return NULL;
-	char *t = cml_trim(n->text);
-
-	return *t ? t : NULL;
+	return n != NULL ? n->text : NULL;
 }
 
 static const char *
