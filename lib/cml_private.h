@@ -62,6 +62,14 @@ void cml_buf_free(cml_buf *b);
 void cml_msg_set(char *dst, size_t cap, const char *fmt, ...) CML_PRINTF(3, 4);
 void cml_msg_vset(char *dst, size_t cap, const char *fmt, va_list ap) CML_PRINTF(3, 0);
 
+/*
+ * The UTF-8 sequence at s (at most n bytes; a NUL ends it too): its
+ * length, with the code point in *cp, or 0 when the bytes are not one
+ * (stray continuation, truncated, overlong, surrogate, above U+10FFFF).
+ * The one decoder the library's UTF-8 checks share.
+ */
+size_t cml_utf8_decode(const unsigned char *s, size_t n, unsigned long *cp);
+
 /* Trims ASCII whitespace and U+00A0 at both ends, in place; returns s. */
 char *cml_trim(char *s);
 

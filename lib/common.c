@@ -153,3 +153,41 @@ cml_num_canon(const char *text, char *out, size_t cap)
 	*o = '\0';
 	return true;
 }
+
+size_t
+cml_utf8_decode(const unsigned char *s, size_t n, unsigned long *cp)
+{
+	unsigned long c = s[0];
+	size_t k;
+
+	if (n == 0)
+		return 0;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		k = 2;
+		c &= 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		k = 3;
+		c &= 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		k = 4;
+		c &= 0x07;
+	} else {
+		return 0;
+	}
+	if (n < k)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xC0) != 0x80) /* a NUL stops here too */
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if ((k == 3 && c < 0x800) || (k == 4 && c < 0x10000) || c > 0x10FFFF ||
+	    (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return k;
+}

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -421,27 +422,12 @@ pump_row(cml_csv_reader *r)
 static bool
 utf8_valid(const unsigned char *s)
 {
-	while (*s != '\0') {
-		unsigned char c = *s;
-		size_t k;
+	unsigned long cp;
 
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			k = 2;
-		else if (c >= 0xE0 && c <= 0xEF)
-			k = 3;
-		else if (c >= 0xF0 && c <= 0xF4)
-			k = 4;
-		else
-			return false;
-		for (size_t i = 1; i < k; i++)
-			if ((s[i] & 0xC0) != 0x80)
-				return false;
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) ||
-		    (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+	while (*s != '\0') {
+		size_t k = cml_utf8_decode(s, SIZE_MAX, &cp);
+
+		if (k == 0)
 			return false;
 		s += k;
 	}

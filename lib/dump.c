@@ -28,42 +28,6 @@ put(jw *w, const char *s, size_t n)
 
 #define PUTLIT(w, lit) put((w), (lit), sizeof(lit) - 1)
 
-/*
- * Length of a valid UTF-8 sequence at s (at most n bytes), 0 when the
- * bytes there are not one: overlong forms, surrogates and code points
- * above U+10FFFF are refused like stray continuation bytes.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)
-			return 0; /* overlong */
-		if (c == 0xED && s[1] >= 0xA0)
-			return 0; /* surrogate */
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && s[1] < 0x90)
-			return 0; /* overlong */
-		if (c == 0xF4 && s[1] >= 0x90)
-			return 0; /* above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
 /* A JSON string: runs of plain bytes are copied in one append. */
 static void
 put_string(jw *w, const char *str)
@@ -82,7 +46,8 @@ put_string(jw *w, const char *str)
 			run++;
 			continue;
 		}
-		if (c >= 0x80 && (k = utf8_seq(s + i, n - i)) != 0) {
+		unsigned long cp;
+		if (c >= 0x80 && (k = cml_utf8_decode(s + i, n - i, &cp)) != 0) {
 			i += k;
 			run += k;
 			continue;

@@ -232,31 +232,10 @@ empty(const char *s)
 static size_t
 utf8_seq(const unsigned char *p, const char **why)
 {
-	unsigned c = *p, cp;
-	size_t n;
+	unsigned long cp;
+	size_t n = cml_utf8_decode(p, SIZE_MAX, &cp);
 
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 1;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 2;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
-		*why = "invalid UTF-8";
-		return 0;
-	}
-	for (size_t i = 1; i <= n; i++) {
-		if ((p[i] & 0xC0) != 0x80) {
-			*why = "invalid UTF-8";
-			return 0;
-		}
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+	if (n == 0) {
 		*why = "invalid UTF-8";
 		return 0;
 	}
@@ -264,7 +243,7 @@ utf8_seq(const unsigned char *p, const char **why)
 		*why = "character not allowed in XML";
 		return 0;
 	}
-	return n + 1;
+	return n;
 }
 
 static const char bad_control[] = "control character not allowed in XML";
