@@ -88,6 +88,11 @@ static const char *const migrations[] = {
 	" key TEXT PRIMARY KEY,"
 	" value TEXT);"
 	"INSERT INTO meta(key, value) VALUES ('baseline_gen', '0');",
+	/* 2: what each package's files were when recorded ("name\tsize\t
+	 * mtime" lines), so catalog-push can tell the package in the
+	 * directory is still the one the generation describes */
+	"ALTER TABLE generations ADD COLUMN files TEXT;"
+	"CREATE INDEX generations_package ON generations(package, gen);",
 };
 
 int
@@ -112,6 +117,8 @@ enum {
 	Q_ACK_META,
 	Q_ACK_MARK,
 	Q_GEN_INFO,
+	Q_GEN_FILES,
+	Q_GEN_FIND,
 	Q_COUNT
 };
 
@@ -147,8 +154,11 @@ static const char *const queries[Q_COUNT] = {
 	               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[Q_ACK_MARK] = "UPDATE generations SET acked = " NOW_SQL " WHERE gen = ?1",
 	[Q_GEN_INFO] = "SELECT gen, kind, package, created, acked, "
-	               "(SELECT count(*) FROM gen_parts p WHERE p.gen = g.gen) "
+	               "(SELECT count(*) FROM gen_parts p WHERE p.gen = g.gen), files "
 	               "FROM generations g WHERE gen = ?1",
+	[Q_GEN_FILES] = "UPDATE generations SET files = ?2 WHERE gen = ?1 AND acked IS NULL "
+	                "AND run = ?3",
+	[Q_GEN_FIND] = "SELECT max(gen) FROM generations WHERE package = ?1",
 };
 
 struct cml_store {
@@ -162,7 +172,7 @@ struct cml_store {
 	int64_t run_id;
 	int64_t run_gen;       /* a pending generation of this run, checked */
 	sqlite3_stmt *q[Q_COUNT];
-	char *info_package, *info_created, *info_acked; /* for gen_info */
+	char *info_package, *info_created, *info_acked, *info_files; /* for gen_info */
 	char errmsg[CML_ERRMSG_MAX];
 };
 
@@ -557,6 +567,7 @@ cml_store_close(cml_store *s)
 	cml_free(s->info_package);
 	cml_free(s->info_created);
 	cml_free(s->info_acked);
+	cml_free(s->info_files);
 	cml_free(s->lock_path);
 	cml_free(s->path);
 	cml_free(s);
@@ -1168,6 +1179,49 @@ cml_store_gen_ack(cml_store *s, int64_t gen)
 	return st;
 }
 
+cml_status
+cml_store_gen_set_files(cml_store *s, int64_t gen, const char *files)
+{
+	cml_status st;
+
+	if ((st = need_run(s, "recording a package's files")) != CML_OK)
+		return st;
+	sqlite3_stmt *q = query(s, Q_GEN_FILES, &st);
+	if (q == NULL)
+		return st;
+	sqlite3_bind_int64(q, 1, gen);
+	if (files != NULL)
+		sqlite3_bind_text(q, 2, files, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, s->run_id);
+	if ((st = step_done(s, q, "cannot record the package's files")) != CML_OK)
+		return st;
+	if (sqlite3_changes(s->db) != 1)
+		return fail(s, CML_ERR_STATE,
+		            "generation %" PRId64 " is not a pending generation of this run", gen);
+	return CML_OK;
+}
+
+cml_status
+cml_store_gen_find(cml_store *s, const char *package, int64_t *gen)
+{
+	cml_status st;
+	sqlite3_stmt *q = query(s, Q_GEN_FIND, &st);
+
+	*gen = 0;
+	if (q == NULL)
+		return st;
+	sqlite3_bind_text(q, 1, package, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*gen = sqlite3_column_int64(q, 0); /* max() of nothing is NULL: 0 */
+		st = *gen > 0 ? CML_OK : CML_END;
+	} else {
+		st = db_fail(s, "cannot look the package up");
+	}
+	sqlite3_reset(q);
+	return st;
+}
+
 static cml_status
 keep_text(cml_store *s, char **dst, const unsigned char *src)
 {
@@ -1202,10 +1256,13 @@ cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info)
 			st = keep_text(s, &s->info_created, sqlite3_column_text(q, 3));
 		if (st == CML_OK)
 			st = keep_text(s, &s->info_acked, sqlite3_column_text(q, 4));
+		if (st == CML_OK)
+			st = keep_text(s, &s->info_files, sqlite3_column_text(q, 6));
 		info->parts = sqlite3_column_int64(q, 5);
 		info->package = s->info_package;
 		info->created = s->info_created;
 		info->acked = s->info_acked;
+		info->files = s->info_files;
 	} else if (rc == SQLITE_DONE) {
 		st = fail(s, CML_END, "no generation %" PRId64, gen);
 	} else {

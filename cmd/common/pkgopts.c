@@ -3,7 +3,9 @@
  * delta-export.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -128,4 +130,52 @@ pkg_make_dir(const char *path)
 		return false;
 	}
 	return true;
+}
+
+char *
+pkg_abs_dir(const char *path)
+{
+	char *abs = realpath(path, NULL);
+
+	if (abs == NULL)
+		cmd_error("%s: %s", path, strerror(errno));
+	return abs;
+}
+
+char *
+pkg_stamp(const char *dir, const char *const *names)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	if (fp == NULL) {
+		cmd_error("out of memory");
+		return NULL;
+	}
+	for (const char *const *n = names; n != NULL && *n != NULL; n++) {
+		char path[PATH_MAX];
+		struct stat sb;
+
+		if (snprintf(path, sizeof(path), "%s/%s", dir, *n) >= (int)sizeof(path)) {
+			cmd_error("%s/%s: name too long", dir, *n);
+			goto fail;
+		}
+		if (stat(path, &sb) != 0) {
+			cmd_error("%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		fprintf(fp, "%s\t%lld\t%lld\n", *n, (long long)sb.st_size,
+		        (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec);
+	}
+	if (fclose(fp) != 0) {
+		cmd_error("out of memory");
+		free(text);
+		return NULL;
+	}
+	return text;
+fail:
+	fclose(fp);
+	free(text);
+	return NULL;
 }

@@ -26,4 +26,16 @@ extern const struct argp pkg_argp;
 /* mkdir -p; prints the reason and returns false on failure. */
 bool pkg_make_dir(const char *path);
 
+/* The absolute, symlink-free name of an existing directory (malloc'd), as
+ * packages are recorded in the database; NULL with a message on failure. */
+char *pkg_abs_dir(const char *path);
+
+/*
+ * The stamp of a package as it is on disk: one "name\tsize\tmtime" line
+ * per file (mtime in nanoseconds), in the order given. Recorded with the
+ * generation when the package is written, compared by catalog-push
+ * before it sends anything. malloc'd; NULL with a message on failure.
+ */
+char *pkg_stamp(const char *dir, const char *const *names);
+
 #endif /* CMLKIT_PKGOPTS_H */

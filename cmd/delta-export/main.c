@@ -10,6 +10,7 @@
  * (with the same changes) by the next run.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cml/diff.h>
@@ -103,6 +104,7 @@ run(struct delta_opts *o)
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
 	cml_diff *d = NULL;
+	char *package = NULL;
 	bool in_run = false;
 	int64_t base = 0;
 	cml_status st;
@@ -150,7 +152,8 @@ run(struct delta_opts *o)
 	/* No baseline: a full package, and its generation holds every part. */
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
 	if (!o->dry_run) {
-		if (!pkg_make_dir(o->pkg.output)) {
+		if (!pkg_make_dir(o->pkg.output) ||
+		    (package = pkg_abs_dir(o->pkg.output)) == NULL) {
 			status = EXIT_LOCAL;
 			goto out;
 		}
@@ -166,7 +169,7 @@ run(struct delta_opts *o)
 		.store = store,
 		.record = !o->dry_run,
 		.kind = base == 0 ? CML_GEN_FULL : CML_GEN_DELTA,
-		.package = o->pkg.output,
+		.package = package,
 		.writer = w,
 		.record_all = base == 0,
 		.preload = base != 0,
@@ -210,6 +213,20 @@ run(struct delta_opts *o)
 		status = cmd_exit_for(st);
 		goto out;
 	}
+	if (gen > 0) {
+		char *stamp = pkg_stamp(package, cml_writer_files(w));
+		if (stamp == NULL) {
+			status = EXIT_LOCAL;
+			goto out;
+		}
+		st = cml_store_gen_set_files(store, gen, stamp);
+		free(stamp);
+		if (st != CML_OK) {
+			cmd_error("%s", cml_store_errmsg(store));
+			status = EXIT_LOCAL;
+			goto out;
+		}
+	}
 	if (o->ack_on_write && gen > 0 && (st = cml_store_gen_ack(store, gen)) != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(store));
 		status = EXIT_LOCAL;
@@ -238,6 +255,7 @@ out:
 	cml_writer_free(w); /* without a finish: removes the temporary files */
 	cmd_source_free(src);
 	cmd_free_list(inputs);
+	free(package);
 	cml_store_close(store);
 	return status;
 }

@@ -10,6 +10,7 @@
  * one transaction, committed only once the files are in place.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cml/fingerprint.h>
@@ -19,6 +20,7 @@
 #include "cmdutil.h"
 #include "export.h"
 #include "merge.h"
+#include "pkgopts.h"
 #include "source.h"
 
 static void
@@ -34,6 +36,7 @@ struct sink {
 	cml_store *store;
 	cml_fingerprinter *fpr;
 	int64_t gen;
+	char *package; /* the output directory's absolute name, as recorded */
 	char msg[1024];
 };
 
@@ -114,8 +117,10 @@ start_record(struct export_opts *o, struct sink *k)
 		cmd_error("out of memory");
 		return EXIT_LOCAL;
 	}
+	if ((k->package = pkg_abs_dir(o->pkg.output)) == NULL)
+		return EXIT_LOCAL;
 	if ((st = cml_store_run_begin(k->store, "full-export")) != CML_OK ||
-	    (st = cml_store_gen_new(k->store, CML_GEN_FULL, o->pkg.output, &k->gen)) != CML_OK) {
+	    (st = cml_store_gen_new(k->store, CML_GEN_FULL, k->package, &k->gen)) != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(k->store));
 		return cmd_exit_for(st);
 	}
@@ -187,7 +192,16 @@ run(struct export_opts *o)
 	if (k.store != NULL) {
 		char counts[64];
 		snprintf(counts, sizeof(counts), "{\"items\":%lu}", n_items);
-		if ((st = cml_store_run_commit(k.store, "ok", counts)) != CML_OK) {
+		char *stamp = pkg_stamp(k.package, cml_writer_files(w));
+		if (stamp == NULL) {
+			status = EXIT_LOCAL;
+			goto out;
+		}
+		st = cml_store_gen_set_files(k.store, k.gen, stamp);
+		free(stamp);
+		if (st == CML_OK)
+			st = cml_store_run_commit(k.store, "ok", counts);
+		if (st != CML_OK) {
 			cmd_error("%s", cml_store_errmsg(k.store));
 			cmd_error("the package in %s is written but not recorded",
 			          o->pkg.output);
@@ -207,6 +221,7 @@ out:
 		cml_store_run_rollback(k.store);
 	cml_fingerprinter_free(k.fpr);
 	cml_store_close(k.store);
+	free(k.package);
 	offer_merge_free(parts);
 	cml_writer_free(w);
 	cmd_source_free(src);

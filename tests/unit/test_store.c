@@ -143,7 +143,7 @@ test_create(void)
 	CHECK(stat(side, &sb) == 0 && (sb.st_mode & 0077) == 0);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	umask(old);
-	CHECK_INT(cml_store_schema_version(), 1);
+	CHECK_INT(cml_store_schema_version(), 2);
 	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_STR(sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode)), "wal");
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'baseline_gen'"), 0);
@@ -609,6 +609,82 @@ reap(pid_t pid)
 	return ws;
 }
 
+/* Packages: a generation's files and finding it by directory. */
+static void
+test_gen_files(void)
+{
+	char path[128];
+	int64_t g1 = 0, g2 = 0, found = 0;
+	cml_gen_info gi;
+	cml_store *s;
+
+	new_path(path, sizeof(path));
+	s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(cml_store_gen_find(s, "/pkg", &found), CML_END);
+	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "/pkg", &g1) == CML_OK);
+	CHECK(cml_store_gen_set_files(s, g1, "import.xml\t10\t1\n") == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_gen_find(s, "/pkg", &found) == CML_OK);
+	CHECK_INT(found, g1);
+	CHECK(cml_store_gen_info(s, g1, &gi) == CML_OK);
+	CHECK_STR(gi.files, "import.xml\t10\t1\n");
+
+	/* a later run writing to the same directory: the newest wins */
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_DELTA, "/pkg", &g2) == CML_OK);
+	/* an earlier run's generation cannot change any more */
+	CHECK_INT(cml_store_gen_set_files(s, g1, "x"), CML_ERR_STATE);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_gen_find(s, "/pkg", &found) == CML_OK);
+	CHECK_INT(found, g2);
+	CHECK(cml_store_gen_info(s, g2, &gi) == CML_OK);
+	CHECK(gi.files == NULL);
+	CHECK_INT(cml_store_gen_find(s, "/other", &found), CML_END);
+	/* outside a run nothing is written */
+	CHECK(cml_store_gen_set_files(s, g2, "x") != CML_OK);
+	cml_store_close(s);
+}
+
+/* A database of schema version 1 is migrated: the files column appears. */
+static void
+test_migrate_v1(void)
+{
+	char path[128], err[256];
+
+	new_path(path, sizeof(path));
+	CHECK(sql_exec(path,
+	               "CREATE TABLE runs (id INTEGER PRIMARY KEY, program TEXT NOT NULL,"
+	               " pid INTEGER, started TEXT NOT NULL, ended TEXT, outcome TEXT,"
+	               " counts TEXT);"
+	               "CREATE TABLE generations (gen INTEGER PRIMARY KEY AUTOINCREMENT,"
+	               " kind TEXT NOT NULL CHECK (kind IN ('full','delta')), package TEXT,"
+	               " created TEXT NOT NULL, acked TEXT, run INTEGER REFERENCES runs(id));"
+	               "CREATE TABLE gen_parts (seq INTEGER PRIMARY KEY, gen INTEGER NOT NULL,"
+	               " part TEXT NOT NULL, id TEXT NOT NULL, fp BLOB,"
+	               " deleted INTEGER NOT NULL DEFAULT 0);"
+	               "CREATE TABLE baseline (part TEXT NOT NULL, id TEXT NOT NULL, fp BLOB,"
+	               " gen INTEGER NOT NULL, PRIMARY KEY (part, id)) WITHOUT ROWID;"
+	               "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+	               "INSERT INTO meta VALUES ('baseline_gen', '0');"
+	               "INSERT INTO generations(kind, package, created) "
+	               " VALUES ('full', '/old', '2026-01-01T00:00:00Z');"
+	               "PRAGMA user_version = 1;"));
+	cml_store_opts o = { 0 };
+	cml_status st;
+	cml_store *s = cml_store_open(path, &o, &st, err, sizeof(err));
+	CHECK(s != NULL);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations WHERE files IS NULL"), 1);
+	int64_t g = 0;
+	CHECK(s != NULL && cml_store_gen_find(s, "/old", &g) == CML_OK);
+	CHECK_INT(g, 1);
+	cml_store_close(s);
+}
+
 static void
 test_lock_refused(void)
 {
@@ -951,6 +1027,8 @@ main(int argc, char **argv)
 		RUN(test_delta_ack);
 		RUN(test_unacked);
 		RUN(test_rollback_and_state);
+		RUN(test_gen_files);
+		RUN(test_migrate_v1);
 		RUN(test_lock_refused);
 		RUN(test_lock_waits);
 		RUN(test_killed_run);

@@ -124,9 +124,20 @@ typedef struct cml_gen_info {
 	const char *created;  /* ISO 8601 UTC */
 	const char *acked;    /* NULL while pending */
 	int64_t parts;        /* rows recorded */
+	const char *files;    /* as given to cml_store_gen_set_files, or NULL */
 } cml_gen_info;
 
 CML_NODISCARD cml_status cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info);
+
+/* Records what the files of a pending generation of this run looked like
+ * once written (the programs store "name\tsize\tmtime" lines), so that
+ * the package in the directory can later be told from one rewritten by
+ * a run that did not record it. */
+CML_NODISCARD cml_status cml_store_gen_set_files(cml_store *s, int64_t gen, const char *files);
+
+/* The newest generation written to the directory package (as recorded
+ * by cml_store_gen_new): CML_OK with *gen, or CML_END when none. */
+CML_NODISCARD cml_status cml_store_gen_find(cml_store *s, const char *package, int64_t *gen);
 
 #ifdef __cplusplus
 }
