@@ -29,6 +29,8 @@ cml_status_str(cml_status st)
 	case CML_ERR_USAGE: return "bad use of the library";
 	case CML_ERR_STATE: return "call out of order";
 	case CML_ERR_BUSY: return "in use by another run";
+	case CML_ERR_NET: return "site or network failure";
+	case CML_ERR_REFUSED: return "refused by the site";
 	}
 	return "unknown status";
 }

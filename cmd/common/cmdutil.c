@@ -89,6 +89,10 @@ cmd_exit_for(cml_status st)
 		return EXIT_DATA;
 	case CML_ERR_USAGE:
 		return EXIT_USAGE;
+	case CML_ERR_NET:
+		return EXIT_RETRY;
+	case CML_ERR_REFUSED:
+		return EXIT_REFUSED;
 	case CML_ERR_NOMEM:
 	case CML_ERR_IO:
 	case CML_ERR_STATE:

@@ -39,6 +39,8 @@ typedef enum cml_status {
 	CML_ERR_VALUE = -7,   /* a value is out of its domain (a price that is no number) */
 	CML_ERR_USAGE = -8,   /* the caller broke the API contract */
 	CML_ERR_STATE = -9,   /* call out of order (writer finished, ...) */
+	CML_ERR_NET = -10,    /* the site or the network failed; worth retrying later */
+	CML_ERR_REFUSED = -11,/* the site answered and refused */
 	CML_ERR_BUSY = -20,   /* another run holds the database */
 } cml_status;
 

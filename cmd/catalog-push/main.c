@@ -1,0 +1,496 @@
+/*
+ * catalog-push: upload a package to a site over the 1C exchange protocol
+ * and, once the site has imported all of it, acknowledge its generation.
+ *
+ * The order of things is what keeps "nothing is lost" true:
+ *  1. the run lock is taken first and held to the end, so no delta-export
+ *     rewrites the package while it is on its way;
+ *  2. the package must be the one its generation recorded (same files,
+ *     sizes and times): a directory rewritten by a run that did not
+ *     record it is refused rather than acknowledged for the wrong state;
+ *  3. checkauth, init, each file uploaded then imported (or one zip, then
+ *     each import), deactivate after a full package, complete;
+ *  4. only then the acknowledgement, in the run's transaction. Any failure
+ *     before it leaves the baseline as it was, and the next delta-export
+ *     carries the same changes again.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cml/exchange.h>
+#include <cml/store.h>
+
+#include "cmdutil.h"
+#include "pkgopts.h"
+#include "push.h"
+
+struct pkg_file {
+	char *name;
+	int64_t size;
+	int rank;
+};
+
+struct package {
+	char *dir;              /* absolute */
+	struct pkg_file *files;
+	size_t n;
+	int64_t gen;            /* 0: not recorded (--no-record) */
+	cml_gen_kind kind;
+	bool full;
+};
+
+/* ---- the files and their order ---- */
+
+/*
+ * The order 1C sends a catalog in: the classifier (groups, properties,
+ * price types) before the goods that refer to it, goods before offers,
+ * offers before the prices and stock of those offers.
+ */
+static int
+file_rank(const char *name)
+{
+	static const struct {
+		const char *prefix;
+		int rank;
+	} ranks[] = {
+		{ "import.xml", 10 },   { "import___classifier", 11 }, { "classifier", 11 },
+		{ "groups", 12 },       { "properties", 13 },          { "units", 14 },
+		{ "storages", 14 },     { "import___goods", 15 },      { "goods", 15 },
+		{ "import", 16 },       { "offers", 20 },              { "prices", 21 },
+		{ "rests", 22 },
+	};
+
+	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++)
+		if (strncasecmp(name, ranks[i].prefix, strlen(ranks[i].prefix)) == 0)
+			return ranks[i].rank;
+	return 30;
+}
+
+static int
+file_cmp(const void *a, const void *b)
+{
+	const struct pkg_file *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool
+add_file(struct package *p, const char *name, int64_t size)
+{
+	struct pkg_file *f = realloc(p->files, (p->n + 1) * sizeof(*f));
+
+	if (f == NULL)
+		return false;
+	p->files = f;
+	f[p->n].name = strdup(name);
+	if (f[p->n].name == NULL)
+		return false;
+	f[p->n].size = size;
+	f[p->n].rank = file_rank(name);
+	p->n++;
+	return true;
+}
+
+static void
+package_free(struct package *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->files[i].name);
+	free(p->files);
+	free(p->dir);
+}
+
+/* The NULL-terminated list of names, in p's order (for pkg_stamp and zip). */
+static const char **
+file_names(const struct package *p)
+{
+	const char **v = calloc(p->n + 1, sizeof(*v));
+
+	if (v != NULL)
+		for (size_t i = 0; i < p->n; i++)
+			v[i] = p->files[i].name;
+	return v;
+}
+
+/* The files of a recorded package, from its "name\tsize\tmtime" stamp. */
+static bool
+files_from_stamp(struct package *p, const char *stamp)
+{
+	const char *s = stamp;
+
+	while (*s != '\0') {
+		const char *tab = strchr(s, '\t'), *nl = strchr(s, '\n');
+		if (tab == NULL || nl == NULL || tab > nl)
+			return false;
+		char name[1024];
+		size_t n = (size_t)(tab - s);
+		if (n == 0 || n >= sizeof(name))
+			return false;
+		memcpy(name, s, n);
+		name[n] = '\0';
+		if (!add_file(p, name, strtoll(tab + 1, NULL, 10)))
+			return false;
+		s = nl + 1;
+	}
+	return p->n > 0;
+}
+
+/* An unrecorded package: every *.xml in the directory. */
+static int
+files_from_dir(struct package *p)
+{
+	char **list = NULL;
+	size_t n = 0;
+	char *operand = p->dir;
+
+	if (!cmd_expand_inputs(&operand, 1, &list, &n))
+		return EXIT_LOCAL;
+	size_t dl = strlen(p->dir);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = list[i] + dl + 1;
+		size_t nl = strlen(name);
+		struct stat sb;
+		if (nl < 5 || strcasecmp(name + nl - 4, ".xml") != 0 || stat(list[i], &sb) != 0)
+			continue;
+		if (!add_file(p, name, (int64_t)sb.st_size)) {
+			cmd_free_list(list);
+			cmd_error("out of memory");
+			return EXIT_LOCAL;
+		}
+	}
+	cmd_free_list(list);
+	if (p->n == 0) {
+		cmd_error("%s: no .xml files: not a package", p->dir);
+		return EXIT_DATA;
+	}
+	return EXIT_OK;
+}
+
+/* Is this an "only changes" package? The root's attribute, in the first
+ * file's first bytes, spelled in UTF-8 or windows-1251. */
+static bool
+package_is_partial(const struct package *p)
+{
+	char path[4096], buf[8192];
+	bool partial;
+
+	snprintf(path, sizeof(path), "%s/%s", p->dir, p->files[0].name);
+	FILE *fp = fopen(path, "rbe");
+	if (fp == NULL)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	partial = strstr(buf, "СодержитТолькоИзменения=\"true\"") != NULL ||
+	          strstr(buf, "\xD1\xEE\xE4\xE5\xF0\xE6\xE8\xF2\xD2\xEE\xEB\xFC"
+	                      "\xEA\xEE\xC8\xE7\xEC\xE5\xED\xE5\xED\xE8\xFF=\"true\"") != NULL;
+	return partial;
+}
+
+/* ---- progress on a terminal ---- */
+
+struct progress {
+	bool on;
+	int last;
+	const char *file;
+};
+
+static void
+on_progress(void *ud, const char *name, int64_t done, int64_t total)
+{
+	struct progress *pr = ud;
+	int pct = total > 0 ? (int)(done * 100 / total) : 100;
+
+	if (!pr->on || (pr->file == name && pct == pr->last))
+		return;
+	pr->file = name;
+	pr->last = pct;
+	fprintf(stderr, "\r%s: sending %s: %3d%% of %.1f MB\033[K", cmd_progname, name, pct,
+	        (double)total / 1e6);
+	fflush(stderr);
+}
+
+static void
+progress_say(struct progress *pr, const char *what, const char *name)
+{
+	if (!pr->on)
+		return;
+	fprintf(stderr, "\r%s: %s %s\033[K", cmd_progname, what, name);
+	fflush(stderr);
+	pr->file = NULL;
+}
+
+static void
+progress_end(struct progress *pr)
+{
+	if (pr->on)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* ---- the push ---- */
+
+static void
+print_plan(const struct push_opts *o, const struct package *p, const cml_gen_info *gi)
+{
+	if (p->gen > 0)
+		printf("package %s: generation %" PRId64 ", %s, %s\n", o->package, p->gen,
+		       p->full ? "full" : "delta", gi->acked != NULL ? "acknowledged" : "pending");
+	else
+		printf("package %s: not recorded, %s\n", o->package, p->full ? "full" : "partial");
+	printf("checkauth\ninit\n");
+	for (size_t i = 0; i < p->n; i++)
+		printf("upload %s %" PRId64 "\nimport %s\n", p->files[i].name, p->files[i].size,
+		       p->files[i].name);
+	if (p->full && p->gen > 0 && !o->no_deactivate)
+		printf("deactivate\n");
+	printf("complete\n");
+	if (p->gen > 0)
+		printf("acknowledge %" PRId64 "\n", p->gen);
+}
+
+/* What the caller should know when the site part failed. */
+static void
+explain_failure(const struct package *p, cml_status st)
+{
+	const char *retry = st == CML_ERR_NET ? "a later retry may succeed"
+	                    : st == CML_ERR_REFUSED
+	                            ? "retrying will not help until the cause on the site or in "
+	                              "the settings is fixed"
+	                            : "fix the local problem and run again";
+	if (p->gen > 0)
+		cmd_error("generation %" PRId64 " is not acknowledged: the next delta-export "
+		          "still carries its changes; %s",
+		          p->gen, retry);
+	else
+		cmd_error("the package was not delivered; %s", retry);
+}
+
+static cml_status
+send_package(const struct push_opts *o, const struct package *p, cml_exchange *x,
+             struct progress *pr)
+{
+	char path[4096];
+	cml_status st;
+
+	if ((st = cml_exchange_checkauth(x)) != CML_OK || (st = cml_exchange_init(x)) != CML_OK)
+		return st;
+	if (cml_exchange_zip(x) && !o->no_zip) {
+		const char **names = file_names(p);
+		if (names == NULL)
+			return CML_ERR_NOMEM;
+		progress_say(pr, "packing", "package.zip");
+		st = cml_exchange_upload_zip(x, "package.zip", p->dir, names);
+		free(names);
+		if (st != CML_OK)
+			return st;
+		cmd_verbose("package.zip sent");
+		for (size_t i = 0; i < p->n; i++) {
+			progress_say(pr, "importing", p->files[i].name);
+			if ((st = cml_exchange_import(x, p->files[i].name)) != CML_OK)
+				return st;
+			cmd_verbose("%s imported", p->files[i].name);
+		}
+	} else {
+		for (size_t i = 0; i < p->n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", p->dir, p->files[i].name);
+			if ((st = cml_exchange_upload(x, p->files[i].name, path)) != CML_OK)
+				return st;
+			progress_say(pr, "importing", p->files[i].name);
+			if ((st = cml_exchange_import(x, p->files[i].name)) != CML_OK)
+				return st;
+			cmd_verbose("%s sent and imported", p->files[i].name);
+		}
+	}
+	if (p->full && p->gen > 0 && !o->no_deactivate) {
+		st = cml_exchange_deactivate(x);
+		if (st != CML_OK && st != CML_END)
+			return st;
+	}
+	st = cml_exchange_complete(x);
+	return st == CML_END ? CML_OK : st;
+}
+
+/* Finds the package's generation and checks the directory still holds it.
+ * EXIT_OK with p->gen = 0 and *skip when there is nothing to send. */
+static int
+find_generation(cml_store *store, struct package *p, const char *operand, cml_gen_info *gi,
+                bool *skip)
+{
+	int64_t base = 0;
+	cml_status st;
+
+	*skip = false;
+	st = cml_store_gen_find(store, p->dir, &p->gen);
+	if (st == CML_END) {
+		cmd_error("%s: no package written there is recorded in the database: write it "
+		          "with full-export or delta-export (same --db), or push it with "
+		          "--no-record",
+		          operand);
+		return EXIT_DATA;
+	}
+	if (st != CML_OK || (st = cml_store_gen_info(store, p->gen, gi)) != CML_OK ||
+	    (st = cml_store_baseline_gen(store, &base)) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(store));
+		return EXIT_LOCAL;
+	}
+	p->kind = gi->kind;
+	p->full = gi->kind == CML_GEN_FULL;
+	if (gi->acked != NULL || p->gen < base) {
+		cmd_verbose("%s: generation %" PRId64 " is %s: nothing to send", operand, p->gen,
+		            gi->acked != NULL ? "already acknowledged" : "older than the baseline");
+		*skip = true;
+		return EXIT_OK;
+	}
+	if (gi->files == NULL || !files_from_stamp(p, gi->files)) {
+		cmd_error("%s: generation %" PRId64 " has no record of its files (written by an "
+		          "older cmlkit): write the package again",
+		          operand, p->gen);
+		return EXIT_DATA;
+	}
+	/* the stamp is compared in the recorded order, before sorting */
+	const char **names = file_names(p);
+	char *now = names != NULL ? pkg_stamp(p->dir, names) : NULL;
+	bool same = now != NULL && strcmp(now, gi->files) == 0;
+	free(names);
+	free(now);
+	if (!same) {
+		cmd_error("%s: the files are not those generation %" PRId64 " recorded (changed, "
+		          "missing, or rewritten by a run that did not record them): write the "
+		          "package again",
+		          operand, p->gen);
+		return EXIT_DATA;
+	}
+	return EXIT_OK;
+}
+
+static int
+run(struct push_opts *o)
+{
+	int status = EXIT_OK;
+	char errbuf[1024] = "";
+	cml_store *store = NULL;
+	cml_exchange *x = NULL;
+	struct package p = { 0 };
+	cml_gen_info gi = { 0 };
+	bool in_run = false, skip = false;
+	struct progress pr = { .on = isatty(STDERR_FILENO) && cmd_verbosity == 1, .last = -1 };
+	cml_exchange_opts xo = { .type = "catalog", .version = o->version, .log = site_log,
+		                 .progress = on_progress, .ud = &pr };
+	cml_status st;
+
+	if (!o->dry_run && (status = site_prepare(&o->site, &xo)) != EXIT_OK)
+		goto out;
+	/* site_log and on_progress share ud; site_log ignores it */
+	xo.ud = &pr;
+	if ((p.dir = pkg_abs_dir(o->package)) == NULL) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (!o->no_record) {
+		const char *db = o->db != NULL ? o->db : cml_store_default_path();
+		cml_store_opts so = { 0 };
+
+		store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
+		if (store == NULL) {
+			cmd_error("%s", errbuf);
+			status = cmd_exit_for(st);
+			goto out;
+		}
+		/* held to the end: nothing rewrites the package meanwhile */
+		if ((st = cml_store_run_begin(store, "catalog-push")) != CML_OK) {
+			cmd_error("%s", cml_store_errmsg(store));
+			status = cmd_exit_for(st);
+			goto out;
+		}
+		in_run = true;
+		if ((status = find_generation(store, &p, o->package, &gi, &skip)) != EXIT_OK)
+			goto out;
+		if (skip) {
+			if ((st = cml_store_run_commit(store, "nothing", NULL)) != CML_OK) {
+				cmd_error("%s", cml_store_errmsg(store));
+				status = EXIT_LOCAL;
+			}
+			in_run = false;
+			goto out;
+		}
+	} else {
+		if ((status = files_from_dir(&p)) != EXIT_OK)
+			goto out;
+		p.full = !package_is_partial(&p);
+	}
+	qsort(p.files, p.n, sizeof(p.files[0]), file_cmp);
+
+	if (o->dry_run) {
+		print_plan(o, &p, &gi);
+		goto out;
+	}
+	x = cml_exchange_new(&xo, &st, errbuf, sizeof(errbuf));
+	if (x == NULL) {
+		cmd_error("%s", errbuf);
+		status = cmd_exit_for(st);
+		goto out;
+	}
+	st = send_package(o, &p, x, &pr);
+	progress_end(&pr);
+	if (st != CML_OK) {
+		cmd_error("%s", st == CML_ERR_NOMEM && cml_exchange_errmsg(x)[0] == '\0'
+		                        ? "out of memory"
+		                        : cml_exchange_errmsg(x));
+		explain_failure(&p, st);
+		status = cmd_exit_for(st);
+		goto out;
+	}
+	if (store == NULL) {
+		cmd_verbose("%s delivered (not recorded: nothing acknowledged)", o->package);
+		goto out;
+	}
+	char counts[128];
+	int64_t bytes = 0;
+	for (size_t i = 0; i < p.n; i++)
+		bytes += p.files[i].size;
+	snprintf(counts, sizeof(counts), "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 "}",
+	         p.gen, p.n, bytes);
+	st = cml_store_gen_ack(store, p.gen);
+	if (st == CML_OK || st == CML_END)
+		st = cml_store_run_commit(store, "ok", counts);
+	if (st != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(store));
+		cmd_error("the site has generation %" PRId64 ", but the database could not record "
+		          "it: the next delta-export sends its changes again (harmless)",
+		          p.gen);
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	in_run = false;
+	cmd_verbose("generation %" PRId64 " delivered and acknowledged: it is the baseline now",
+	            p.gen);
+out:
+	if (in_run)
+		cml_store_run_rollback(store);
+	cml_exchange_free(x);
+	cml_store_close(store);
+	package_free(&p);
+	site_release(&o->site);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct push_opts o = { 0 };
+	int status;
+
+	cmd_init(argv[0]);
+	status = push_parse_options(argc, argv, &o);
+	if (status == EXIT_OK)
+		status = run(&o);
+	return cmd_finish(status);
+}

@@ -1,0 +1,256 @@
+/*
+ * siteopts.c: the site options shared by catalog-push and the order
+ * programs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmdutil.h"
+#include "siteopts.h"
+
+enum { OPT_URL = 768, OPT_USER, OPT_PASSWORD_FILE, OPT_NETRC_FILE, OPT_CACERT, OPT_INSECURE,
+       OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_RETRIES, OPT_RETRY_WAIT, OPT_IMPORT_STEPS,
+       OPT_IMPORT_TIME };
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "The site:", 10 },
+	{ "url", OPT_URL, "URL", 0,
+	  "The site's exchange script, e.g. https://shop.example/bitrix/admin/1c_exchange.php "
+	  "(default: $CMLKIT_URL)", 10 },
+	{ "user", OPT_USER, "NAME", 0, "The exchange user (default: $CMLKIT_USER, else netrc)", 10 },
+	{ "password-file", OPT_PASSWORD_FILE, "FILE", 0,
+	  "Read the password from the first line of FILE (else $CMLKIT_PASSWORD, else netrc)",
+	  10 },
+	{ "netrc-file", OPT_NETRC_FILE, "FILE", 0, "The netrc file to use (default ~/.netrc)", 10 },
+	{ "cacert", OPT_CACERT, "FILE", 0, "Verify the site's certificate against the CAs in FILE",
+	  10 },
+	{ "insecure", OPT_INSECURE, NULL, 0,
+	  "Do not verify the site's TLS certificate (anyone on the way can read the password)",
+	  10 },
+	{ "timeout", OPT_TIMEOUT, "SECONDS", 0,
+	  "Give up on an answer, or on a stalled upload, after SECONDS (default 300)", 10 },
+	{ "connect-timeout", OPT_CONNECT_TIMEOUT, "SECONDS", 0,
+	  "Give up connecting after SECONDS (default 30)", 10 },
+	{ "retries", OPT_RETRIES, "N", 0,
+	  "Repeat a request that failed in a way worth retrying N times (default 3)", 10 },
+	{ "retry-wait", OPT_RETRY_WAIT, "SECONDS", 0,
+	  "Wait SECONDS before the first repeat, twice as long before each next (default 1)",
+	  10 },
+	{ "import-steps", OPT_IMPORT_STEPS, "N", 0,
+	  "Stop waiting for one import after N progress answers (default 100000)", 10 },
+	{ "import-time", OPT_IMPORT_TIME, "SECONDS", 0,
+	  "Stop waiting for one import after SECONDS (default 14400)", 10 },
+	{ 0 }
+};
+
+static double
+seconds(struct argp_state *state, const char *opt, const char *arg, bool zero_ok)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !isfinite(v) || v < 0 ||
+	    (!zero_ok && v == 0) || v > 30 * 86400.0)
+		argp_error(state, "%s: '%s' is not a number of seconds", opt, arg);
+	return v;
+}
+
+static long
+count(struct argp_state *state, const char *opt, const char *arg, long min)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < min || v > 100000000L)
+		argp_error(state, "%s: '%s' is not a count (%ld or more)", opt, arg, min);
+	return v;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct site_opts *s = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		s->url = getenv("CMLKIT_URL");
+		s->user = getenv("CMLKIT_USER");
+		if (s->url != NULL && s->url[0] == '\0')
+			s->url = NULL;
+		if (s->user != NULL && s->user[0] == '\0')
+			s->user = NULL;
+		s->timeout = 300;
+		s->connect_timeout = 30;
+		s->retry_wait = 1;
+		s->import_time = 14400;
+		s->retries = 3;
+		s->import_steps = 100000;
+		break;
+	case OPT_URL:
+		s->url = arg;
+		break;
+	case OPT_USER:
+		s->user = arg;
+		break;
+	case OPT_PASSWORD_FILE:
+		s->password_file = arg;
+		break;
+	case OPT_NETRC_FILE:
+		s->netrc_file = arg;
+		break;
+	case OPT_CACERT:
+		s->cacert = arg;
+		break;
+	case OPT_INSECURE:
+		s->insecure = true;
+		break;
+	case OPT_TIMEOUT:
+		s->timeout = seconds(state, "--timeout", arg, false);
+		break;
+	case OPT_CONNECT_TIMEOUT:
+		s->connect_timeout = seconds(state, "--connect-timeout", arg, false);
+		break;
+	case OPT_RETRIES:
+		s->retries = count(state, "--retries", arg, 0);
+		break;
+	case OPT_RETRY_WAIT:
+		s->retry_wait = seconds(state, "--retry-wait", arg, true);
+		break;
+	case OPT_IMPORT_STEPS:
+		s->import_steps = count(state, "--import-steps", arg, 1);
+		break;
+	case OPT_IMPORT_TIME:
+		s->import_time = seconds(state, "--import-time", arg, false);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp site_argp = { options, parse_opt, NULL, NULL, NULL, NULL, NULL };
+
+static unsigned
+ms(double s)
+{
+	double v = s * 1000.0;
+	return v < 1 ? 1 : v > 4e9 ? 4000000000u : (unsigned)v;
+}
+
+/* The first line of the password file; never echoed anywhere. */
+static char *
+read_password_file(const char *path)
+{
+	struct stat sb;
+	FILE *fp = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (fp == NULL) {
+		cmd_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 0044) != 0)
+		cmd_warn("%s: the password file is readable by others (chmod 600 it)", path);
+	ssize_t n = getline(&line, &cap, fp);
+	if (n < 0) {
+		if (ferror(fp))
+			cmd_error("%s: %s", path, strerror(errno));
+		else
+			cmd_error("%s: the password file is empty", path);
+		free(line);
+		fclose(fp);
+		return NULL;
+	}
+	fclose(fp);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n == 0) {
+		cmd_error("%s: the first line, the password, is empty", path);
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+static bool
+netrc_exists(const char *path)
+{
+	char buf[4096];
+	const char *home = getenv("HOME");
+
+	if (path == NULL) {
+		if (home == NULL || home[0] == '\0')
+			return false;
+		snprintf(buf, sizeof(buf), "%s/.netrc", home);
+		path = buf;
+	}
+	return access(path, R_OK) == 0;
+}
+
+int
+site_prepare(struct site_opts *s, cml_exchange_opts *x)
+{
+	const char *env = getenv("CMLKIT_PASSWORD");
+
+	if (s->url == NULL) {
+		cmd_error("no site: give --url (or set CMLKIT_URL)");
+		return EXIT_USAGE;
+	}
+	if (s->password_file != NULL) {
+		if ((s->password = read_password_file(s->password_file)) == NULL)
+			return EXIT_USAGE;
+	} else if (env != NULL && env[0] != '\0') {
+		if ((s->password = strdup(env)) == NULL) {
+			cmd_error("out of memory");
+			return EXIT_LOCAL;
+		}
+	} else if (!netrc_exists(s->netrc_file)) {
+		cmd_error("no password: give --password-file FILE, set CMLKIT_PASSWORD, or put "
+		          "the site in %s", s->netrc_file != NULL ? s->netrc_file : "~/.netrc");
+		return EXIT_USAGE;
+	}
+	if (s->password != NULL && s->user == NULL) {
+		cmd_error("a password but no user: give --user (or set CMLKIT_USER)");
+		return EXIT_USAGE;
+	}
+	x->url = s->url;
+	x->user = s->user;
+	x->password = s->password;
+	x->netrc_file = s->netrc_file;
+	x->cacert = s->cacert;
+	x->insecure = s->insecure;
+	x->timeout_ms = ms(s->timeout);
+	x->connect_timeout_ms = ms(s->connect_timeout);
+	x->retries = (int)s->retries;
+	x->retry_wait_ms = ms(s->retry_wait);
+	x->import_steps = (unsigned)s->import_steps;
+	x->import_ms = ms(s->import_time);
+	if (s->insecure)
+		cmd_warn("--insecure: the site's certificate is not checked");
+	return EXIT_OK;
+}
+
+void
+site_release(struct site_opts *s)
+{
+	if (s->password != NULL) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+		s->password = NULL;
+	}
+}
+
+void
+site_log(void *ud, const char *line)
+{
+	(void)ud;
+	cmd_verbose("%s", line);
+}

@@ -1,0 +1,1377 @@
+/*
+ * exchange.c: the 1C exchange HTTP protocol client (cml/exchange.h).
+ *
+ * Every command is one URL, <url>?type=T&mode=M[&filename=F][&sessid=S],
+ * answered by a few lines of text (PROTOCOL.md §1-2). The parts that
+ * real sites make hard:
+ *  - the answer's words are what count, not the HTTP status (Bitrix says
+ *    "failure" with 200), but a crash gives an HTML page, also with 200;
+ *  - text comes in windows-1251 or UTF-8 with a BOM, LF or CRLF;
+ *  - the session is a cookie named in the answer's body, plus a sessid
+ *    the site checks on every later request once it has offered one;
+ *  - a site appends each mode=file chunk to what it has, so a chunk that
+ *    failed half-way poisons the file: the only way back is init, which
+ *    wipes the site's upload directory, and the whole file again.
+ */
+#define _GNU_SOURCE /* strcasestr, mkstemps, explicit_bzero */
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cml/exchange.h"
+#include "cml_private.h"
+
+#define ANSWER_MAX (64 * 1024) /* a text answer longer than this is cut */
+#define LOG_MAX 512
+
+enum answer {
+	ANS_SUCCESS,
+	ANS_PROGRESS,
+	ANS_FAILURE,
+	ANS_ERROR, /* Bitrix sale mode=success: "error" */
+	ANS_OTHER,
+};
+
+/* One POST body: [off, off + len) of fd. */
+struct upload {
+	int fd;
+	int64_t off, len, sent;
+};
+
+struct cml_exchange {
+	CURL *curl;
+	struct curl_slist *get_headers, *post_headers;
+	cml_exchange_opts o;
+	/* owned copies of the option strings */
+	char *url, *type, *user, *password, *netrc_file, *version, *cacert;
+
+	char *cookie;    /* "name=value" from checkauth */
+	char *sessid;
+	char *timestamp;
+	bool zip;
+	int64_t file_limit;
+	bool inited;
+
+	/* the current answer */
+	cml_buf body;     /* raw bytes, at most ANSWER_MAX */
+	bool cut;         /* more arrived than body keeps */
+	FILE *sink;       /* query: the XML goes here */
+	int sink_state;   /* 0 undecided, 1 XML to the sink, 2 text */
+	int64_t sunk;     /* bytes written to the sink */
+	bool sink_failed;
+	struct upload *up;
+	char *text;       /* the answer decoded to UTF-8 */
+	char *message;    /* the site's words after the status */
+	long http;
+	bool empty;       /* the answer was an empty page */
+
+	char curl_err[CURL_ERROR_SIZE];
+	char errmsg[CML_ERRMSG_MAX];
+};
+
+/* ---- small helpers ---- */
+
+static cml_status fail(cml_exchange *x, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
+
+static cml_status
+fail(cml_exchange *x, cml_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(x->errmsg, sizeof(x->errmsg), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+static void logf_(cml_exchange *x, const char *fmt, ...) CML_PRINTF(2, 3);
+
+static void
+logf_(cml_exchange *x, const char *fmt, ...)
+{
+	char line[LOG_MAX];
+	va_list ap;
+
+	if (x->o.log == NULL)
+		return;
+	va_start(ap, fmt);
+	cml_msg_vset(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	x->o.log(x->o.ud, line);
+}
+
+static bool
+dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return true;
+	*dst = cml_strdup(src);
+	return *dst != NULL;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	cml_free(s);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Cuts s to at most n bytes, ending in "...", without splitting a UTF-8
+ * sequence. */
+static void
+cut_utf8(char *s, size_t n)
+{
+	if (strlen(s) <= n)
+		return;
+	if (n < 3) {
+		s[n] = '\0';
+		return;
+	}
+	n -= 3;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(s + n, "...", 4);
+}
+
+/* ---- handle ---- */
+
+cml_exchange *
+cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, size_t errcap)
+{
+	cml_exchange *x = NULL;
+	cml_status rst = CML_ERR_NOMEM;
+	const char *why = "out of memory";
+
+	if (opts == NULL || opts->url == NULL || opts->url[0] == '\0') {
+		rst = CML_ERR_USAGE;
+		why = "no site URL";
+		goto fail;
+	}
+	if (strncasecmp(opts->url, "http://", 7) != 0 && strncasecmp(opts->url, "https://", 8) != 0) {
+		rst = CML_ERR_USAGE;
+		why = "the site URL must start with http:// or https://";
+		goto fail;
+	}
+	{
+		/* user:password@ in the URL would put the password on the
+		 * command line and in every log line */
+		const char *host = strstr(opts->url, "://") + 3;
+		size_t hl = strcspn(host, "/?#");
+		if (memchr(host, '@', hl) != NULL) {
+			rst = CML_ERR_USAGE;
+			why = "the site URL must not carry a user or password: give --user, and "
+			      "the password in a file, CMLKIT_PASSWORD or netrc";
+			goto fail;
+		}
+	}
+	const char *type = opts->type != NULL ? opts->type : "catalog";
+	if (strcmp(type, "catalog") != 0 && strcmp(type, "sale") != 0) {
+		rst = CML_ERR_USAGE;
+		why = "the exchange type must be catalog or sale";
+		goto fail;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		why = "cannot initialise libcurl";
+		goto fail;
+	}
+	x = cml_calloc(1, sizeof(*x));
+	if (x == NULL) {
+		curl_global_cleanup();
+		goto fail;
+	}
+	x->o = *opts;
+	if (!dup_opt(&x->url, opts->url) || !dup_opt(&x->type, type) ||
+	    !dup_opt(&x->user, opts->user) || !dup_opt(&x->password, opts->password) ||
+	    !dup_opt(&x->netrc_file, opts->netrc_file) || !dup_opt(&x->version, opts->version) ||
+	    !dup_opt(&x->cacert, opts->cacert))
+		goto fail_x;
+	x->o.url = x->url;
+	x->o.type = x->type;
+	x->o.user = x->user;
+	x->o.password = NULL; /* only x->password holds it */
+	if (x->o.connect_timeout_ms == 0)
+		x->o.connect_timeout_ms = 30000;
+	if (x->o.timeout_ms == 0)
+		x->o.timeout_ms = 300000;
+	if (x->o.retries < 0)
+		x->o.retries = 3;
+	if (x->o.retry_wait_ms == 0)
+		x->o.retry_wait_ms = 1000;
+	if (x->o.import_steps == 0)
+		x->o.import_steps = 100000;
+	if (x->o.import_ms == 0)
+		x->o.import_ms = 4u * 3600u * 1000u;
+
+	x->curl = curl_easy_init();
+	if (x->curl == NULL)
+		goto fail_x;
+	x->get_headers = curl_slist_append(NULL, "Expect:");
+	x->post_headers = curl_slist_append(NULL, "Expect:");
+	if (x->get_headers == NULL || x->post_headers == NULL)
+		goto fail_x;
+	struct curl_slist *t =
+		curl_slist_append(x->post_headers, "Content-Type: application/octet-stream");
+	if (t == NULL)
+		goto fail_x;
+	x->post_headers = t;
+	return x;
+
+fail_x:
+	cml_exchange_free(x);
+	x = NULL;
+fail:
+	if (errbuf != NULL && errcap > 0)
+		cml_msg_set(errbuf, errcap, "%s", why);
+	if (st != NULL)
+		*st = rst;
+	return NULL;
+}
+
+void
+cml_exchange_free(cml_exchange *x)
+{
+	if (x == NULL)
+		return;
+	if (x->curl != NULL)
+		curl_easy_cleanup(x->curl);
+	curl_slist_free_all(x->get_headers);
+	curl_slist_free_all(x->post_headers);
+	cml_free(x->url);
+	cml_free(x->type);
+	cml_free(x->user);
+	wipe_free(x->password);
+	cml_free(x->netrc_file);
+	cml_free(x->version);
+	cml_free(x->cacert);
+	wipe_free(x->cookie);
+	wipe_free(x->sessid);
+	cml_free(x->timestamp);
+	cml_buf_free(&x->body);
+	cml_free(x->text);
+	cml_free(x->message);
+	cml_free(x);
+	curl_global_cleanup();
+}
+
+const char *
+cml_exchange_errmsg(const cml_exchange *x)
+{
+	return x != NULL ? x->errmsg : "no exchange handle";
+}
+
+const char *
+cml_exchange_message(const cml_exchange *x)
+{
+	return x != NULL && x->message != NULL ? x->message : "";
+}
+
+bool
+cml_exchange_zip(const cml_exchange *x)
+{
+	return x->zip;
+}
+
+int64_t
+cml_exchange_file_limit(const cml_exchange *x)
+{
+	return x->file_limit;
+}
+
+const char *
+cml_exchange_timestamp(const cml_exchange *x)
+{
+	return x->timestamp;
+}
+
+/* ---- URLs ---- */
+
+/* A request's parameters: NULL-terminated key, value pairs. */
+static char *
+build_url(cml_exchange *x, const char *mode, const char *const *params, bool for_log)
+{
+	cml_buf b = { 0 };
+	bool ok = cml_buf_appendf(&b, "%s%ctype=%s&mode=%s", x->url,
+	                          strchr(x->url, '?') != NULL ? '&' : '?', x->type, mode);
+
+	for (const char *const *p = params; ok && p != NULL && p[0] != NULL; p += 2) {
+		char *v = curl_easy_escape(x->curl, p[1], 0);
+		ok = v != NULL && cml_buf_appendf(&b, "&%s=%s", p[0], v);
+		curl_free(v);
+	}
+	if (ok && x->sessid != NULL)
+		ok = for_log ? cml_buf_appendf(&b, "&sessid=(hidden)")
+		             : cml_buf_appendf(&b, "&sessid=%s", x->sessid);
+	if (ok && x->version != NULL)
+		ok = cml_buf_appendf(&b, "&version=%s", x->version);
+	if (!ok) {
+		cml_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* ---- answers ---- */
+
+static size_t
+on_data(char *ptr, size_t size, size_t n, void *ud)
+{
+	cml_exchange *x = ud;
+	size_t len = size * n;
+
+	if (x->sink != NULL && x->sink_state == 1) {
+		if (fwrite(ptr, 1, len, x->sink) != len) {
+			x->sink_failed = true;
+			return 0;
+		}
+		x->sunk += (int64_t)len;
+		return len;
+	}
+	size_t room = ANSWER_MAX - x->body.len;
+	if (len > room)
+		x->cut = true;
+	if (!cml_buf_append(&x->body, ptr, len < room ? len : room))
+		return 0;
+	if (x->sink != NULL && x->sink_state == 0) {
+		/* Decide once enough has come: an XML document goes to the
+		 * sink, anything else is a status answer kept here. */
+		const char *p = x->body.data;
+		size_t m = x->body.len;
+		if (m >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+			p += 3;
+			m -= 3;
+		}
+		while (m > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+			p++;
+			m--;
+		}
+		if (m >= 5 || (m > 0 && *p != '<')) {
+			bool xml = m >= 5 && strncmp(p, "<?xml", 5) == 0;
+			if (!xml && m >= 2 && p[0] == '<' && p[1] != '!' && p[1] != '?' &&
+			    !(m >= 5 && strncasecmp(p, "<html", 5) == 0) &&
+			    !(m >= 5 && strncasecmp(p, "<head", 5) == 0) &&
+			    !(m >= 5 && strncasecmp(p, "<body", 5) == 0))
+				xml = true; /* a document without a declaration */
+			if (xml) {
+				x->sink_state = 1;
+				if (fwrite(x->body.data, 1, x->body.len, x->sink) != x->body.len) {
+					x->sink_failed = true;
+					return 0;
+				}
+				x->sunk += (int64_t)x->body.len;
+				cml_buf_clear(&x->body);
+			} else {
+				x->sink_state = 2;
+			}
+		}
+	}
+	return len;
+}
+
+static size_t
+on_read(char *buf, size_t size, size_t n, void *ud)
+{
+	cml_exchange *x = ud;
+	struct upload *u = x->up;
+	size_t want = size * n;
+	int64_t left = u->len - u->sent;
+
+	if (left <= 0)
+		return 0;
+	if ((int64_t)want > left)
+		want = (size_t)left;
+	ssize_t got;
+	do
+		got = pread(u->fd, buf, want, (off_t)(u->off + u->sent));
+	while (got < 0 && errno == EINTR);
+	if (got <= 0) /* an error, or the file shrank under us */
+		return CURL_READFUNC_ABORT;
+	u->sent += got;
+	return (size_t)got;
+}
+
+/* The charset named in the Content-Type, lower-cased, or "". */
+static void
+answer_charset(cml_exchange *x, char *out, size_t cap)
+{
+	char *ct = NULL;
+	const char *p;
+
+	out[0] = '\0';
+	if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL)
+		return;
+	if ((p = strcasestr(ct, "charset=")) == NULL)
+		return;
+	p += 8;
+	if (*p == '"')
+		p++;
+	size_t i = 0;
+	while (p[i] != '\0' && p[i] != ';' && p[i] != '"' && p[i] != ' ' && i + 1 < cap) {
+		out[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+		i++;
+	}
+	out[i] = '\0';
+}
+
+static bool
+valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	unsigned long cp;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = cml_utf8_decode(p + i, n - i, &cp);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/*
+ * The answer as UTF-8 text: a BOM says UTF-8; valid UTF-8 is taken as
+ * such (windows-1251 Cyrillic almost never is); otherwise the declared
+ * charset, or windows-1251 as Bitrix writes. NULs become spaces and
+ * bytes that do not convert become '?'.
+ */
+static cml_status
+decode_answer(cml_exchange *x)
+{
+	const char *src = x->body.len > 0 ? x->body.data : "";
+	size_t n = x->body.len;
+	char cs[40];
+
+	cml_free(x->text);
+	x->text = NULL;
+	if (n >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) {
+		src += 3;
+		n -= 3;
+	}
+	answer_charset(x, cs, sizeof(cs));
+	if (valid_utf8(src, n) || strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0) {
+		x->text = cml_malloc(n + 1);
+		if (x->text == NULL)
+			return fail(x, CML_ERR_NOMEM, "out of memory");
+		memcpy(x->text, src, n);
+		x->text[n] = '\0';
+	} else {
+		iconv_t cd = iconv_open("UTF-8", cs[0] != '\0' ? cs : "WINDOWS-1251");
+		if (cd == (iconv_t)-1)
+			cd = iconv_open("UTF-8", "WINDOWS-1251");
+		if (cd == (iconv_t)-1)
+			return fail(x, CML_ERR_NOMEM, "cannot convert the site's answer: %s",
+			            strerror(errno));
+		size_t cap = n * 3 + 1, left = cap - 1;
+		char *out = cml_malloc(cap), *o = out;
+		char *in = (char *)(uintptr_t)src;
+		size_t inleft = n;
+		if (out == NULL) {
+			iconv_close(cd);
+			return fail(x, CML_ERR_NOMEM, "out of memory");
+		}
+		while (inleft > 0) {
+			if (iconv(cd, &in, &inleft, &o, &left) != (size_t)-1)
+				break;
+			if (left == 0)
+				break;
+			*o++ = '?'; /* a byte the charset lacks */
+			left--;
+			in++;
+			inleft--;
+		}
+		*o = '\0';
+		iconv_close(cd);
+		x->text = out;
+		n = (size_t)(o - out);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (x->text[i] == '\0')
+			x->text[i] = ' ';
+	return CML_OK;
+}
+
+static bool
+is_break(char c)
+{
+	return c == '\n' || c == '\r' || c == '\v';
+}
+
+/* The next line of *p (without its end), advancing *p; NULL at the end. */
+static char *
+next_line(char **p)
+{
+	char *s = *p;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	char *e = s;
+	while (*e != '\0' && !is_break(*e))
+		e++;
+	if (*e != '\0') {
+		*e++ = '\0';
+		while (*e != '\0' && is_break(*e))
+			e++;
+	}
+	*p = e;
+	return cml_trim(s);
+}
+
+/* The text of an HTML page, tags dropped and spaces collapsed: its title
+ * and the start of its body, enough to show what crashed. */
+static void
+html_gist(const char *html, char *out, size_t cap)
+{
+	size_t o = 0;
+	bool tag = false, space = true;
+	int skip = 0; /* inside <style> or <script> */
+
+	for (const char *p = html; *p != '\0' && o + 1 < cap; p++) {
+		if (*p == '<') {
+			tag = true;
+			if (strncasecmp(p, "<style", 6) == 0 || strncasecmp(p, "<script", 7) == 0)
+				skip = 1;
+			else if (strncasecmp(p, "</style", 7) == 0 || strncasecmp(p, "</script", 8) == 0)
+				skip = 0;
+			if (!space && o + 1 < cap) {
+				out[o++] = ' ';
+				space = true;
+			}
+			continue;
+		}
+		if (tag) {
+			tag = *p != '>';
+			continue;
+		}
+		if (skip)
+			continue;
+		if (*p == ' ' || *p == '\t' || is_break(*p)) {
+			if (!space)
+				out[o++] = ' ';
+			space = true;
+			continue;
+		}
+		out[o++] = *p;
+		space = false;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	cut_utf8(out, 300);
+}
+
+/*
+ * Reads the decoded text: its status word, and the rest (the rest of the
+ * first line, then the other lines, joined by spaces) as the message.
+ */
+static enum answer
+classify(cml_exchange *x)
+{
+	static const struct {
+		const char *word;
+		enum answer a;
+	} words[] = {
+		{ "success", ANS_SUCCESS },
+		{ "progress", ANS_PROGRESS },
+		{ "failure", ANS_FAILURE },
+		{ "error", ANS_ERROR },
+	};
+	enum answer a = ANS_OTHER;
+	const char *t = x->text;
+	cml_buf m = { 0 };
+
+	while (*t == ' ' || *t == '\t' || is_break(*t))
+		t++;
+	size_t skip = 0;
+	for (size_t i = 0; i < CML_ARRAY_LEN(words); i++) {
+		size_t n = strlen(words[i].word);
+		/* "success" glued to a message on one line (Bitrix sale), but
+		 * not "Error: ..." (WooCommerce), which is no protocol word */
+		if (strncmp(t, words[i].word, n) == 0 &&
+		    !(words[i].a == ANS_ERROR && t[n] != '\0' && !is_break(t[n]) && t[n] != ' ')) {
+			a = words[i].a;
+			skip = n;
+			break;
+		}
+	}
+	char *copy = cml_strdup(t + skip), *p = copy, *line;
+	bool ok = copy != NULL;
+	while (ok && (line = next_line(&p)) != NULL)
+		if (*line != '\0')
+			ok = cml_buf_appendf(&m, "%s%s", m.len > 0 ? " " : "", line);
+	cml_free(copy);
+	cml_free(x->message);
+	x->message = m.data != NULL ? m.data : cml_strdup("");
+	if (a == ANS_OTHER && x->message != NULL)
+		cut_utf8(x->message, 300);
+	return a;
+}
+
+/* The answer's first line, for the log, and the site's words after a
+ * bare status word (never for checkauth and init, whose lines are the
+ * session's secrets). */
+static void
+log_answer(cml_exchange *x, const char *mode)
+{
+	char first[200];
+	const char *t = x->text != NULL ? x->text : "";
+
+	while (*t == ' ' || *t == '\t' || is_break(*t))
+		t++;
+	size_t n = 0;
+	while (t[n] != '\0' && !is_break(t[n]) && n + 1 < sizeof(first))
+		n++;
+	memcpy(first, t, n);
+	first[n] = '\0';
+	cut_utf8(first, 120);
+	const char *m = cml_exchange_message(x);
+	bool words = strcmp(mode, "checkauth") != 0 && strcmp(mode, "init") != 0 && m[0] != '\0' &&
+	             (strcmp(first, "success") == 0 || strcmp(first, "progress") == 0 ||
+	              strcmp(first, "failure") == 0 || strcmp(first, "error") == 0);
+	char msg[160];
+	cml_msg_set(msg, sizeof(msg), "%s", words ? m : "");
+	cut_utf8(msg, 120);
+	logf_(x, "  answer: %s%s%s", n > 0 ? first : "(empty)", words ? ": " : "", msg);
+}
+
+/* ---- one request ---- */
+
+/* What a curl failure means for the caller. */
+static cml_status
+transport_fail(cml_exchange *x, const char *what, CURLcode rc)
+{
+	const char *detail = x->curl_err[0] != '\0' ? x->curl_err : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return fail(x, CML_ERR_NET, "%s: no answer from the site within %u s (--timeout)",
+		            what, (x->o.timeout_ms + 999) / 1000);
+	case CURLE_GOT_NOTHING:
+		return fail(x, CML_ERR_NET,
+		            "%s: the site closed the connection without answering", what);
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+		return fail(x, CML_ERR_NET, "%s: the connection to the site broke: %s", what,
+		            detail);
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return fail(x, CML_ERR_REFUSED,
+		            "%s: the site's certificate does not verify: %s (give its CA with "
+		            "--cacert; --insecure turns the check off)",
+		            what, detail);
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return fail(x, CML_ERR_IO, "%s: cannot use the CA bundle: %s", what, detail);
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return fail(x, CML_ERR_USAGE, "%s: bad site URL: %s", what, detail);
+	case CURLE_READ_ERROR:
+	case CURLE_ABORTED_BY_CALLBACK:
+		return fail(x, CML_ERR_IO, "%s: cannot read the file being sent (did it change?)",
+		            what);
+	case CURLE_WRITE_ERROR:
+		if (x->sink_failed)
+			return fail(x, CML_ERR_IO, "%s: cannot write the answer: %s", what,
+			            strerror(errno));
+		return fail(x, CML_ERR_NOMEM, "%s: out of memory", what);
+	case CURLE_OUT_OF_MEMORY:
+		return fail(x, CML_ERR_NOMEM, "%s: out of memory", what);
+	default:
+		return fail(x, CML_ERR_NET, "%s: %s", what, detail);
+	}
+}
+
+/* The HTTP status of a finished transfer, as the caller sees it. */
+static cml_status
+http_fail(cml_exchange *x, const char *what)
+{
+	long code = x->http;
+
+	if (code >= 500 || code == 408 || code == 429)
+		return fail(x, CML_ERR_NET, "%s: the site failed (HTTP %ld)", what, code);
+	if (code == 401 || code == 403)
+		return fail(x, CML_ERR_REFUSED,
+		            "%s: the site refused the login (HTTP %ld): check the user and the "
+		            "password",
+		            what, code);
+	if (code == 404)
+		return fail(x, CML_ERR_REFUSED,
+		            "%s: no exchange script at this URL (HTTP 404): check --url", what);
+	if (code >= 300 && code < 400) {
+		char *loc = NULL;
+		(void)curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc);
+		return fail(x, CML_ERR_REFUSED,
+		            "%s: the site redirects (HTTP %ld)%s%s: give the address it "
+		            "redirects to as --url",
+		            what, code, loc != NULL ? " to " : "", loc != NULL ? loc : "");
+	}
+	return fail(x, CML_ERR_REFUSED, "%s: the site answered HTTP %ld", what, code);
+}
+
+/*
+ * One HTTP request, no retry: GET, or POST of x->up when up is given.
+ * CML_OK means HTTP 2xx with a text answer in x->text (or, for query,
+ * the XML in the sink), classified into *a.
+ */
+static cml_status
+http_once(cml_exchange *x, const char *what, const char *mode, const char *const *params,
+          struct upload *up, enum answer *a)
+{
+	CURL *c = x->curl;
+	char *url = build_url(x, mode, params, false);
+	char *shown = build_url(x, mode, params, true);
+	cml_status st = CML_OK;
+
+	*a = ANS_OTHER;
+	cml_buf_clear(&x->body);
+	x->cut = false;
+	x->sink_state = 0;
+	x->sunk = 0;
+	x->sink_failed = false;
+	x->curl_err[0] = '\0';
+	x->http = 0;
+	x->empty = false;
+	if (url == NULL || shown == NULL) {
+		st = fail(x, CML_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (up != NULL)
+		logf_(x, "POST %s (%" PRId64 " bytes)", shown, up->len);
+	else
+		logf_(x, "GET %s", shown);
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curl_err);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "cmlkit/" CML_VERSION_STRING " (1C exchange)");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)x->o.connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, x->o.insecure ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, x->o.insecure ? 0L : 2L);
+	if (x->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, x->cacert);
+	/* Basic on every request: some sites check it again, and it is
+	 * how the ones without a session cookie know us */
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	if (x->user != NULL)
+		curl_easy_setopt(c, CURLOPT_USERNAME, x->user);
+	if (x->password != NULL)
+		curl_easy_setopt(c, CURLOPT_PASSWORD, x->password);
+	if (x->user == NULL || x->password == NULL) {
+		curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+		if (x->netrc_file != NULL)
+			curl_easy_setopt(c, CURLOPT_NETRC_FILE, x->netrc_file);
+	}
+	/* the cookie the site named in its checkauth answer, plus any it
+	 * set the usual way */
+	curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
+	curl_easy_setopt(c, CURLOPT_COOKIE, x->cookie);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	if (up != NULL) {
+		x->up = up;
+		up->sent = 0;
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, x);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)up->len);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->post_headers);
+		/* an upload may take long; what must not happen is a stall */
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+		                 (long)((x->o.timeout_ms + 999) / 1000));
+	} else {
+		x->up = NULL;
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->get_headers);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)x->o.timeout_ms);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
+	}
+
+	CURLcode rc = curl_easy_perform(c);
+	x->up = NULL;
+	if (rc != CURLE_OK) {
+		st = transport_fail(x, what, rc);
+		logf_(x, "  failed: %s", x->errmsg);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->http);
+	if (x->http < 200 || x->http > 299) {
+		st = http_fail(x, what);
+		logf_(x, "  answer: HTTP %ld", x->http);
+		goto out;
+	}
+	if (x->sink != NULL && x->sink_state == 1) {
+		logf_(x, "  answer: an XML document (%" PRId64 " bytes)", x->sunk);
+		*a = ANS_SUCCESS;
+		goto out;
+	}
+	if ((st = decode_answer(x)) != CML_OK)
+		goto out;
+	const char *t = x->text;
+	while (*t == ' ' || *t == '\t' || is_break(*t))
+		t++;
+	if (*t == '\0' || *t == '<') {
+		cml_free(x->message);
+		x->message = NULL;
+		log_answer(x, mode);
+	}
+	if (*t == '\0') {
+		x->empty = true;
+		st = fail(x, CML_ERR_NET, "%s: the site answered with an empty page", what);
+		goto out;
+	}
+	if (*t == '<') {
+		char gist[400];
+		html_gist(t, gist, sizeof(gist));
+		st = fail(x, CML_ERR_NET,
+		          "%s: the site answered with an HTML page instead of the protocol (an "
+		          "error in the site's code?): %s",
+		          what, gist[0] != '\0' ? gist : "(no text)");
+		goto out;
+	}
+	*a = classify(x);
+	if (x->message == NULL)
+		st = fail(x, CML_ERR_NOMEM, "out of memory");
+	else
+		log_answer(x, mode);
+out:
+	cml_free(url);
+	cml_free(shown);
+	return st;
+}
+
+/*
+ * A request that is safe to repeat, repeated after CML_ERR_NET failures
+ * with a doubling wait: the site's short outages (a restart, a 502 from
+ * its proxy) should not fail a nightly run.
+ */
+static cml_status
+request(cml_exchange *x, const char *what, const char *mode, const char *const *params,
+        enum answer *a)
+{
+	unsigned wait = x->o.retry_wait_ms;
+	cml_status st;
+
+	for (int attempt = 0;; attempt++) {
+		st = http_once(x, what, mode, params, NULL, a);
+		if (st != CML_ERR_NET || attempt >= x->o.retries)
+			break;
+		if (x->sink != NULL && x->sunk > 0)
+			break; /* part of a document went out: the caller starts over */
+		if (x->empty && (strcmp(mode, "complete") == 0 || strcmp(mode, "deactivate") == 0))
+			break; /* how some sites say they do not know the command */
+		logf_(x, "  retrying in %u ms (%d of %d)", wait, attempt + 1, x->o.retries);
+		sleep_ms(wait);
+		wait = wait > 600000 ? wait : wait * 2;
+	}
+	if (st == CML_ERR_NET && x->o.retries > 0)
+		cml_msg_set(x->errmsg + strlen(x->errmsg),
+		            sizeof(x->errmsg) - strlen(x->errmsg), " (after %d retries)",
+		            x->o.retries);
+	return st;
+}
+
+/* An answer other than the one expected, as an error. */
+static cml_status
+refused(cml_exchange *x, const char *what, enum answer a)
+{
+	const char *m = cml_exchange_message(x);
+
+	switch (a) {
+	case ANS_FAILURE:
+		return fail(x, CML_ERR_REFUSED, "%s: the site answered failure: %s", what,
+		            m[0] != '\0' ? m : "(no reason given)");
+	case ANS_ERROR:
+		return fail(x, CML_ERR_REFUSED, "%s: the site answered error%s%s", what,
+		            m[0] != '\0' ? ": " : "", m);
+	case ANS_PROGRESS:
+		return fail(x, CML_ERR_REFUSED, "%s: the site answered progress, unexpected here",
+		            what);
+	case ANS_SUCCESS:
+		return CML_OK;
+	case ANS_OTHER:
+		break;
+	}
+	char first[320];
+	const char *t = x->text != NULL ? x->text : "";
+	while (*t == ' ' || is_break(*t))
+		t++;
+	size_t n = strcspn(t, "\r\n\v");
+	if (n >= sizeof(first))
+		n = sizeof(first) - 1;
+	memcpy(first, t, n);
+	first[n] = '\0';
+	cut_utf8(first, 200);
+	return fail(x, CML_ERR_REFUSED,
+	            "%s: the site answered neither success, progress nor failure: \"%s\"", what,
+	            first);
+}
+
+/* ---- commands ---- */
+
+/* A value safe to send back in a Cookie header or a query. */
+static bool
+token_ok(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == ';' || *s == ',' || *s == '"' ||
+		    (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+take(char **dst, const char *v)
+{
+	wipe_free(*dst);
+	*dst = cml_strdup(v);
+	return *dst != NULL;
+}
+
+cml_status
+cml_exchange_checkauth(cml_exchange *x)
+{
+	enum answer a;
+	cml_status st = request(x, "checkauth", "checkauth", NULL, &a);
+
+	if (st == CML_ERR_REFUSED && (x->http == 401 || x->http == 403))
+		return fail(x, CML_ERR_REFUSED,
+		            "checkauth: the site refused the login (HTTP %ld): check the user "
+		            "and the password",
+		            x->http);
+	if (st != CML_OK)
+		return st;
+	if (a == ANS_FAILURE)
+		return fail(x, CML_ERR_REFUSED, "checkauth: the site refused the login: %s",
+		            x->message[0] != '\0' ? x->message : "(no reason given)");
+	if (a != ANS_SUCCESS)
+		return refused(x, "checkauth", a);
+
+	/* success, cookie name, cookie value, then sessid= and timestamp=
+	 * lines in any order (older sites stop after the cookie) */
+	char *copy = cml_strdup(x->text), *p = copy, *line;
+	int n = 0;
+	char *name = NULL;
+	st = copy != NULL ? CML_OK : fail(x, CML_ERR_NOMEM, "out of memory");
+	wipe_free(x->cookie);
+	x->cookie = NULL;
+	while (st == CML_OK && (line = next_line(&p)) != NULL) {
+		n++;
+		if (n == 1)
+			continue;
+		if (strncmp(line, "sessid=", 7) == 0) {
+			if (token_ok(line + 7) && !take(&x->sessid, line + 7))
+				st = fail(x, CML_ERR_NOMEM, "out of memory");
+		} else if (strncmp(line, "timestamp=", 10) == 0) {
+			if (token_ok(line + 10) && !take(&x->timestamp, line + 10))
+				st = fail(x, CML_ERR_NOMEM, "out of memory");
+		} else if (n == 2 && strchr(line, '=') == NULL && token_ok(line)) {
+			name = line;
+		} else if (n == 3 && name != NULL && token_ok(line)) {
+			cml_buf c = { 0 };
+			if (!cml_buf_appendf(&c, "%s=%s", name, line))
+				st = fail(x, CML_ERR_NOMEM, "out of memory");
+			x->cookie = c.data;
+		}
+	}
+	if (copy != NULL)
+		explicit_bzero(copy, strlen(x->text));
+	cml_free(copy);
+	if (st == CML_OK)
+		logf_(x, "  session: %s, %s, %s", x->cookie != NULL ? "cookie" : "no cookie",
+		      x->sessid != NULL ? "sessid" : "no sessid",
+		      x->timestamp != NULL ? "timestamp" : "no timestamp");
+	return st;
+}
+
+/* "key=value", "key-value" (OpenCart writes "zip-no") or "key: value". */
+static const char *
+param_value(const char *line, const char *const *keys)
+{
+	for (const char *const *k = keys; *k != NULL; k++) {
+		size_t n = strlen(*k);
+		if (strncasecmp(line, *k, n) != 0)
+			continue;
+		const char *p = line + n;
+		while (*p == ' ')
+			p++;
+		if (*p != '=' && *p != '-' && *p != ':')
+			continue;
+		p++;
+		while (*p == ' ')
+			p++;
+		return p;
+	}
+	return NULL;
+}
+
+cml_status
+cml_exchange_init(cml_exchange *x)
+{
+	static const char *const zip_keys[] = { "zip", NULL };
+	static const char *const limit_keys[] = { "file_limit", "file-limit", "filelimit",
+		                                  "file_size_limit", NULL };
+	enum answer a;
+	cml_status st = request(x, "init", "init", NULL, &a);
+
+	if (st != CML_OK)
+		return st;
+	if (a == ANS_FAILURE || a == ANS_ERROR || a == ANS_PROGRESS)
+		return refused(x, "init", a);
+	/* the parameters, in any order; unknown lines ignored; an optional
+	 * "success" first line (some clones) */
+	char *copy = cml_strdup(x->text), *p = copy, *line;
+	bool seen = false;
+	const char *v;
+	if (copy == NULL)
+		return fail(x, CML_ERR_NOMEM, "out of memory");
+	x->zip = false;
+	x->file_limit = 0;
+	while ((line = next_line(&p)) != NULL) {
+		if ((v = param_value(line, zip_keys)) != NULL) {
+			x->zip = strncasecmp(v, "yes", 3) == 0;
+			seen = true;
+		} else if ((v = param_value(line, limit_keys)) != NULL) {
+			char *end;
+			errno = 0;
+			long long lim = strtoll(v, &end, 10);
+			/* 0, empty, negative or nonsense: no limit */
+			x->file_limit = errno == 0 && end != v && lim > 0 ? (int64_t)lim : 0;
+			seen = true;
+		} else if (strncmp(line, "sessid=", 7) == 0 && token_ok(line + 7)) {
+			if (!take(&x->sessid, line + 7)) {
+				cml_free(copy);
+				return fail(x, CML_ERR_NOMEM, "out of memory");
+			}
+		}
+	}
+	cml_free(copy);
+	if (!seen)
+		return refused(x, "init", ANS_OTHER);
+	x->inited = true;
+	logf_(x, "  zip=%s, file_limit=%" PRId64 "%s", x->zip ? "yes" : "no", x->file_limit,
+	      x->file_limit == 0 ? " (no limit)" : "");
+	return CML_OK;
+}
+
+/* Sends [0, size) of fd as name in chunks; no retry here. */
+static cml_status
+send_chunks(cml_exchange *x, const char *name, int fd, int64_t size)
+{
+	const char *params[] = { "filename", name, NULL };
+	char what[300];
+	int64_t off = 0;
+	int64_t chunk = x->file_limit > 0 ? x->file_limit : (size > 0 ? size : 1);
+
+	do {
+		struct upload up = { .fd = fd, .off = off, .len = size - off < chunk ? size - off : chunk };
+		enum answer a;
+
+		cml_msg_set(what, sizeof(what), "upload %s (bytes %" PRId64 "-%" PRId64 " of %" PRId64 ")",
+		            name, off, off + up.len, size);
+		cml_status st = http_once(x, what, "file", params, &up, &a);
+		if (st != CML_OK)
+			return st;
+		if (a != ANS_SUCCESS)
+			return refused(x, what, a);
+		off += up.len;
+		if (x->o.progress != NULL)
+			x->o.progress(x->o.ud, name, off, size);
+	} while (off < size);
+	return CML_OK;
+}
+
+cml_status
+cml_exchange_upload(cml_exchange *x, const char *name, const char *path)
+{
+	struct stat before, after;
+	unsigned wait = x->o.retry_wait_ms;
+	cml_status st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &before) != 0) {
+		st = fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (int attempt = 0;; attempt++) {
+		if (attempt > 0) {
+			/* init makes the site drop the part it appended */
+			logf_(x, "  starting %s again from init in %u ms (%d of %d)", name, wait,
+			      attempt, x->o.retries);
+			sleep_ms(wait);
+			wait = wait > 600000 ? wait : wait * 2;
+			if ((st = cml_exchange_init(x)) != CML_OK)
+				break;
+		}
+		st = send_chunks(x, name, fd, (int64_t)before.st_size);
+		if (st != CML_ERR_NET || attempt >= x->o.retries)
+			break;
+	}
+	if (st == CML_OK && (fstat(fd, &after) != 0 || after.st_size != before.st_size ||
+	                     after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	                     after.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
+		st = fail(x, CML_ERR_IO, "%s changed while it was being sent", path);
+	if (st == CML_ERR_NET)
+		cml_msg_set(x->errmsg + strlen(x->errmsg), sizeof(x->errmsg) - strlen(x->errmsg),
+		            "; %s was not sent whole%s", name,
+		            x->o.retries > 0 ? ", even from the start again" : "");
+out:
+	close(fd);
+	return st;
+}
+
+/* Adds one file to the archive. */
+static cml_status
+zip_add(cml_exchange *x, struct archive *ar, const char *dir, const char *name, char *buf,
+        size_t cap)
+{
+	char path[4096];
+	struct stat sb;
+	cml_status st = CML_OK;
+	struct archive_entry *e = NULL;
+
+	cml_msg_set(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		st = fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	e = archive_entry_new();
+	if (e == NULL) {
+		st = fail(x, CML_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, sb.st_size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_mtime(e, sb.st_mtim.tv_sec, 0);
+	if (archive_write_header(ar, e) != ARCHIVE_OK) {
+		st = fail(x, CML_ERR_IO, "zip: %s: %s", name, archive_error_string(ar));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st = fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (archive_write_data(ar, buf, (size_t)n) != n) {
+			st = fail(x, CML_ERR_IO, "zip: %s: %s", name, archive_error_string(ar));
+			goto out;
+		}
+	}
+	if (archive_write_finish_entry(ar) != ARCHIVE_OK)
+		st = fail(x, CML_ERR_IO, "zip: %s: %s", name, archive_error_string(ar));
+out:
+	archive_entry_free(e);
+	if (fd >= 0)
+		close(fd);
+	return st;
+}
+
+cml_status
+cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
+                        const char *const *names)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	struct archive *ar = NULL;
+	char *buf = NULL;
+	cml_status st = CML_OK;
+	int fd;
+
+	cml_msg_set(path, sizeof(path), "%s/cmlkit-XXXXXX.zip",
+	            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	fd = mkstemps(path, 4);
+	if (fd < 0)
+		return fail(x, CML_ERR_IO, "cannot create a temporary archive in %s: %s",
+		            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", strerror(errno));
+	ar = archive_write_new();
+	buf = cml_malloc(256 * 1024);
+	if (ar == NULL || buf == NULL) {
+		st = fail(x, CML_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (archive_write_set_format_zip(ar) != ARCHIVE_OK ||
+	    archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
+		st = fail(x, CML_ERR_IO, "zip: %s", archive_error_string(ar));
+		goto out;
+	}
+	/* deflate at a fast level: XML shrinks about tenfold anyway, and a
+	 * million-product package should not wait on the compressor */
+	(void)archive_write_set_options(ar, "zip:compression-level=3");
+	logf_(x, "packing %s", name);
+	for (const char *const *n = names; st == CML_OK && *n != NULL; n++)
+		st = zip_add(x, ar, dir, *n, buf, 256 * 1024);
+	if (st == CML_OK && archive_write_close(ar) != ARCHIVE_OK)
+		st = fail(x, CML_ERR_IO, "zip: %s", archive_error_string(ar));
+	if (st == CML_OK)
+		st = cml_exchange_upload(x, name, path);
+out:
+	if (ar != NULL)
+		archive_write_free(ar);
+	cml_free(buf);
+	close(fd);
+	unlink(path);
+	return st;
+}
+
+cml_status
+cml_exchange_import(cml_exchange *x, const char *name)
+{
+	const char *params[] = { "filename", name, NULL };
+	char what[300];
+	double start = now_ms();
+	cml_status st;
+
+	cml_msg_set(what, sizeof(what), "import %s", name);
+	for (unsigned step = 0;; step++) {
+		enum answer a;
+
+		if ((st = request(x, what, "import", params, &a)) != CML_OK)
+			return st;
+		if (a == ANS_SUCCESS)
+			return CML_OK;
+		if (a != ANS_PROGRESS)
+			return refused(x, what, a);
+		if (step + 1 >= x->o.import_steps || now_ms() - start >= (double)x->o.import_ms)
+			return fail(x, CML_ERR_NET,
+			            "%s: the site still answers progress after %u answers and %.0f s "
+			            "(--import-steps, --import-time); it may still be importing: run "
+			            "again later",
+			            what, step + 1, (now_ms() - start) / 1000.0);
+		if (x->o.progress_wait_ms > 0)
+			sleep_ms(x->o.progress_wait_ms);
+	}
+}
+
+/* "Unknown command" from a site too old for the command. */
+static bool
+unknown_command(cml_exchange *x)
+{
+	const char *m = cml_exchange_message(x);
+
+	return strstr(m, "Неизвестная команда") != NULL || strcasestr(m, "unknown command") != NULL ||
+	       strcasestr(m, "unknown mode") != NULL;
+}
+
+static cml_status
+finishing(cml_exchange *x, const char *mode, const char *const *params)
+{
+	enum answer a;
+	cml_status st = request(x, mode, mode, params, &a);
+
+	if (st == CML_ERR_NET && x->empty) {
+		/* Shop-Script answers an unknown mode with an empty page */
+		logf_(x, "  %s: not supported by the site (empty answer)", mode);
+		return CML_END;
+	}
+	if (st != CML_OK)
+		return st;
+	if (a == ANS_FAILURE && unknown_command(x)) {
+		logf_(x, "  %s: not supported by the site", mode);
+		return CML_END;
+	}
+	return refused(x, mode, a);
+}
+
+cml_status
+cml_exchange_deactivate(cml_exchange *x)
+{
+	if (x->timestamp == NULL) {
+		logf_(x, "deactivate: the site gave no timestamp at checkauth: not sent");
+		return CML_END;
+	}
+	const char *params[] = { "timestamp", x->timestamp, NULL };
+	return finishing(x, "deactivate", params);
+}
+
+cml_status
+cml_exchange_complete(cml_exchange *x)
+{
+	return finishing(x, "complete", NULL);
+}
+
+cml_status
+cml_exchange_query(cml_exchange *x, FILE *out)
+{
+	enum answer a;
+
+	x->sink = out;
+	cml_status st = request(x, "query", "query", NULL, &a);
+	bool xml = x->sink_state == 1;
+	x->sink = NULL;
+	if (st != CML_OK)
+		return st;
+	if (!xml && x->body.len > 0 && a == ANS_SUCCESS)
+		return fail(x, CML_ERR_REFUSED, "query: the site answered success but sent no "
+		                                "order document");
+	if (!xml)
+		return refused(x, "query", a == ANS_SUCCESS ? ANS_OTHER : a);
+	if (fflush(out) != 0)
+		return fail(x, CML_ERR_IO, "query: cannot write the answer: %s", strerror(errno));
+	return CML_OK;
+}
+
+cml_status
+cml_exchange_success(cml_exchange *x)
+{
+	enum answer a;
+	cml_status st = request(x, "success", "success", NULL, &a);
+
+	if (st != CML_OK)
+		return st;
+	if (a == ANS_ERROR)
+		return fail(x, CML_ERR_REFUSED,
+		            "success: the site answered error: it did not take the confirmation "
+		            "(its session changed?); it will send the same orders again");
+	return refused(x, "success", a);
+}
