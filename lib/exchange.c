@@ -551,6 +551,22 @@ next_line(char **p)
 	return cml_trim(s);
 }
 
+/* Inline elements: no space where they start or end ("<b>Fatal
+ * error</b>: ..." reads "Fatal error: ..."). */
+static bool
+inline_tag(const char *p)
+{
+	static const char *const tags[] = { "b", "i", "u", "em", "strong", "span", "a", "font",
+		                             "code", "tt", "small", "big" };
+	p += p[1] == '/' ? 2 : 1;
+	for (size_t i = 0; i < CML_ARRAY_LEN(tags); i++) {
+		size_t n = strlen(tags[i]);
+		if (strncasecmp(p, tags[i], n) == 0 && (p[n] == '>' || p[n] == ' ' || p[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 /* The text of an HTML page, tags dropped and spaces collapsed: its title
  * and the start of its body, enough to show what crashed. */
 static void
@@ -558,16 +574,16 @@ html_gist(const char *html, char *out, size_t cap)
 {
 	size_t o = 0;
 	bool tag = false, space = true;
-	int skip = 0; /* inside <style> or <script> */
+	bool skip = false; /* inside <style> or <script> */
 
 	for (const char *p = html; *p != '\0' && o + 1 < cap; p++) {
 		if (*p == '<') {
 			tag = true;
 			if (strncasecmp(p, "<style", 6) == 0 || strncasecmp(p, "<script", 7) == 0)
-				skip = 1;
+				skip = true;
 			else if (strncasecmp(p, "</style", 7) == 0 || strncasecmp(p, "</script", 8) == 0)
-				skip = 0;
-			if (!space && o + 1 < cap) {
+				skip = false;
+			if (!space && !inline_tag(p)) {
 				out[o++] = ' ';
 				space = true;
 			}
@@ -1240,14 +1256,14 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 		st = fail(x, CML_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	/* deflate at a fast level: XML shrinks about tenfold anyway, and a
+	 * million-product package should not wait on the compressor */
 	if (archive_write_set_format_zip(ar) != ARCHIVE_OK ||
+	    archive_write_set_options(ar, "zip:compression-level=3") < ARCHIVE_WARN ||
 	    archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
 		st = fail(x, CML_ERR_IO, "zip: %s", archive_error_string(ar));
 		goto out;
 	}
-	/* deflate at a fast level: XML shrinks about tenfold anyway, and a
-	 * million-product package should not wait on the compressor */
-	(void)archive_write_set_options(ar, "zip:compression-level=3");
 	logf_(x, "packing %s", name);
 	for (const char *const *n = names; st == CML_OK && *n != NULL; n++)
 		st = zip_add(x, ar, dir, *n, buf, 256 * 1024);

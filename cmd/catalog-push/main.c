@@ -391,7 +391,7 @@ run(struct push_opts *o)
 	/* site_log and on_progress share ud; site_log ignores it */
 	xo.ud = &pr;
 	if ((p.dir = pkg_abs_dir(o->package)) == NULL) {
-		status = EXIT_USAGE;
+		status = EXIT_LOCAL;
 		goto out;
 	}
 	if (!o->no_record) {

@@ -35,7 +35,7 @@ static const struct argp_option options[] = {
 	{ "timeout", OPT_TIMEOUT, "SECONDS", 0,
 	  "Give up on an answer, or on a stalled upload, after SECONDS (default 300)", 10 },
 	{ "connect-timeout", OPT_CONNECT_TIMEOUT, "SECONDS", 0,
-	  "Give up connecting after SECONDS (default 30)", 10 },
+	  "Wait SECONDS at most for a connection (default 30)", 10 },
 	{ "retries", OPT_RETRIES, "N", 0,
 	  "Repeat a request that failed in a way worth retrying N times (default 3)", 10 },
 	{ "retry-wait", OPT_RETRY_WAIT, "SECONDS", 0,

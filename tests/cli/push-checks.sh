@@ -1,0 +1,276 @@
+#!/bin/bash
+# push-checks.sh BINDIR SITE EXAMPLES: catalog-push against the test site
+# (tests/site/cmlsite.py), started here on 127.0.0.1 with a random port
+# and stopped here. Each case checks the exit status, the message, what
+# the site received (byte for byte), and whether the generation was
+# acknowledged. At the end, no output, log or file the site kept holds
+# the password.
+set -u
+bin=$1
+site_py=$2
+examples=$3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmlkit-push.XXXXXX")
+fails=0 passes=0
+pass=Pa55-push-7781-secret
+
+site_pid=
+stop_site() {
+	if [ -n "$site_pid" ]; then
+		kill "$site_pid" 2>/dev/null
+		wait "$site_pid" 2>/dev/null
+		site_pid=
+	fi
+}
+trap 'stop_site; rm -rf "$tmp"' EXIT INT TERM
+
+if ! command -v python3 >/dev/null; then
+	echo "python3 is missing: the test site cannot run"
+	exit 77
+fi
+
+ok() { passes=$((passes + 1)); echo "ok: $1"; }
+bad() {
+	fails=$((fails + 1))
+	echo "FAILED: $1"
+	echo "    exit $rc"
+	sed 's/^/    stderr: /' "$tmp/push.err" | head -20
+	[ -f "$tmp/site/requests.log" ] && tail -5 "$tmp/site/requests.log" | sed 's/^/    site: /'
+}
+expect() { # description, condition (a shell command list, evaluated)
+	if eval "$2"; then ok "$1"; else bad "$1"; fi
+}
+
+printf '%s\n' "$pass" >"$tmp/pw"
+chmod 600 "$tmp/pw"
+
+start_site() { # cmlsite.py options
+	stop_site
+	rm -rf "$tmp/site"
+	mkdir -p "$tmp/site"
+	python3 "$site_py" --dir "$tmp/site" --password-file "$tmp/pw" "$@" >>"$tmp/site.out" 2>&1 &
+	site_pid=$!
+	for _ in $(seq 100); do [ -s "$tmp/site/port" ] && break; sleep 0.1; done
+	if [ ! -s "$tmp/site/port" ]; then
+		echo "the test site did not start:"
+		cat "$tmp/site.out"
+		exit 1
+	fi
+	url="http://127.0.0.1:$(cat "$tmp/site/port")/bitrix/admin/1c_exchange.php"
+}
+
+# a new database and a full package of the sample shop, pending
+fresh() { # [full-export options]
+	rm -rf "$tmp/cmlkit.db"* "$tmp/pkg"
+	"$bin/full-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$@" "$examples/shop/cml" >/dev/null ||
+		{ echo "full-export failed"; exit 1; }
+}
+
+push() { # catalog-push options: $rc, $tmp/push.out, $tmp/push.err
+	"$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" --user admin \
+		--password-file "$tmp/pw" --retry-wait 0.01 "$@" "$tmp/pkg" \
+		>"$tmp/push.out" 2>"$tmp/push.err"
+	rc=$?
+	cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+}
+
+sql() { python3 -c 'import sqlite3, sys
+r = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()
+print("" if r is None or r[0] is None else r[0])' "$tmp/cmlkit.db" "$1"; }
+acked() { [ -n "$(sql 'SELECT acked FROM generations ORDER BY gen DESC LIMIT 1')" ]; }
+pending() { ! acked && [ "$(baseline)" = "${1:-0}" ]; }
+err_has() { grep -qF -- "$1" "$tmp/push.err"; }
+status_is() { [ "$rc" = "$1" ]; }
+# every package file arrived whole: the last copy the site imported of it
+received_same() {
+	for f in "$tmp/pkg"/*.xml; do
+		name=$(basename "$f")
+		got=$(ls "$tmp/site/received/"*-"$name" 2>/dev/null | tail -1)
+		[ -n "$got" ] && cmp -s "$f" "$got" || return 1
+	done
+}
+requests() { # mode: how many requests of that mode the site saw
+	awk -F'\t' -v m="$1" '$4 == m' "$tmp/site/requests.log" 2>/dev/null | wc -l
+}
+baseline() { sql "SELECT value FROM meta WHERE key = 'baseline_gen'"; }
+uploaded_names() { awk -F'\t' '$4 == "file" { print $5 }' "$tmp/site/requests.log" | sort -u; }
+chunks_within() { # limit min: every chunk at most limit bytes, more than min of them
+	awk -F'\t' -v lim="$1" -v min="$2" '$4 == "file" { n++; if ($6 + 0 > lim + 0) bad = 1 }
+		END { exit !(n > min + 0 && !bad) }' "$tmp/site/requests.log"
+}
+imported_order() { awk -F'\t' '$2 !~ /^\(/ { printf "%s ", $2 }' "$tmp/site/imports.log"; }
+
+# ---- the whole cycle ----
+
+start_site
+fresh
+push
+expect "full package: exit 0" 'status_is 0'
+expect "full package: the site has every file byte for byte" 'received_same'
+expect "full package: import.xml before offers.xml" '[ "$(imported_order)" = "import.xml offers.xml " ]'
+expect "full package: deactivate and complete sent" '[ "$(requests deactivate)" = 1 -a "$(requests complete)" = 1 ]'
+expect "full package: acknowledged, it is the baseline" 'acked'
+expect "full package: quiet on success" '[ ! -s "$tmp/push.out" -a ! -s "$tmp/push.err" ]'
+
+before=$(wc -l <"$tmp/site/requests.log")
+push -v
+expect "pushed again: exit 0" 'status_is 0'
+expect "pushed again: nothing sent" '[ "$(wc -l <"$tmp/site/requests.log")" = "$before" ]'
+expect "pushed again: said under --verbose" 'err_has "already acknowledged"'
+
+# a delta: two prices and a stock level change in the CSV copy of the shop
+cp -r "$examples/shop/csv" "$tmp/csv"
+# two prices of one offer and a stock level of another
+sed -i -e '2s/,890.00,710.00,25,11/,990.00,790.00,25,11/' \
+	-e '3s/,25,890.00,710.00,18,7/,20,890.00,710.00,13,7/' "$tmp/csv/offers.csv"
+rm -rf "$tmp/pkg"
+"$bin/delta-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$tmp/csv" >/dev/null
+before=$(sql 'SELECT max(gen) FROM generations')
+start_site
+push
+expect "delta package: exit 0" 'status_is 0'
+expect "delta package: the site has it byte for byte" 'received_same'
+expect "delta package: no deactivate after a delta" '[ "$(requests deactivate)" = 0 ]'
+expect "delta package: acknowledged" 'acked'
+expect "delta package: the baseline is its generation" '[ "$(baseline)" = "$before" ]'
+
+# ---- the site's variants ----
+
+variant() { # description, cmlsite options...: a full push that must succeed
+	desc=$1
+	shift
+	start_site "$@"
+	fresh
+	push
+	if status_is 0 && received_same && acked; then ok "$desc"; else bad "$desc"; fi
+}
+variant "zip=yes: one archive, each file imported" --zip yes
+expect "zip=yes: one upload, package.zip" '[ "$(uploaded_names)" = package.zip ]'
+variant "file_limit=10000: chunks appended" --file-limit 10000
+expect "file_limit=10000: no chunk above the limit, several chunks" 'chunks_within 10000 10'
+variant "file_limit=0: no limit" --file-limit 0
+expect "file_limit=0: one request per file" '[ "$(requests file)" = 2 ]'
+start_site --zip yes
+fresh
+push --no-zip
+expect "--no-zip: plain files though the site offers zip" '[ "$rc" = 0 -a "$(requests file)" -ge 2 -a -z "$(grep -F package.zip "$tmp/site/requests.log")" ]'
+variant "UTF-8 answers with a BOM (WooCommerce)" --bom --encoding utf-8
+variant "CRLF answers (Shop-Script)" --crlf
+variant "an older site: no sessid, no timestamp" --no-sessid --no-timestamp
+expect "no timestamp: no deactivate sent" '[ "$(requests deactivate)" = 0 ]'
+variant "a site without deactivate and complete" --no-deactivate --no-complete
+variant "success glued to a message on one line" --fault inline-success@file
+variant "two HTTP 500s, retried" --fault http500@import:2
+variant "a connection dropped mid-upload, once: restarted from init" --fault drop@file:1
+expect "dropped once: init sent again" '[ "$(requests init)" = 2 ]'
+
+start_site
+rm -rf "$tmp/cmlkit.db"* "$tmp/pkg"
+"$bin/full-export" -q --db "$tmp/cmlkit.db" --schema 3.1 -o "$tmp/pkg" "$examples/shop/cml" >/dev/null
+push
+expect "3.1 split package: exit 0, whole" '[ "$rc" = 0 ] && received_same'
+expect "3.1 split package: 1C's order" '[ "$(imported_order)" = "classifier.xml goods.xml offers.xml prices.xml rests.xml " ]'
+
+# ---- faults: the message, the status, and no acknowledgement ----
+
+fault() { # description, status, message, cmlsite options... -- catalog-push options
+	desc=$1 want=$2 msg=$3
+	shift 3
+	site=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do site+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	start_site "${site[@]}"
+	fresh
+	push "$@"
+	if status_is "$want" && err_has "$msg" && pending 0 && err_has "not acknowledged"; then
+		ok "$desc"
+	else
+		bad "$desc (want exit $want, \"$msg\", not acknowledged)"
+	fi
+}
+fault "wrong password" 5 "Ошибка авторизации. Неверное имя пользователя или пароль." \
+	--fault wrong-password
+fault "wrong password, HTTP 401" 5 "refused the login (HTTP 401)" --auth-401 --fault wrong-password
+fault "failure with a reason (windows-1251)" 5 \
+	"import import.xml: the site answered failure: Ошибка импорта: не найден классификатор в файле." \
+	--fault failure
+fault "failure with a reason (UTF-8, BOM, CRLF)" 5 "Ошибка импорта: не найден классификатор" \
+	--bom --encoding utf-8 --crlf --fault failure
+fault "HTML error page" 4 "HTML page instead of the protocol" --fault html
+fault "HTML error page: its text shown" 4 "Fatal error: Allowed memory size exhausted" --fault html
+fault "empty answer" 4 "empty page" --fault empty -- --retries 1
+fault "HTTP 500 every time" 4 "the site failed (HTTP 500)" --fault http500@import -- --retries 2
+fault "not the protocol (WooCommerce 'Error:')" 5 "neither success, progress nor failure" \
+	--fault error-text
+fault "slow answer past the timeout" 4 "no answer from the site within 1 s" \
+	--fault slow@import --slow-seconds 3 -- --timeout 1 --retries 0
+fault "endless progress" 4 "still answers progress after 5 answers" \
+	--fault endless -- --import-steps 5
+fault "connection dropped in every upload" 4 "was not sent whole" --fault drop@file -- --retries 2
+expect "dropped uploads: nothing imported after a partial upload" '[ "$(requests import)" = 0 ]'
+expect "dropped uploads: restarted from init each time" '[ "$(requests init)" = 3 ]'
+
+# nobody listening
+stop_site
+fresh
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port/bitrix/admin/1c_exchange.php"
+push --retries 1
+expect "connection refused: exit 4, not acknowledged" '[ "$rc" = 4 ] && pending 0'
+
+# ---- passwords and usage ----
+
+start_site
+fresh
+"$bin/catalog-push" --db "$tmp/cmlkit.db" --url "http://admin:$pass@127.0.0.1:1/x" --user admin \
+	--password-file "$tmp/pw" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+expect "a password in the URL: usage error" '[ "$rc" = 2 ] && err_has "must not carry a user or password"'
+env -u CMLKIT_PASSWORD HOME="$tmp" "$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" \
+	--user admin "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+expect "no password anywhere: usage error" '[ "$rc" = 2 ] && err_has "no password"'
+CMLKIT_PASSWORD=$pass "$bin/catalog-push" -v --db "$tmp/cmlkit.db" --url "$url" --user admin \
+	"$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+expect "password from CMLKIT_PASSWORD" '[ "$rc" = 0 ] && acked'
+expect "--verbose logs requests, hides the sessid" 'err_has "mode=init&sessid=(hidden)"'
+fresh
+printf 'machine 127.0.0.1 login admin password %s\n' "$pass" >"$tmp/netrc"
+env -u CMLKIT_PASSWORD "$bin/catalog-push" -v --db "$tmp/cmlkit.db" --url "$url" \
+	--netrc-file "$tmp/netrc" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+expect "user and password from netrc" '[ "$rc" = 0 ] && acked'
+
+# ---- packages ----
+
+start_site
+fresh
+mkdir -p "$tmp/other"
+cp "$tmp/pkg"/*.xml "$tmp/other/"
+"$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" --user admin --password-file "$tmp/pw" \
+	"$tmp/other" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+expect "a directory no generation was written to: exit 3" '[ "$rc" = 3 ] && err_has "--no-record"'
+"$bin/catalog-push" --no-record --url "$url" --user admin --password-file "$tmp/pw" \
+	"$tmp/other" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+expect "--no-record: sent, nothing acknowledged" '[ "$rc" = 0 ] && pending 0'
+expect "--no-record: no deactivate for a package of unknown origin" '[ "$(requests deactivate)" = 0 ]'
+printf ' ' >>"$tmp/pkg/offers.xml"
+push
+expect "a package changed after it was recorded: exit 3, not sent" '[ "$rc" = 3 ] && err_has "not those generation" && pending 0'
+start_site
+fresh
+push --dry-run
+expect "--dry-run: the plan, nothing sent, nothing acknowledged" '[ "$rc" = 0 ] && grep -q "^upload import.xml " "$tmp/push.out" && pending 0'
+expect "--dry-run: the site saw nothing" '[ "$(requests init)" = 0 ]'
+
+# ---- the password never shows ----
+expect "the password appears in no output" '[ -z "$(grep -lF -- "$pass" "$tmp/all-output")" ]'
+expect "the password appears in nothing the site kept" '[ -z "$(grep -rlF -- "$pass" "$tmp/site")" ]'
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]

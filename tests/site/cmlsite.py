@@ -1,0 +1,822 @@
+#!/usr/bin/env python3
+"""cmlsite: a local test site speaking the SITE side of the 1C exchange protocol.
+
+It stands in for a 1C-Bitrix shop (/bitrix/admin/1c_exchange.php) in tests and
+benchmarks of the cmlkit clients; the behaviour follows
+shared/reference/PROTOCOL.md sections 1-4 and 7.  Standard library only.
+
+Usage:
+    python3 tests/site/cmlsite.py --dir DIR [options]
+
+The site binds 127.0.0.1 (a free port unless --port), writes DIR/pid, then
+DIR/port (the port number and a newline, written atomically: wait for the file
+to appear) and serves until SIGTERM or SIGINT, then exits 0.  Any URL path is
+accepted; the command is in the query string (type, mode, filename, sessid,
+version, timestamp).
+
+What it leaves in DIR:
+    upload/<type>/...   the files as uploaded (chunks appended; init wipes it)
+    received/NNN-name   each imported file, exactly as it was when imported
+    imports.log         type, filename, size, sha256, NNN per import (and
+                        "(deactivate)", "(complete)", "(success)" records)
+    requests.log        one tab-separated line per request, see tests/README;
+                        never the password, the cookie or the sessid value
+
+Options (all documented in tests/README):
+    --user NAME  --password-file FILE  --port N  --file-limit N  --zip yes|no
+    --import-steps N  --no-sessid  --no-timestamp  --no-deactivate
+    --no-complete  --orders FILE  --encoding cp1251|utf-8  --bom  --crlf
+    --auth-401  --fault NAME[@MODE][:COUNT]  --failure-text TEXT
+    --slow-seconds S
+
+Faults (--fault, repeatable; MODE "any" or "*" means every mode):
+    wrong-password@checkauth  failure@import  html@import  empty@import
+    http500@any  drop@file  slow@import  endless@import  inline-success@file
+    error-text@checkauth
+At most one fault fires per request: the first one given that matches the
+request's mode and has firings left.
+
+Speed: request bodies are streamed to disk in 1 MiB reads over HTTP/1.1
+keep-alive, so a multi-gigabyte upload in 200 KB chunks takes seconds on
+loopback.  An imported file is hard-linked into received/ when the file system
+allows it (no second copy of a big upload); every later write to an upload
+breaks the link first, so received/ keeps the bytes as imported.
+"""
+
+import argparse
+import base64
+import binascii
+import hashlib
+import hmac
+import http.server
+import os
+import secrets
+import shutil
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import zipfile
+
+CHUNK = 1 << 20  # request bodies and files are moved in 1 MiB pieces
+
+# Answer texts, as Bitrix prints them (sale.export.1c / catalog.import.1c lang files).
+MSG_AUTH = "Ошибка авторизации. Неверное имя пользователя или пароль."
+MSG_SOURCE = "Ошибка проверки источника запроса. Обновите модуль обмена."
+MSG_UNKNOWN_MODE = "Неизвестная команда."
+MSG_UNKNOWN_TYPE = "Unknown command type."
+MSG_BAD_NAME = "Недопустимое имя файла."
+MSG_TOO_BIG = "Размер части файла больше file_limit."
+MSG_WRITE = "Ошибка записи в файл {}."
+MSG_READ = "Ошибка чтения HTTP данных."
+MSG_UNZIP = "Ошибка распаковки архива."
+MSG_UNZIP_RUNNING = "Идет распаковка архива."
+MSG_UNZIP_DONE = "Распаковка архива завершена."
+MSG_NOT_FOUND = "Файл для импорта не найден: {}"
+MSG_EMPTY = "Файл для импорта пуст."
+MSG_STEP = "Обработано {} из {} шагов."
+MSG_IMPORTED = "Импорт файла {} завершен."
+MSG_NO_TIMESTAMP = "Не указан timestamp."
+MSG_DEACTIVATED = "Деактивация выполнена."
+MSG_COMPLETE = "Обмен завершен."
+MSG_FAILURE_FAULT = "Ошибка импорта: не найден классификатор в файле."
+MSG_INLINE = "Файл принят с замечаниями."
+MSG_ERROR_TEXT = "Error: Authentication failed."
+
+COOKIE_NAME = "PHPSESSID"
+SALE_VERSION = "2.09"  # hard-coded in the Bitrix snapshot the reference describes
+
+DEFAULT_ORDERS = ('<?xml version="1.0" encoding="windows-1251"?>\n'
+                  '<КоммерческаяИнформация ВерсияСхемы="2.05" '
+                  'ДатаФормирования="2026-11-27T10:00:00"/>').encode("cp1251")
+
+HTML_FATAL = ("<!DOCTYPE html>\n<html><head><title>Error</title></head><body><b>Fatal error</b>: "
+              "Allowed memory size exhausted in "
+              "/home/bitrix/www/bitrix/modules/iblock/classes/general/cml2.php on line 2215"
+              "</body></html>").encode("utf-8")
+HTML_500 = (b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
+            b"<body><h1>Internal Server Error</h1></body></html>")
+HTML_TYPE = "text/html; charset=UTF-8"
+XML_TYPE = "application/xml; charset=windows-1251"
+
+# fault name -> the mode it applies to unless the spec names one (None = every mode)
+FAULT_DEFAULT_MODE = {
+    "wrong-password": "checkauth",
+    "failure": "import",
+    "html": "import",
+    "empty": "import",
+    "http500": None,
+    "drop": "file",
+    "slow": "import",
+    "endless": "import",
+    "inline-success": "file",
+    "error-text": "checkauth",
+}
+
+# modes each known type understands; anything else is "Неизвестная команда."
+MODES = {
+    "catalog": {"checkauth", "init", "file", "import", "deactivate", "complete"},
+    "sale": {"checkauth", "init", "file", "import", "query", "success"},
+}
+
+
+class Fault:
+    """One --fault NAME[@MODE][:COUNT]; count None = fires every time."""
+
+    def __init__(self, spec):
+        rest, _, count = spec.partition(":")
+        name, at, mode = rest.partition("@")
+        if name not in FAULT_DEFAULT_MODE:
+            raise ValueError("unknown fault %r (known: %s)"
+                             % (name, ", ".join(sorted(FAULT_DEFAULT_MODE))))
+        if at:
+            if not mode:
+                raise ValueError("empty mode in fault %r" % spec)
+            self.mode = None if mode in ("any", "*") else mode
+        else:
+            self.mode = FAULT_DEFAULT_MODE[name]
+        self.count = None
+        if count:
+            if not count.isdigit() or int(count) < 1:
+                raise ValueError("bad count in fault %r" % spec)
+            self.count = int(count)
+        self.name = name
+        self.fired = 0
+
+    def matches(self, mode):
+        return (self.count is None or self.fired < self.count) and self.mode in (None, mode)
+
+
+class Answer:
+    """What to send back; `first` is the line written to requests.log."""
+
+    def __init__(self, status=200, body=b"", ctype=None, first="", headers=()):
+        self.status = status
+        self.body = body
+        self.ctype = ctype
+        self.first = first
+        self.headers = list(headers)
+
+
+class Dropped(Exception):
+    """The connection is to be (or already was) closed without an answer."""
+
+    def __init__(self, note):
+        super().__init__(note)
+        self.note = note
+
+
+class Session:
+    """What checkauth hands out; keyed by the cookie value."""
+
+    def __init__(self, sessid, timestamp):
+        self.id = secrets.token_hex(16)
+        self.sessid = sessid  # None under --no-sessid
+        self.timestamp = timestamp  # None unless a catalog checkauth printed one
+        self.version = None  # the version= of a sale init: file no longer imports at once
+        self.last_upload = None
+        self.pending_zip = None  # (type, name) of an archive waiting for mode=import
+        self.unzipped = False  # archive unpacked, "Распаковка архива завершена." still due
+        self.steps = {}  # (type, filename) -> progress answers given so far
+        self.queried = False
+
+
+def valid_name(name):
+    """A file name the site accepts: relative, no '..', no backslash, no script."""
+    if not name or name.startswith("/") or "\\" in name or "\0" in name:
+        return False
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        return False
+    return not name.lower().endswith(".php")
+
+
+def hash_file(path):
+    """(size, sha256 hex) of a file, read in CHUNK pieces."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while True:
+            data = f.read(CHUNK)
+            if not data:
+                break
+            h.update(data)
+            size += len(data)
+    return size, h.hexdigest()
+
+
+def unshare(path):
+    """Give `path` its own inode if received/ holds a hard link to it."""
+    try:
+        if os.stat(path).st_nlink <= 1:
+            return
+    except FileNotFoundError:
+        return
+    tmp = path + ".cow~"
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, path)
+
+
+class UnzipError(Exception):
+    pass
+
+
+def unpack(archive, dest):
+    """Unpack a zip into dest; returns the names of the files it held.
+
+    Every entry name is checked before anything is written.  Files are written
+    to a temporary name and renamed, so a hard link in received/ is never
+    overwritten in place."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                name = info.filename[:-1] if info.is_dir() else info.filename
+                if not valid_name(name):
+                    raise UnzipError(info.filename)
+            files = []
+            for info in infos:
+                target = os.path.join(dest, *info.filename.rstrip("/").split("/"))
+                if info.is_dir():
+                    os.makedirs(target, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                tmp = target + ".unzip~"
+                with zf.open(info) as src, open(tmp, "wb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+                os.replace(tmp, target)
+                files.append(info.filename)
+            return files
+    except UnzipError:
+        raise
+    except Exception as e:  # any damage to the archive is the site's "unpack error"
+        raise UnzipError(str(e)) from e
+
+
+class Site:
+    """The state shared by all connections; every method runs under self.lock."""
+
+    def __init__(self, args, password, orders):
+        self.args = args
+        self.dir = args.dir
+        self.user = args.user.encode("utf-8")
+        self.password = password.encode("utf-8")
+        self.orders = orders
+        self.faults = args.fault
+        self.lock = threading.Lock()
+        self.sessions = {}
+        self.seq = 0
+        self.received = 0
+        self.endless_step = 0
+        self.requests_log = open(os.path.join(self.dir, "requests.log"), "a", encoding="utf-8")
+        self.imports_log = open(os.path.join(self.dir, "imports.log"), "a", encoding="utf-8")
+
+    # -- answers ---------------------------------------------------------
+
+    def text(self, s, status=200, headers=()):
+        """A protocol text answer, encoded per --encoding/--bom/--crlf."""
+        first = s.split("\n", 1)[0]
+        if self.args.crlf:
+            s = s.replace("\n", "\r\n")
+        if self.args.bom:
+            body = b"\xef\xbb\xbf" + s.encode("utf-8", "replace")
+            ctype = "text/html; charset=UTF-8"
+        elif self.args.encoding == "utf-8":
+            body = s.encode("utf-8", "replace")
+            ctype = "text/html; charset=UTF-8"
+        else:
+            body = s.encode("cp1251", "replace")
+            ctype = "text/html; charset=windows-1251"
+        return Answer(status, body, ctype, first, headers)
+
+    def failure(self, msg):
+        return self.text("failure\n" + msg)
+
+    # -- logs ------------------------------------------------------------
+
+    def log_request(self, fields):
+        self.seq += 1
+        clean = [str(f).replace("\t", " ").replace("\r", " ").replace("\n", " ") for f in fields]
+        self.requests_log.write("%d\t%s\n" % (self.seq, "\t".join(clean)))
+        self.requests_log.flush()
+
+    def log_import(self, *fields):
+        self.imports_log.write("\t".join(str(f) for f in fields) + "\n")
+        self.imports_log.flush()
+
+    # -- faults ----------------------------------------------------------
+
+    def pick_fault(self, mode):
+        for f in self.faults:
+            if f.matches(mode):
+                return f
+        return None
+
+    # -- paths -----------------------------------------------------------
+
+    def upload_dir(self, type_):
+        return os.path.join(self.dir, "upload", type_)
+
+    def upload_path(self, type_, name):
+        return os.path.join(self.upload_dir(type_), *name.split("/"))
+
+    def import_file(self, type_, name, path):
+        """Record an import: received/NNN-basename, a line in imports.log."""
+        self.received += 1
+        nnn = "%03d" % self.received
+        dest = os.path.join(self.dir, "received", "%s-%s" % (nnn, os.path.basename(name)))
+        if os.path.lexists(dest):  # left by an earlier run in the same DIR
+            os.unlink(dest)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copyfile(path, dest)
+        size, digest = hash_file(dest)
+        self.log_import(type_, name, size, digest, nnn)
+
+    # -- the protocol ----------------------------------------------------
+
+    def check_password(self, creds):
+        if creds is None:
+            return False
+        user, password = creds
+        # compare_digest: no timing hint about the password, for form's sake
+        return (hmac.compare_digest(user.encode("utf-8"), self.user)
+                and hmac.compare_digest(password.encode("utf-8"), self.password))
+
+    def checkauth(self, req, type_, fault):
+        ok = self.check_password(req.creds)
+        if fault and fault.name == "wrong-password":
+            ok = False
+        if not ok:
+            if self.args.auth_401:
+                return self.text("failure\n" + MSG_AUTH, status=401,
+                                 headers=[("WWW-Authenticate", 'Basic realm="site"')])
+            return self.failure(MSG_AUTH)
+        sess = Session(None if self.args.no_sessid else secrets.token_hex(16),
+                       None if type_ != "catalog" or self.args.no_timestamp else int(time.time()))
+        self.sessions[sess.id] = sess
+        # Bitrix ends each of these lines with "\n", the last one included
+        lines = ["success", COOKIE_NAME, sess.id]
+        if sess.sessid:
+            lines.append("sessid=" + sess.sessid)
+        if sess.timestamp is not None:
+            lines.append("timestamp=%d" % sess.timestamp)
+        return self.text("\n".join(lines) + "\n")
+
+    def dispatch(self, req, fault):
+        """The answer to one request (the body, if any, is read here or drained later)."""
+        q = req.query
+        type_ = q.get("type")
+        mode = q.get("mode")
+        if type_ not in MODES:
+            return self.failure(MSG_UNKNOWN_TYPE)
+        if mode == "checkauth":
+            return self.checkauth(req, type_, fault)
+        sess = req.session
+        if sess is None:
+            # sale.export.1c checks the session cookie of mode=success itself
+            if type_ == "sale" and mode == "success":
+                return self.text("error\n")
+            return self.failure(MSG_AUTH)
+        if sess.sessid is not None and q.get("sessid") != sess.sessid:
+            return self.failure(MSG_SOURCE)
+        if mode not in MODES[type_]:
+            return self.failure(MSG_UNKNOWN_MODE)
+        return getattr(self, "mode_" + mode)(req, sess, type_)
+
+    def mode_init(self, req, sess, type_):
+        updir = self.upload_dir(type_)
+        shutil.rmtree(updir, ignore_errors=True)
+        os.makedirs(updir, exist_ok=True)
+        sess.last_upload = None
+        sess.pending_zip = None
+        sess.unzipped = False
+        sess.steps.clear()
+        lines = ["zip=" + ("yes" if self.args.zip == "yes" else "no"),
+                 "file_limit=%d" % self.args.file_limit]
+        version = req.query.get("version")
+        if type_ == "sale" and version:
+            sess.version = version
+            lines.append("sessid=" + (sess.sessid or req.query.get("sessid", "")))
+            lines.append("version=" + SALE_VERSION)
+        return self.text("\n".join(lines))  # no trailing newline, as Bitrix
+
+    def mode_file(self, req, sess, type_):
+        name = req.query.get("filename", "")
+        if not valid_name(name):
+            return self.failure(MSG_BAD_NAME)
+        limit = self.args.file_limit
+        if limit > 0 and req.length > limit:
+            return self.failure(MSG_TOO_BIG)  # the body is drained unread
+        path = self.upload_path(type_, name)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            unshare(path)
+            req.append_body(path)
+        except OSError:
+            return self.failure(MSG_WRITE.format(name))
+        sess.last_upload = name
+        if self.args.zip == "yes" and name.lower().endswith(".zip"):
+            sess.pending_zip = (type_, name)
+            sess.unzipped = False
+        if type_ == "sale" and not sess.version:
+            return self.sale_import_now(sess, name, path)
+        return self.text("success\n")
+
+    def sale_import_now(self, sess, name, path):
+        """Old sale clients (no version= at init): every upload is imported at once."""
+        todo = [name]
+        if sess.pending_zip == ("sale", name):
+            sess.pending_zip = None
+            try:
+                todo = unpack(path, self.upload_dir("sale"))
+            except UnzipError:
+                return self.failure(MSG_UNZIP)
+        for item in todo:
+            p = self.upload_path("sale", item)
+            if os.path.getsize(p) == 0:
+                return self.failure(MSG_EMPTY)
+            self.import_file("sale", item, p)
+        return self.text("success\n")
+
+    def mode_import(self, req, sess, type_):
+        name = req.query.get("filename", "")
+        if not valid_name(name):
+            return self.failure(MSG_BAD_NAME)
+        if sess.pending_zip and sess.pending_zip[0] == type_:
+            if not sess.unzipped:
+                archive = self.upload_path(type_, sess.pending_zip[1])
+                try:
+                    unpack(archive, self.upload_dir(type_))
+                except UnzipError:
+                    sess.pending_zip = None
+                    return self.failure(MSG_UNZIP)
+                sess.unzipped = True
+                return self.text("progress\n" + MSG_UNZIP_RUNNING)
+            sess.pending_zip = None
+            sess.unzipped = False
+            return self.text("progress\n" + MSG_UNZIP_DONE)
+        path = self.upload_path(type_, name)
+        if not os.path.isfile(path):
+            return self.failure(MSG_NOT_FOUND.format(name))
+        if os.path.getsize(path) == 0:
+            return self.failure(MSG_EMPTY)
+        key = (type_, name)
+        done = sess.steps.get(key, 0)
+        if done < self.args.import_steps:
+            sess.steps[key] = done + 1
+            return self.text("progress\n" + MSG_STEP.format(done + 1, self.args.import_steps))
+        sess.steps.pop(key, None)
+        self.import_file(type_, name, path)
+        return self.text("success\n" + MSG_IMPORTED.format(name))
+
+    def mode_deactivate(self, req, sess, type_):
+        if self.args.no_deactivate:
+            return self.failure(MSG_UNKNOWN_MODE)
+        ts = req.query.get("timestamp")
+        if sess.timestamp is None or ts != str(sess.timestamp):
+            return self.failure(MSG_NO_TIMESTAMP)
+        self.log_import("catalog", "(deactivate)", 0, "-", "-")
+        return self.text("success\n" + MSG_DEACTIVATED)
+
+    def mode_complete(self, req, sess, type_):
+        if self.args.no_complete:
+            return self.failure(MSG_UNKNOWN_MODE)
+        self.log_import("catalog", "(complete)", 0, "-", "-")
+        return self.text("success\n" + MSG_COMPLETE)
+
+    def mode_query(self, req, sess, type_):
+        sess.queried = True
+        first = self.orders.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
+        return Answer(200, self.orders, XML_TYPE, first)
+
+    def mode_success(self, req, sess, type_):
+        self.log_import("sale", "(success)", 0, "-", "-")
+        return self.text("success\n")
+
+    def fault_answer(self, fault):
+        """The answer of a fault that replaces the normal one (None: not such a fault)."""
+        name = fault.name
+        if name == "failure":
+            return self.failure(self.args.failure_text)
+        if name == "html":
+            return Answer(200, HTML_FATAL, HTML_TYPE, "<!DOCTYPE html>")
+        if name == "empty":
+            return Answer(200, b"", self.text("").ctype, "(empty)")
+        if name == "http500":
+            return Answer(500, HTML_500, HTML_TYPE, "<!DOCTYPE html>")
+        if name == "endless":
+            self.endless_step += 1
+            return self.text("progress\nШаг %d." % self.endless_step)
+        if name == "error-text":
+            return self.text(MSG_ERROR_TEXT)
+        return None
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection for a whole upload
+    server_version = "cmlsite/1.0"
+    sys_version = ""
+    disable_nagle_algorithm = True  # headers and body go in two writes
+    timeout = 300  # a stalled or idle connection is closed after this many seconds
+
+    def log_message(self, format, *args):
+        pass  # the request line carries the sessid; requests.log is the log
+
+    def do_GET(self):
+        self.exchange()
+
+    do_POST = do_GET
+
+    # -- request body ----------------------------------------------------
+
+    def read_some(self, n):
+        try:
+            data = self.rfile.read(n)
+        except (ConnectionError, socket.timeout):
+            data = b""
+        self.body_read += len(data)
+        self.length_left -= len(data)
+        if len(data) < n:
+            self.close_connection = True
+            raise Dropped("(client closed)")
+        return data
+
+    def append_body(self, path):
+        """Append the whole body to path; a body cut short leaves path as it was."""
+        with open(path, "ab") as f:
+            start = f.tell()
+            try:
+                while self.length_left > 0:
+                    f.write(self.read_some(min(CHUNK, self.length_left)))
+            except BaseException:
+                f.truncate(start)
+                raise
+
+    def drain(self):
+        while self.length_left > 0:
+            self.read_some(min(CHUNK, self.length_left))
+
+    # -- one request -----------------------------------------------------
+
+    def parse(self):
+        """Query, credentials, cookie and body length of this request."""
+        qs = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+        self.query = {k: v[0] for k, v in qs.items()}
+        self.body_read = 0
+        self.length = 0
+        self.length_left = 0
+        self.session = None
+
+        self.auth = "none"
+        self.creds = None
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "basic":
+            self.auth = "basic"
+            try:
+                raw = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+                user, sep, password = raw.partition(":")
+                if sep:
+                    self.creds = (user, password)
+            except (binascii.Error, UnicodeDecodeError):
+                pass
+
+        self.cookie = None
+        for header in self.headers.get_all("Cookie") or []:
+            for item in header.split(";"):
+                k, sep, v = item.strip().partition("=")
+                if sep and k == COOKIE_NAME and self.cookie is None:
+                    self.cookie = v.strip()
+
+    def exchange(self):
+        site = self.server.site
+        self.parse()
+        mode = self.query.get("mode")
+        answer = None
+        note = None
+        fault = None
+        try:
+            # a body we cannot frame: answer and close the connection
+            te = self.headers.get("Transfer-Encoding")
+            cl = self.headers.get("Content-Length")
+            if te is not None or (cl is None and self.command == "POST" and mode == "file"):
+                self.close_connection = True
+                with site.lock:
+                    answer = site.failure(MSG_READ)
+                answer.status = 411
+            elif cl is not None and (not cl.strip().isdigit()):
+                self.close_connection = True
+                with site.lock:
+                    answer = site.failure(MSG_READ)
+                answer.status = 400
+            else:
+                self.length = self.length_left = int(cl or 0)
+
+            with site.lock:
+                if self.cookie is not None:
+                    self.session = site.sessions.get(self.cookie)
+                if answer is None:
+                    fault = site.pick_fault(mode)
+                    if fault and fault.name != "inline-success":
+                        fault.fired += 1  # inline-success counts only when it applies
+
+            if answer is None and fault and fault.name == "slow":
+                time.sleep(site.args.slow_seconds)  # outside the lock: others go on
+
+            if answer is None and fault and fault.name == "drop":
+                if self.command == "POST" and self.length > 0:
+                    self.read_some(max(1, self.length // 2))
+                raise Dropped("(dropped)")
+
+            if answer is None:
+                with site.lock:
+                    if fault:
+                        answer = site.fault_answer(fault)
+                    if answer is None:
+                        try:
+                            answer = site.dispatch(self, fault)
+                        except (Dropped, ConnectionError, socket.timeout):
+                            raise
+                        except Exception:
+                            traceback.print_exc()
+                            answer = Answer(500, HTML_500, HTML_TYPE, "<!DOCTYPE html>")
+                    if (fault and fault.name == "inline-success" and answer.status == 200
+                            and answer.first == "success"):
+                        fault.fired += 1
+                        answer = site.text("success" + MSG_INLINE + "\n")
+                    elif fault and fault.name == "inline-success":
+                        fault = None  # did not apply: not logged, not counted
+
+            if not self.close_connection:
+                self.drain()  # keep-alive: the next request starts after this body
+        except Dropped as d:
+            note = d.note
+            self.close_connection = True
+        except (ConnectionError, socket.timeout):
+            note = "(client closed)"
+            self.close_connection = True
+
+        with site.lock:
+            site.log_request([
+                self.command, self.query.get("type", "-"), mode or "-",
+                self.query.get("filename", "-") or "-", self.body_read, self.auth,
+                self.cookie_state(), self.sessid_state(),
+                "-" if note else answer.status, note or answer.first or "(empty)",
+                fault.name if fault else "-"])
+
+        if note is not None:
+            # an abrupt end: no answer at all
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.send_response(answer.status)
+        if answer.ctype:
+            self.send_header("Content-Type", answer.ctype)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for k, v in answer.headers:
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def cookie_state(self):
+        if self.cookie is None:
+            return "none"
+        return "ok" if self.session is not None else "bad"
+
+    def sessid_state(self):
+        given = self.query.get("sessid")
+        if given is None:
+            return "none"
+        ok = self.session is not None and given == self.session.sessid
+        return "ok" if ok else "bad"
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def server_bind(self):
+        # HTTPServer.server_bind looks up the host's FQDN, which can hang
+        # without DNS; a loopback test site does not need it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+            return  # a client that went away is not the site's problem
+        super().handle_error(request, client_address)
+
+
+def write_atomically(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="cmlsite.py",
+        description="A local 1C-Bitrix-like exchange site for tests (see tests/README).")
+    p.add_argument("--dir", required=True, help="working directory (port, pid, logs, uploads)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--user", default="admin", help="login (default admin)")
+    p.add_argument("--password-file", help="the password is its first line (default: secret)")
+    p.add_argument("--file-limit", type=int, default=204800,
+                   help="file_limit announced and enforced (0: unlimited; default 204800)")
+    p.add_argument("--zip", choices=("yes", "no"), default="no", help="zip= announced at init")
+    p.add_argument("--import-steps", type=int, default=2,
+                   help="progress answers before success per imported file (default 2)")
+    p.add_argument("--no-sessid", action="store_true", help="checkauth prints no sessid line")
+    p.add_argument("--no-timestamp", action="store_true", help="checkauth prints no timestamp")
+    p.add_argument("--no-deactivate", action="store_true", help="mode=deactivate is unknown")
+    p.add_argument("--no-complete", action="store_true", help="mode=complete is unknown")
+    p.add_argument("--orders", help="file whose bytes type=sale&mode=query returns")
+    p.add_argument("--encoding", choices=("cp1251", "utf-8"), default="cp1251",
+                   help="encoding of text answers (default cp1251)")
+    p.add_argument("--bom", action="store_true", help="UTF-8 with a BOM before every text answer")
+    p.add_argument("--crlf", action="store_true", help="text answers end lines with CRLF")
+    p.add_argument("--auth-401", action="store_true", help="a bad login gets HTTP 401")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME[@MODE][:COUNT]",
+                   help="inject a fault (repeatable; see tests/README)")
+    p.add_argument("--failure-text", default=MSG_FAILURE_FAULT,
+                   help="second line of the failure fault's answer")
+    p.add_argument("--slow-seconds", type=float, default=5.0,
+                   help="delay of the slow fault (default 5)")
+    args = p.parse_args(argv)
+    for opt in ("file_limit", "import_steps", "slow_seconds"):
+        if getattr(args, opt) < 0:
+            p.error("--%s must not be negative" % opt.replace("_", "-"))
+    if not 0 <= args.port <= 65535:
+        p.error("--port out of range")
+    faults = []
+    for spec in args.fault:
+        try:
+            faults.append(Fault(spec))
+        except ValueError as e:
+            p.error(str(e))
+    args.fault = faults
+    return p, args
+
+
+def main(argv=None):
+    p, args = parse_args(argv)
+    password = "secret"
+    if args.password_file:
+        try:
+            with open(args.password_file, encoding="utf-8") as f:
+                password = f.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as e:
+            p.error("cannot read the password file: %s" % e.__class__.__name__)
+    orders = DEFAULT_ORDERS
+    if args.orders:
+        try:
+            with open(args.orders, "rb") as f:
+                orders = f.read()
+        except OSError as e:
+            p.error("cannot read --orders: %s" % e)
+
+    os.makedirs(args.dir, exist_ok=True)
+    for sub in ("upload", "received"):
+        os.makedirs(os.path.join(args.dir, sub), exist_ok=True)
+    port_file = os.path.join(args.dir, "port")
+    pid_file = os.path.join(args.dir, "pid")
+    for stale in (port_file, port_file + ".tmp"):
+        if os.path.exists(stale):
+            os.unlink(stale)
+
+    server = Server(("127.0.0.1", args.port), Handler)
+    server.site = Site(args, password, orders)
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever() to return, which runs in this
+        # (the main) thread: call it from another one
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    write_atomically(pid_file, "%d\n" % os.getpid())
+    write_atomically(port_file, "%d\n" % server.server_address[1])
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        for f in (port_file, pid_file):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

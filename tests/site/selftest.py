@@ -1,0 +1,615 @@
+#!/usr/bin/env python3
+"""selftest.py: drives cmlsite.py the way the cmlkit clients will, and checks it.
+
+Starts several sites (each in its own temporary directory, as a subprocess),
+talks to them with urllib and http.client, asserts the answers byte for byte,
+the files in received/ and upload/, imports.log and requests.log, then stops
+each site with SIGTERM and expects exit status 0.  Exit status: 0 all passed,
+1 something failed.  Run by ctest as site.selftest; takes a few seconds.
+
+    python3 tests/site/selftest.py [-v]
+"""
+
+import base64
+import hashlib
+import http.client
+import io
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CMLSITE = os.path.join(HERE, "cmlsite.py")
+PATH = "/bitrix/admin/1c_exchange.php"
+TIMEOUT = 10  # seconds for any one HTTP request
+VERBOSE = "-v" in sys.argv[1:]
+
+AUTH_FAIL = "failure\nОшибка авторизации. Неверное имя пользователя или пароль."
+SOURCE_FAIL = "failure\nОшибка проверки источника запроса. Обновите модуль обмена."
+BAD_NAME = "failure\nНедопустимое имя файла."
+UNKNOWN_MODE = "failure\nНеизвестная команда."
+CP1251_TYPE = "text/html; charset=windows-1251"
+UTF8_TYPE = "text/html; charset=UTF-8"
+DEFAULT_ORDERS = ('<?xml version="1.0" encoding="windows-1251"?>\n'
+                  '<КоммерческаяИнформация ВерсияСхемы="2.05" '
+                  'ДатаФормирования="2026-11-27T10:00:00"/>').encode("cp1251")
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+
+
+def shown(value):
+    """Answers are bytes in windows-1251 or UTF-8: show them readably."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, bytes) and len(value) > 200:
+        return "<%d bytes, sha256 %s…>" % (len(value), hashlib.sha256(value).hexdigest()[:12])
+    if isinstance(value, bytes):
+        for codec in ("utf-8", "cp1251"):
+            try:
+                return repr(value.decode(codec))[:300]
+            except UnicodeDecodeError:
+                pass
+    return repr(value)[:300]
+
+
+def eq(got, want, what):
+    if got != want:
+        raise Failed("%s: got %s, want %s" % (what, shown(got), shown(want)))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def lines_of(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f]
+
+
+def make_zip(entries):
+    """A zip (bytes) of (name, data) pairs; data None makes a directory entry."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            if data is None:
+                zf.writestr(zipfile.ZipInfo(name), b"")
+            else:
+                zf.writestr(name, data)
+    return buf.getvalue()
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class Site:
+    """One cmlsite.py process; `codec` says how its text answers are encoded."""
+
+    def __init__(self, top, name, *args, codec="cp1251", crlf=False):
+        self.dir = os.path.join(top, name)
+        os.makedirs(self.dir)
+        self.codec = codec
+        self.crlf = crlf
+        self.proc = subprocess.Popen([sys.executable, CMLSITE, "--dir", self.dir, *args])
+        port_file = os.path.join(self.dir, "port")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None:
+                raise Failed("%s: the site exited with %d" % (name, self.proc.returncode))
+            if time.monotonic() > deadline:
+                raise Failed("%s: no port file after 10 s" % name)
+            time.sleep(0.02)
+        self.port = int(read(port_file))
+        eq(int(read(os.path.join(self.dir, "pid"))), self.proc.pid, "pid file")
+
+    def stop(self):
+        """SIGTERM, then the exit status (killed after 10 s, which fails the test)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failed("the site ignored SIGTERM")
+        return self.proc.returncode
+
+    def enc(self, text):
+        """The bytes the site sends for a text answer."""
+        if self.crlf:
+            text = text.replace("\n", "\r\n")
+        if self.codec == "bom":
+            return b"\xef\xbb\xbf" + text.encode("utf-8")
+        return text.encode(self.codec)
+
+    def url(self, params):
+        return "http://127.0.0.1:%d%s?%s" % (self.port, PATH, urllib.parse.urlencode(params))
+
+    def request(self, params, body=None, auth=None, cookie=None, method=None):
+        """One request on a fresh connection (urllib); HTTP errors are replies too."""
+        headers = {}
+        if auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                ("%s:%s" % auth).encode("utf-8")).decode("ascii")
+        if cookie:
+            headers["Cookie"] = "PHPSESSID=" + cookie
+        if body is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        req = urllib.request.Request(self.url(params), data=body, headers=headers,
+                                     method=method or ("POST" if body is not None else "GET"))
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+                return Reply(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return Reply(e.code, e.headers, e.read())
+
+    def expect(self, reply, text, what, status=200, ctype=None):
+        eq(reply.status, status, what + ": HTTP status")
+        eq(reply.body, self.enc(text), what)
+        if ctype:
+            eq(reply.headers.get("Content-Type"), ctype, what + ": Content-Type")
+
+    def dropped(self, params, body=None, cookie=None):
+        """True if the site closed the connection without answering."""
+        try:
+            self.request(params, body=body, cookie=cookie)
+        except (OSError, http.client.HTTPException):
+            return True
+        return False
+
+
+class Exchange:
+    """A client session: checkauth's cookie and sessid go on every later call."""
+
+    def __init__(self, site, type_, auth=("admin", "secret"), **params):
+        self.site = site
+        self.type = type_
+        r = site.request(dict(type=type_, mode="checkauth", **params), auth=auth)
+        eq(r.status, 200, "checkauth status")
+        body = r.body.decode("utf-8" if site.codec != "cp1251" else "cp1251")
+        self.lines = body.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
+        eq(self.lines[0], "success", "checkauth answer")
+        self.cookie = self.lines[2]
+        self.sessid = None
+        self.timestamp = None
+        for line in self.lines[3:]:
+            if line.startswith("sessid="):
+                self.sessid = line[len("sessid="):]
+            elif line.startswith("timestamp="):
+                self.timestamp = line[len("timestamp="):]
+
+    def call(self, mode, body=None, sessid=True, cookie=True, **params):
+        q = dict(type=self.type, mode=mode, **params)
+        if sessid and self.sessid:
+            q["sessid"] = self.sessid
+        return self.site.request(q, body=body, cookie=self.cookie if cookie else None)
+
+    def upload(self, name, data, chunk):
+        for off in range(0, max(len(data), 1), chunk):
+            r = self.call("file", body=data[off:off + chunk], filename=name)
+            self.site.expect(r, "success\n", "upload %s at %d" % (name, off))
+
+    def import_answers(self, name, limit=20):
+        """The texts of the import loop, up to and including the first non-progress one."""
+        out = []
+        for _ in range(limit):
+            r = self.call("import", filename=name)
+            eq(r.status, 200, "import status")
+            out.append(r.body)
+            if not r.body.startswith(self.site.enc("progress")):
+                break
+        return out
+
+
+def test_catalog(top, sites):
+    """Catalog upload on a zip=yes site with a password file and file_limit 200000."""
+    pw = os.path.join(top, "pw")
+    with open(pw, "w", encoding="utf-8") as f:
+        f.write("Pa:ss-пароль\n")
+    site = Site(top, "catalog", "--password-file", pw, "--file-limit", "200000", "--zip", "yes")
+    sites.append(site)
+    good = ("admin", "Pa:ss-пароль")
+
+    # checkauth: missing, wrong password, wrong user -> Bitrix failure with HTTP 200
+    for auth in (None, ("admin", "secret"), ("root", "Pa:ss-пароль")):
+        r = site.request(dict(type="catalog", mode="checkauth"), auth=auth)
+        site.expect(r, AUTH_FAIL, "checkauth with %r" % (auth,), ctype=CP1251_TYPE)
+    x = Exchange(site, "catalog", auth=good)
+    eq(len(x.lines), 6, "catalog checkauth: 5 lines and a final newline")
+    eq(x.lines[1:2] + x.lines[5:], ["PHPSESSID", ""], "checkauth cookie name, trailing newline")
+    check(x.sessid and x.timestamp, "checkauth gives sessid and timestamp")
+    check(abs(int(x.timestamp) - time.time()) < 60, "timestamp is now")
+    y = Exchange(site, "catalog", auth=good)
+    check(y.cookie != x.cookie and y.sessid != x.sessid, "each checkauth opens a new session")
+
+    # the cookie and the sticky sessid
+    site.expect(x.call("init", cookie=False), AUTH_FAIL, "init without cookie")
+    r = site.request(dict(type="catalog", mode="init", sessid=x.sessid), cookie="nope")
+    site.expect(r, AUTH_FAIL, "init with an unknown cookie")
+    site.expect(x.call("init", sessid=False), SOURCE_FAIL, "init without sessid")
+    r = site.request(dict(type="catalog", mode="init", sessid=y.sessid), cookie=x.cookie)
+    site.expect(r, SOURCE_FAIL, "init with another session's sessid")
+    r = x.call("init")
+    eq(r.body, b"zip=yes\nfile_limit=200000", "init answer")
+
+    # file names and the file limit
+    for bad in ("../x.xml", "/abs.xml", "a\\b.xml", "x.php", "X.PHP", "a/../b.xml", "a//b.xml", ""):
+        site.expect(x.call("file", body=b"data", filename=bad), BAD_NAME, "file name %r" % bad)
+    r = x.call("file", body=b"x" * 200001, filename="import.xml")
+    site.expect(r, "failure\nРазмер части файла больше file_limit.", "chunk over file_limit")
+    updir = os.path.join(site.dir, "upload", "catalog")
+    check(not os.path.exists(os.path.join(updir, "import.xml")), "oversized chunk not stored")
+
+    # 1 MB in chunks of file_limit, then the import loop
+    data = random.Random(1).randbytes(1_000_000)
+    x.upload("import.xml", data, 200000)
+    eq(read(os.path.join(updir, "import.xml")), data, "chunks appended")
+    answers = x.import_answers("import.xml")
+    eq(answers, [site.enc("progress\nОбработано 1 из 2 шагов."),
+                 site.enc("progress\nОбработано 2 из 2 шагов."),
+                 site.enc("success\nИмпорт файла import.xml завершен.")], "import loop")
+    eq(read(os.path.join(site.dir, "received", "001-import.xml")), data, "received bytes")
+
+    site.expect(x.call("import", filename="nothere.xml"),
+                "failure\nФайл для импорта не найден: nothere.xml", "import of a missing file")
+    x.upload("empty.xml", b"", 200000)
+    site.expect(x.call("import", filename="empty.xml"), "failure\nФайл для импорта пуст.",
+                "import of an empty file")
+    site.expect(x.call("import", filename="../import.xml"), BAD_NAME, "import of a bad name")
+    x.upload("import_files/ab/pic.jpg", b"\xff\xd8jpeg", 200000)
+    eq(read(os.path.join(updir, "import_files", "ab", "pic.jpg")), b"\xff\xd8jpeg", "subdirectory")
+
+    # a zip archive uploaded in chunks, unpacked by the first import requests
+    offers = random.Random(2).randbytes(300_000)
+    pic = random.Random(3).randbytes(5000)
+    archive = make_zip([("import_files/", None), ("import_files/cd/", None),
+                        ("import_files/cd/x.jpg", pic), ("offers.xml", offers)])
+    x.upload("pack.zip", archive, 200000)
+    answers = x.import_answers("offers.xml")
+    eq(answers, [site.enc("progress\nИдет распаковка архива."),
+                 site.enc("progress\nРаспаковка архива завершена."),
+                 site.enc("progress\nОбработано 1 из 2 шагов."),
+                 site.enc("progress\nОбработано 2 из 2 шагов."),
+                 site.enc("success\nИмпорт файла offers.xml завершен.")], "zip import loop")
+    eq(read(os.path.join(site.dir, "received", "002-offers.xml")), offers, "received from zip")
+    eq(read(os.path.join(updir, "import_files", "cd", "x.jpg")), pic, "picture from zip")
+
+    # a zip with a hostile entry, and a zip that is not one
+    x.upload("bad.zip", make_zip([("ok.xml", b"<a/>"), ("../evil.xml", b"<a/>")]), 200000)
+    site.expect(x.call("import", filename="ok.xml"), "failure\nОшибка распаковки архива.",
+                "zip with ../")
+    check(not os.path.exists(os.path.join(site.dir, "upload", "evil.xml")), "nothing outside")
+    check(not os.path.exists(os.path.join(updir, "ok.xml")), "nothing unpacked from a bad zip")
+    x.upload("junk.zip", b"PK not really", 200000)
+    site.expect(x.call("import", filename="ok.xml"), "failure\nОшибка распаковки архива.",
+                "broken zip")
+
+    # deactivate needs checkauth's timestamp; complete
+    site.expect(x.call("deactivate"), "failure\nНе указан timestamp.", "deactivate, no timestamp")
+    site.expect(x.call("deactivate", timestamp="1"), "failure\nНе указан timestamp.",
+                "deactivate, wrong timestamp")
+    site.expect(x.call("deactivate", timestamp=x.timestamp), "success\nДеактивация выполнена.",
+                "deactivate")
+    site.expect(x.call("complete"), "success\nОбмен завершен.", "complete")
+
+    # unknown commands
+    site.expect(x.call("frobnicate"), UNKNOWN_MODE, "unknown mode")
+    r = site.request(dict(type="nonsense", mode="init", sessid=x.sessid), cookie=x.cookie)
+    site.expect(r, "failure\nUnknown command type.", "unknown type")
+    r = site.request(dict(type="sale", mode="deactivate", sessid=x.sessid), cookie=x.cookie)
+    site.expect(r, UNKNOWN_MODE, "deactivate is a catalog mode")
+
+    # the logs
+    imports = lines_of(os.path.join(site.dir, "imports.log"))
+    eq(imports, [
+        ["catalog", "import.xml", "1000000", hashlib.sha256(data).hexdigest(), "001"],
+        ["catalog", "offers.xml", "300000", hashlib.sha256(offers).hexdigest(), "002"],
+        ["catalog", "(deactivate)", "0", "-", "-"],
+        ["catalog", "(complete)", "0", "-", "-"]], "catalog imports.log")
+    reqlog = read(os.path.join(site.dir, "requests.log")).decode("utf-8")
+    for secret in ("Pa:ss", x.cookie, x.sessid, y.cookie, y.sessid):
+        check(secret not in reqlog, "requests.log holds no password, cookie or sessid")
+    rows = lines_of(os.path.join(site.dir, "requests.log"))
+    eq([len(row) for row in rows], [12] * len(rows), "requests.log: 12 fields a line")
+    eq([row[0] for row in rows], [str(i) for i in range(1, len(rows) + 1)], "requests.log seq")
+    eq(rows[0][1:], ["GET", "catalog", "checkauth", "-", "0", "none", "none", "none", "200",
+                     "failure", "-"], "requests.log: a failed checkauth")
+    check(["POST", "catalog", "file", "import.xml", "200000", "none", "ok", "ok", "200",
+           "success", "-"] in [row[1:] for row in rows], "requests.log: a chunk")
+    check(any(row[7:9] == ["bad", "bad"] for row in rows), "requests.log: an unknown cookie")
+    check(any(row[7:9] == ["ok", "bad"] for row in rows), "requests.log: a wrong sessid")
+    check(any(row[7:9] == ["ok", "none"] for row in rows), "requests.log: no sessid")
+
+    # an old sale client on a zip=yes site: the archive is unpacked and imported at once
+    old = Exchange(site, "sale", auth=good)
+    eq(old.call("init").body, b"zip=yes\nfile_limit=200000", "sale init, zip")
+    old.upload("orders.zip", make_zip([("a.xml", b"<a/>"), ("b.xml", b"<b/>")]), 200000)
+    eq([read(os.path.join(site.dir, "received", n)) for n in ("003-a.xml", "004-b.xml")],
+       [b"<a/>", b"<b/>"], "sale zip imported at once")
+
+    # init wipes the uploads
+    eq(x.call("init").status, 200, "second init")
+    eq(os.listdir(updir), [], "init wiped upload/catalog")
+
+
+def test_sale(top, sites):
+    """Orders on a site with every default: query, success, both kinds of file upload."""
+    site = Site(top, "sale")
+    sites.append(site)
+    x = Exchange(site, "sale", version="2.09")
+    eq(len(x.lines), 5, "sale checkauth: 4 lines and a final newline, no timestamp")
+    check(x.sessid and x.timestamp is None, "sale checkauth has a sessid, no timestamp")
+    eq(x.call("init", version="2.09").body,
+       ("zip=no\nfile_limit=204800\nsessid=%s\nversion=2.09" % x.sessid).encode(), "sale init")
+
+    r = x.call("query", version="2.09")
+    eq(r.status, 200, "query status")
+    eq(r.body, DEFAULT_ORDERS, "default query answer")
+    eq(r.headers.get("Content-Type"), "application/xml; charset=windows-1251", "query type")
+    eq(r.headers.get("Content-Length"), str(len(DEFAULT_ORDERS)), "query length")
+
+    r = site.request(dict(type="sale", mode="success", sessid=x.sessid), cookie="wrong")
+    site.expect(r, "error\n", "success with a wrong cookie")
+    site.expect(x.call("success", cookie=False), "error\n", "success without a cookie")
+    site.expect(x.call("success", sessid=False), SOURCE_FAIL, "success without sessid")
+    site.expect(x.call("success"), "success\n", "success")
+
+    # with version at init, mode=file only stores; mode=import follows
+    doc = "<?xml version=\"1.0\"?><КоммерческаяИнформация/>".encode("utf-8") * 2000
+    x.upload("documents.xml", doc, 204800)
+    eq(os.listdir(os.path.join(site.dir, "received")), [], "a versioned sale upload waits")
+    eq(x.import_answers("documents.xml")[-1],
+       site.enc("success\nИмпорт файла documents.xml завершен."), "sale import")
+    eq(read(os.path.join(site.dir, "received", "001-documents.xml")), doc, "sale received")
+
+    # an old client (no version at init): the upload is imported at once
+    old = Exchange(site, "sale")
+    eq(old.call("init").body, b"zip=no\nfile_limit=204800", "sale init without version")
+    old.upload("orders.xml", b"<orders/>", 204800)
+    eq(read(os.path.join(site.dir, "received", "002-orders.xml")), b"<orders/>",
+       "old-style sale upload imported at once")
+    eq(lines_of(os.path.join(site.dir, "imports.log")), [
+        ["sale", "(success)", "0", "-", "-"],
+        ["sale", "documents.xml", str(len(doc)), hashlib.sha256(doc).hexdigest(), "001"],
+        ["sale", "orders.xml", "9", hashlib.sha256(b"<orders/>").hexdigest(), "002"]],
+       "sale imports.log")
+
+
+def test_keepalive(top, sites):
+    """One HTTP/1.1 connection carries a whole exchange, quickly."""
+    site = Site(top, "keepalive", "--import-steps", "1")
+    sites.append(site)
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=TIMEOUT)
+    try:
+        def call(params, body=None, headers=None):
+            conn.request("POST" if body is not None else "GET",
+                         PATH + "?" + urllib.parse.urlencode(params), body=body,
+                         headers=headers or {})
+            r = conn.getresponse()
+            check(r.getheader("Content-Length") is not None, "Content-Length always sent")
+            return r.read()
+
+        auth = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()}
+        answer = call(dict(type="catalog", mode="checkauth"), headers=auth)
+        lines = answer.decode("cp1251").split("\n")
+        cookie = {"Cookie": "PHPSESSID=" + lines[2]}
+        sessid = lines[3][len("sessid="):]
+        sock = conn.sock
+        q = dict(type="catalog", mode="init", sessid=sessid)
+        eq(call(q, headers=cookie), b"zip=no\nfile_limit=204800", "keep-alive init")
+        data = random.Random(4).randbytes(204800 * 20 + 17)
+        start = time.monotonic()
+        for off in range(0, len(data), 204800):
+            q = dict(type="catalog", mode="file", filename="big.xml", sessid=sessid)
+            eq(call(q, body=data[off:off + 204800], headers=cookie), b"success\n",
+               "keep-alive chunk")
+        for _ in range(100):  # small requests show any per-request delay (e.g. Nagle)
+            q = dict(type="catalog", mode="nothing", sessid=sessid)
+            call(q, headers=cookie)
+        elapsed = time.monotonic() - start
+        q = dict(type="catalog", mode="import", filename="big.xml", sessid=sessid)
+        eq(call(q, headers=cookie)[:8], b"progress", "keep-alive import 1")
+        eq(call(q, headers=cookie)[:7], b"success", "keep-alive import 2")
+        check(conn.sock is sock, "all requests on one connection")
+        check(elapsed < 5, "121 requests took %.1f s" % elapsed)
+        if VERBOSE:
+            print("  keep-alive: 121 requests in %.2f s" % elapsed)
+
+        # appending to an imported file leaves what received/ holds alone
+        q = dict(type="catalog", mode="file", filename="big.xml", sessid=sessid)
+        eq(call(q, body=b"tail", headers=cookie), b"success\n", "append after import")
+    finally:
+        conn.close()
+    upload = os.path.join(site.dir, "upload", "catalog", "big.xml")
+    eq(read(os.path.join(site.dir, "received", "001-big.xml")), data, "keep-alive received")
+    eq(read(upload), data + b"tail", "appended after import")
+
+
+def test_variants(top, sites):
+    """A WooCommerce/Shop-Script flavoured site: BOM, CRLF, 401, no sessid, no limit."""
+    pw = os.path.join(top, "pw2")
+    with open(pw, "w", encoding="utf-8") as f:
+        f.write("hunter2\r\n")
+    orders = os.path.join(top, "orders.xml")
+    orders_bytes = ('\ufeff<?xml version="1.0" encoding="UTF-8"?>\n'
+                    '<КоммерческаяИнформация/>\n').encode()
+    with open(orders, "wb") as f:
+        f.write(orders_bytes)
+    site = Site(top, "variants", "--user", "exch", "--password-file", pw, "--encoding", "utf-8",
+                "--bom", "--crlf", "--auth-401", "--no-sessid", "--no-timestamp",
+                "--no-deactivate", "--no-complete", "--file-limit", "0", "--orders", orders,
+                "--fault", "failure@import:1", "--failure-text", "Своя ошибка.",
+                codec="bom", crlf=True)
+    sites.append(site)
+    for auth in (None, ("exch", "secret"), ("admin", "hunter2")):
+        r = site.request(dict(type="catalog", mode="checkauth"), auth=auth)
+        eq(r.status, 401, "401 for %r" % (auth,))
+        eq(r.headers.get("WWW-Authenticate"), 'Basic realm="site"', "WWW-Authenticate")
+    x = Exchange(site, "catalog", auth=("exch", "hunter2"))
+    r = site.request(dict(type="catalog", mode="checkauth"), auth=("exch", "hunter2"))
+    check(r.body.startswith(b"\xef\xbb\xbfsuccess\r\nPHPSESSID\r\n") and r.body.endswith(b"\r\n"),
+          "BOM and CRLF in checkauth")
+    eq(r.body.count(b"\r\n"), 3, "checkauth without sessid and timestamp: 3 lines")
+    eq(r.headers.get("Content-Type"), UTF8_TYPE, "UTF-8 content type")
+    check(x.sessid is None and x.timestamp is None, "no sessid, no timestamp")
+
+    site.expect(x.call("init"), "zip=no\nfile_limit=0", "init, unlimited")
+    big = random.Random(5).randbytes(600_000)
+    x.upload("import.xml", big, len(big))  # one piece: file_limit=0 means no limit
+    eq(x.import_answers("import.xml"), [site.enc("failure\nСвоя ошибка.")], "failure fault text")
+    eq(x.import_answers("import.xml")[-1], site.enc("success\nИмпорт файла import.xml завершен."),
+       "import after the fault")
+    eq(read(os.path.join(site.dir, "received", "001-import.xml")), big, "variants received")
+
+    # a client that dies in the middle of a chunk (after the site wrote 1 MiB of
+    # it): nothing of that chunk is kept
+    q = dict(type="catalog", mode="file", filename="import.xml")
+    with socket.create_connection(("127.0.0.1", site.port), timeout=TIMEOUT) as s:
+        s.sendall(("POST %s?%s HTTP/1.1\r\nHost: x\r\nCookie: PHPSESSID=%s\r\n"
+                   "Content-Length: 3000000\r\n\r\n"
+                   % (PATH, urllib.parse.urlencode(q), x.cookie)).encode() + b"x" * 1500000)
+        s.shutdown(socket.SHUT_WR)
+        eq(s.recv(100), b"", "no answer to a cut chunk")
+    eq(read(os.path.join(site.dir, "upload", "catalog", "import.xml")), big,
+       "a cut chunk is not appended")
+    last = lines_of(os.path.join(site.dir, "requests.log"))[-1]
+    eq(last[5:], ["1500000", "none", "ok", "none", "-", "(client closed)", "-"],
+       "cut chunk logged")
+    site.expect(x.call("deactivate"), UNKNOWN_MODE, "--no-deactivate")
+    site.expect(x.call("complete"), UNKNOWN_MODE, "--no-complete")
+    s = Exchange(site, "sale", auth=("exch", "hunter2"))
+    eq(s.call("query").body, orders_bytes, "--orders bytes")
+    site.expect(s.call("success"), "success\n", "sale success")
+
+
+def test_utf8(top, sites):
+    """--encoding utf-8 without BOM, no import steps, and http500 on any mode."""
+    site = Site(top, "utf8", "--encoding", "utf-8", "--import-steps", "0",
+                "--fault", "http500:1", codec="utf-8")
+    sites.append(site)
+    r = site.request(dict(type="catalog", mode="checkauth"), auth=("admin", "secret"))
+    eq(r.status, 500, "http500 fires on the first request, whatever its mode")
+    check(r.body.startswith(b"<!DOCTYPE html>"), "http500 body is HTML")
+    site.expect(site.request(dict(type="catalog", mode="checkauth")), AUTH_FAIL,
+                "UTF-8 failure", ctype=UTF8_TYPE)
+    x = Exchange(site, "catalog")
+    eq(x.call("init").status, 200, "init")
+    x.upload("import.xml", b"<a/>", 204800)
+    site.expect(x.call("import", filename="import.xml"),
+                "success\nИмпорт файла import.xml завершен.", "import without steps")
+
+
+def test_faults(top, sites):
+    """Every fault of a cp1251 site, each once, in the order given."""
+    site = Site(top, "faults", "--slow-seconds", "1", "--import-steps", "1",
+                "--fault", "wrong-password:1", "--fault", "error-text:1",
+                "--fault", "http500@init:1", "--fault", "drop:1", "--fault", "inline-success:1",
+                "--fault", "drop@import:1", "--fault", "failure:1", "--fault", "html:1",
+                "--fault", "empty:1", "--fault", "slow:1", "--fault", "endless:3")
+    sites.append(site)
+    checkauth = dict(type="catalog", mode="checkauth")
+    site.expect(site.request(checkauth, auth=("admin", "secret")), AUTH_FAIL, "wrong-password")
+    site.expect(site.request(checkauth, auth=("admin", "secret")), "Error: Authentication failed.",
+                "error-text")
+    x = Exchange(site, "catalog")
+
+    r = x.call("init")
+    eq(r.status, 500, "http500@init")
+    eq(r.headers.get("Content-Type"), UTF8_TYPE, "http500 content type")
+    eq(x.call("init").body, b"zip=no\nfile_limit=204800", "init after http500")
+
+    updir = os.path.join(site.dir, "upload", "catalog")
+    one = random.Random(6).randbytes(100_000)
+    two = random.Random(7).randbytes(50_000)
+    q = dict(type="catalog", mode="file", filename="import.xml", sessid=x.sessid)
+    check(site.dropped(q, body=one, cookie=x.cookie), "drop: no answer to the chunk")
+    check(not os.path.exists(os.path.join(updir, "import.xml")), "a dropped chunk is not stored")
+    site.expect(x.call("file", body=one, filename="import.xml"),
+                "successФайл принят с замечаниями.\n", "inline-success")
+    site.expect(x.call("file", body=two, filename="import.xml"), "success\n",
+                "after inline-success")
+    eq(read(os.path.join(updir, "import.xml")), one + two, "chunks after drop and inline-success")
+
+    q = dict(type="catalog", mode="import", filename="import.xml", sessid=x.sessid)
+    check(site.dropped(q, cookie=x.cookie), "drop@import: no answer")
+    site.expect(x.call("import", filename="import.xml"),
+                "failure\nОшибка импорта: не найден классификатор в файле.", "failure fault")
+    r = x.call("import", filename="import.xml")
+    eq(r.body, ("<!DOCTYPE html>\n<html><head><title>Error</title></head><body><b>Fatal error</b>: "
+                "Allowed memory size exhausted in /home/bitrix/www/bitrix/modules/iblock/classes/"
+                "general/cml2.php on line 2215</body></html>").encode(), "html fault body")
+    eq((r.status, r.headers.get("Content-Type")), (200, UTF8_TYPE), "html fault status and type")
+    r = x.call("import", filename="import.xml")
+    eq((r.status, r.body, r.headers.get("Content-Length")), (200, b"", "0"), "empty fault")
+    start = time.monotonic()
+    site.expect(x.call("import", filename="import.xml"), "progress\nОбработано 1 из 1 шагов.",
+                "slow fault answers normally")
+    check(time.monotonic() - start >= 0.9, "slow fault waits --slow-seconds")
+    for n in (1, 2, 3):
+        site.expect(x.call("import", filename="import.xml"), "progress\nШаг %d." % n, "endless")
+    site.expect(x.call("import", filename="import.xml"),
+                "success\nИмпорт файла import.xml завершен.", "import after the faults")
+    eq(read(os.path.join(site.dir, "received", "001-import.xml")), one + two, "faults received")
+
+    rows = [row[1:] for row in lines_of(os.path.join(site.dir, "requests.log"))]
+    fired = [row[-1] for row in rows if row[-1] != "-"]
+    eq(fired, ["wrong-password", "error-text", "http500", "drop", "inline-success", "drop",
+               "failure", "html", "empty", "slow", "endless", "endless", "endless"],
+       "faults logged in requests.log")
+    drops = [row for row in rows if row[-2] == "(dropped)"]
+    eq([(row[2], row[4], row[8]) for row in drops], [("file", "50000", "-"), ("import", "0", "-")],
+       "dropped requests: half the body read, no status")
+
+
+TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults]
+
+
+def main():
+    failed = 0
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="cmlsite-test.") as top:
+        for test in TESTS:
+            sites = []
+            t0 = time.monotonic()
+            try:
+                here = os.path.join(top, test.__name__)
+                os.makedirs(here)
+                try:
+                    test(here, sites)
+                finally:
+                    for site in sites:
+                        rc = site.stop()
+                        if rc != 0:
+                            raise Failed("the site exited with %s after SIGTERM" % rc)
+                        check(not os.path.exists(os.path.join(site.dir, "port")),
+                              "port file removed on exit")
+                print("ok: %s (%.1f s)" % (test.__name__, time.monotonic() - t0))
+            except Exception as e:  # report every test, not only the first failure
+                failed += 1
+                print("FAILED: %s: %s: %s" % (test.__name__, e.__class__.__name__, e))
+    print("%d of %d failed, %.1f s" % (failed, len(TESTS), time.monotonic() - start))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
