@@ -1,6 +1,8 @@
 #!/bin/sh
 # The main job on the bundled sample shop: check what the accounting
-# system exported, write the normalised package for the site, check it.
+# system exported, write the normalised package for the site, check it;
+# then the whole catalog cycle against a local test site: full-export,
+# catalog-push, a change, delta-export, catalog-push, what the site got.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,19 +26,55 @@ echo "== the same shop from CSV, as a 3.1 split package"
 "$bin/full-export" --schema=3.1 -o "$out/package-csv" "$shop/csv"
 "$bin/cml-check" -q "$out/package-csv" && echo "package-csv: usable"
 echo
-echo "== delta-export: the first run has no baseline, writes the whole shop and"
-echo "   (--ack-on-write, as for a site that reads a folder) makes it the baseline;
-echo "   the source is the CSV copy of the shop, which a script can edit""
-db=$out/delta.db
-"$bin/delta-export" --db "$db" --ack-on-write --summary -o "$out/delta-1" "$shop/csv"
+echo "== the catalog cycle against a site: the test site (tests/site/cmlsite.py)"
+echo "   plays a 1C-Bitrix shop on 127.0.0.1; its password is in a 0600 file"
+site=$out/site
+mkdir -p "$site"
+umask 077
+head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/site.pass"
+umask 022
+python3 "$top/tests/site/cmlsite.py" --dir "$site" --password-file "$out/site.pass" \
+	>"$out/site.log" 2>&1 &
+site_pid=$!
+trap 'kill $site_pid 2>/dev/null' EXIT INT TERM
+for _ in $(seq 100); do [ -s "$site/port" ] && break; sleep 0.1; done
+[ -s "$site/port" ] || { echo "the test site did not start" >&2; exit 1; }
+push() { # package dir
+	"$bin/catalog-push" -v --url "http://127.0.0.1:$(cat "$site/port")/bitrix/admin/1c_exchange.php" \
+		--user admin --password-file "$out/site.pass" "$1" 2>&1 |
+		grep -v -e ' GET ' -e ' POST ' -e 'answer: ' -e 'session: ' -e 'zip=' || true
+}
+received() { # what the site imported so far
+	awk -F'\t' '{ printf "   %-4s %-14s %8s bytes  %s\n", $5, $2, $3, substr($4, 1, 16) }' \
+		"$site/imports.log"
+}
+export CMLKIT_DB="$out/cycle.db"
 echo
-echo "== two prices and a stock level change in the accounting system (the CSV"
-echo "   copy of the shop, edited): the delta carries only those offers' parts"
+echo "== 1. full-export of the shop (its CSV copy, which a script can edit)"
+"$bin/full-export" -o "$out/site-full" "$shop/csv"
+echo
+echo "== 2. catalog-push: checkauth, init, upload, import until success, complete;"
+echo "   then the generation is acknowledged and becomes the baseline"
+push "$out/site-full"
+echo "   the site imported (file, bytes, sha256):"
+received
+echo
+echo "== 3. two prices and a stock level change in the accounting system"
 mkdir -p "$out/shop-changed"
 cp "$shop/csv/"*.csv "$out/shop-changed/"
 sed -i -e '2s/,890.00,710.00,25,11/,990.00,790.00,25,11/' \
 	-e '3s/,890.00,710.00,18,7/,890.00,710.00,17,7/' "$out/shop-changed/offers.csv"
-"$bin/delta-export" --db "$db" --summary -o "$out/delta-2" "$out/shop-changed"
 echo
-echo "== what the delta package holds"
-"$bin/cml-check" --dump "$out/delta-2" | grep '"kind":"offer"'
+echo "== 4. delta-export: only what changed since the acknowledged baseline"
+"$bin/delta-export" --summary -o "$out/site-delta" "$out/shop-changed"
+echo
+echo "== 5. catalog-push of the delta"
+push "$out/site-delta"
+echo "   the site imported (file, bytes, sha256):"
+received
+echo
+echo "== 6. the offers the site received in the delta"
+"$bin/cml-check" --dump "$(ls "$site/received/"*-offers.xml | tail -1)" | grep '"kind":"offer"'
+echo
+echo "== 7. pushed again: already acknowledged, nothing is sent"
+push "$out/site-delta"
