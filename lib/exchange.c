@@ -702,6 +702,11 @@ transport_fail(cml_exchange *x, const char *what, CURLcode rc)
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
+	/* a kept-alive connection died under a POST: curl would send the
+	 * chunk again on a new one, but that is only safe if the site never
+	 * appended it, which nobody can know; the upload starts over from
+	 * init instead, so there is no seek callback */
+	case CURLE_SEND_FAIL_REWIND:
 		return fail(x, CML_ERR_NET, "%s: the connection to the site broke: %s", what,
 		            detail);
 	case CURLE_PEER_FAILED_VERIFICATION:

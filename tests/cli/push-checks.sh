@@ -209,6 +209,23 @@ fault "connection dropped in every upload" 4 "was not sent whole" --fault drop@f
 expect "dropped uploads: nothing imported after a partial upload" '[ "$(requests import)" = 0 ]'
 expect "dropped uploads: restarted from init each time" '[ "$(requests init)" = 3 ]'
 
+# killed in the middle (the site is slow to import): nothing acknowledged,
+# and the next push delivers it
+start_site --fault slow@import:1 --slow-seconds 5
+fresh
+"$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" --user admin --password-file "$tmp/pw" \
+	"$tmp/pkg" >/dev/null 2>&1 &
+victim=$!
+# the upload is answered, so the first import is in the slow site's hands
+for _ in $(seq 100); do [ "$(requests file)" -ge 1 ] && break; sleep 0.1; done
+sleep 0.5
+{ kill -9 "$victim"; wait "$victim"; } 2>/dev/null
+rc=killed
+: >"$tmp/push.err"
+expect "kill -9 during the import: not acknowledged" '[ "$(requests complete)" = 0 ] && pending 0'
+push
+expect "the next push after a kill delivers and acknowledges" '[ "$rc" = 0 ] && received_same && acked'
+
 # nobody listening
 stop_site
 fresh
