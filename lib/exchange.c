@@ -164,7 +164,46 @@ cut_utf8(char *s, size_t n)
 	memcpy(s + n, "...", 4);
 }
 
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud);
+static size_t on_read(char *buf, size_t size, size_t n, void *ud);
+
 /* ---- handle ---- */
+
+/* The options every request shares, set once. */
+static void
+setup(cml_exchange *x)
+{
+	CURL *c = x->curl;
+
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curl_err);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "cmlkit/" CML_VERSION_STRING " (1C exchange)");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)x->o.connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, x->o.insecure ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, x->o.insecure ? 0L : 2L);
+	if (x->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, x->cacert);
+	/* Basic on every request: some sites check it again, and it is
+	 * how the ones without a session cookie know us */
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	if (x->user != NULL)
+		curl_easy_setopt(c, CURLOPT_USERNAME, x->user);
+	if (x->password != NULL)
+		curl_easy_setopt(c, CURLOPT_PASSWORD, x->password);
+	if (x->user == NULL || x->password == NULL) {
+		curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+		if (x->netrc_file != NULL)
+			curl_easy_setopt(c, CURLOPT_NETRC_FILE, x->netrc_file);
+	}
+	/* cookies the site sets the usual way are kept too */
+	curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, x);
+}
 
 cml_exchange *
 cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, size_t errcap)
@@ -245,6 +284,7 @@ cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, si
 	if (t == NULL)
 		goto fail_x;
 	x->post_headers = t;
+	setup(x);
 	return x;
 
 fail_x:
@@ -702,13 +742,16 @@ transport_fail(cml_exchange *x, const char *what, CURLcode rc)
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
-	/* a kept-alive connection died under a POST: curl would send the
-	 * chunk again on a new one, but that is only safe if the site never
-	 * appended it, which nobody can know; the upload starts over from
-	 * init instead, so there is no seek callback */
-	case CURLE_SEND_FAIL_REWIND:
 		return fail(x, CML_ERR_NET, "%s: the connection to the site broke: %s", what,
 		            detail);
+	case CURLE_SEND_FAIL_REWIND:
+		/* A kept-alive connection died under a POST. curl would send
+		 * the chunk again on a new one, but that is only safe if the
+		 * site never appended it, which nobody can know; the upload
+		 * starts over from init instead, so there is no seek callback. */
+		return fail(x, CML_ERR_NET,
+		            "%s: the connection to the site broke while the data was on its way",
+		            what);
 	case CURLE_PEER_FAILED_VERIFICATION:
 		return fail(x, CML_ERR_REFUSED,
 		            "%s: the site's certificate does not verify: %s (give its CA with "
@@ -796,41 +839,12 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 		logf_(x, "GET %s", shown);
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curl_err);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "cmlkit/" CML_VERSION_STRING " (1C exchange)");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)x->o.connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, x->o.insecure ? 0L : 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, x->o.insecure ? 0L : 2L);
-	if (x->cacert != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, x->cacert);
-	/* Basic on every request: some sites check it again, and it is
-	 * how the ones without a session cookie know us */
-	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	if (x->user != NULL)
-		curl_easy_setopt(c, CURLOPT_USERNAME, x->user);
-	if (x->password != NULL)
-		curl_easy_setopt(c, CURLOPT_PASSWORD, x->password);
-	if (x->user == NULL || x->password == NULL) {
-		curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
-		if (x->netrc_file != NULL)
-			curl_easy_setopt(c, CURLOPT_NETRC_FILE, x->netrc_file);
-	}
-	/* the cookie the site named in its checkauth answer, plus any it
-	 * set the usual way */
-	curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
 	curl_easy_setopt(c, CURLOPT_COOKIE, x->cookie);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	if (up != NULL) {
 		x->up = up;
 		up->sent = 0;
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, x);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)up->len);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->post_headers);
 		/* an upload may take long; what must not happen is a stall */

@@ -386,18 +386,35 @@ run(struct push_opts *o)
 		                 .progress = on_progress, .ud = &pr };
 	cml_status st;
 
-	if (!o->dry_run && (status = site_prepare(&o->site, &xo)) != EXIT_OK)
-		goto out;
-	/* site_log and on_progress share ud; site_log ignores it */
-	xo.ud = &pr;
+	/* the site's settings first: a bad URL or no password is found
+	 * before anything else is touched */
+	if (!o->dry_run) {
+		if ((status = site_prepare(&o->site, &xo)) != EXIT_OK)
+			goto out;
+		xo.ud = &pr;
+		x = cml_exchange_new(&xo, &st, errbuf, sizeof(errbuf));
+		if (x == NULL) {
+			cmd_error("%s", errbuf);
+			status = cmd_exit_for(st);
+			goto out;
+		}
+	}
 	if ((p.dir = pkg_abs_dir(o->package)) == NULL) {
 		status = EXIT_LOCAL;
 		goto out;
 	}
 	if (!o->no_record) {
 		const char *db = o->db != NULL ? o->db : cml_store_default_path();
-		cml_store_opts so = { 0 };
+		/* a dry run changes nothing and waits for no one */
+		cml_store_opts so = { .read_only = o->dry_run };
 
+		if (access(db, F_OK) != 0) {
+			cmd_error("%s: no database: the package must be written by full-export or "
+			          "delta-export with this --db first (or pushed with --no-record)",
+			          db);
+			status = EXIT_DATA;
+			goto out;
+		}
 		store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
 		if (store == NULL) {
 			cmd_error("%s", errbuf);
@@ -405,16 +422,18 @@ run(struct push_opts *o)
 			goto out;
 		}
 		/* held to the end: nothing rewrites the package meanwhile */
-		if ((st = cml_store_run_begin(store, "catalog-push")) != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(store));
-			status = cmd_exit_for(st);
-			goto out;
+		if (!o->dry_run) {
+			if ((st = cml_store_run_begin(store, "catalog-push")) != CML_OK) {
+				cmd_error("%s", cml_store_errmsg(store));
+				status = cmd_exit_for(st);
+				goto out;
+			}
+			in_run = true;
 		}
-		in_run = true;
 		if ((status = find_generation(store, &p, o->package, &gi, &skip)) != EXIT_OK)
 			goto out;
 		if (skip) {
-			if ((st = cml_store_run_commit(store, "nothing", NULL)) != CML_OK) {
+			if (in_run && (st = cml_store_run_commit(store, "nothing", NULL)) != CML_OK) {
 				cmd_error("%s", cml_store_errmsg(store));
 				status = EXIT_LOCAL;
 			}
@@ -430,12 +449,6 @@ run(struct push_opts *o)
 
 	if (o->dry_run) {
 		print_plan(o, &p, &gi);
-		goto out;
-	}
-	x = cml_exchange_new(&xo, &st, errbuf, sizeof(errbuf));
-	if (x == NULL) {
-		cmd_error("%s", errbuf);
-		status = cmd_exit_for(st);
 		goto out;
 	}
 	st = send_package(o, &p, x, &pr);

@@ -180,19 +180,84 @@ read_password_file(const char *path)
 	return line;
 }
 
-static bool
-netrc_exists(const char *path)
+/* The host part of an http(s) URL, into out ("" when there is none). */
+static void
+url_host(const char *url, char *out, size_t cap)
 {
-	char buf[4096];
-	const char *home = getenv("HOME");
+	const char *h = strstr(url, "://");
+	size_t n;
 
-	if (path == NULL) {
-		if (home == NULL || home[0] == '\0')
-			return false;
-		snprintf(buf, sizeof(buf), "%s/.netrc", home);
-		path = buf;
+	out[0] = '\0';
+	if (h == NULL)
+		return;
+	h += 3;
+	if (*h == '[') { /* [IPv6] */
+		h++;
+		n = strcspn(h, "]");
+	} else {
+		n = strcspn(h, ":/?#");
 	}
-	return access(path, R_OK) == 0;
+	if (n < cap) {
+		memcpy(out, h, n);
+		out[n] = '\0';
+	}
+}
+
+/*
+ * Looks the site up in a netrc file: the first "machine HOST" entry (or
+ * "default"), and if a user is given, only an entry with that login.
+ * Sets *login (when the caller has none) and *password, malloc'd.
+ * Returns false when the file can't be read; true otherwise, found or not.
+ */
+static bool
+netrc_lookup(const char *path, const char *host, const char *user, char **login,
+             char **password)
+{
+	FILE *fp = fopen(path, "re");
+	char tok[1024], l[1024] = "", p[1024] = "";
+	bool in = false, found = false, have_l = false, have_p = false;
+
+	if (fp == NULL)
+		return false;
+	/* tokens are separated by white space; macdef bodies end at a blank
+	 * line and are skipped */
+	while (!found && fscanf(fp, "%1023s", tok) == 1) {
+		if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
+			if (in && have_p && (user == NULL || (have_l && strcmp(l, user) == 0)))
+				found = true;
+			else {
+				bool is_default = strcmp(tok, "default") == 0;
+				in = is_default || (fscanf(fp, "%1023s", tok) == 1 &&
+				                    strcasecmp(tok, host) == 0);
+				have_l = have_p = false;
+			}
+		} else if (strcmp(tok, "login") == 0 && fscanf(fp, "%1023s", tok) == 1) {
+			if (in) {
+				snprintf(l, sizeof(l), "%s", tok);
+				have_l = true;
+			}
+		} else if (strcmp(tok, "password") == 0 && fscanf(fp, "%1023s", tok) == 1) {
+			if (in) {
+				snprintf(p, sizeof(p), "%s", tok);
+				have_p = true;
+			}
+		} else if (strcmp(tok, "macdef") == 0) {
+			int c, prev = 0;
+			while ((c = getc(fp)) != EOF && !(c == '\n' && prev == '\n'))
+				prev = c;
+		}
+	}
+	if (!found && in && have_p && (user == NULL || (have_l && strcmp(l, user) == 0)))
+		found = true;
+	fclose(fp);
+	if (found) {
+		*password = strdup(p);
+		if (*login == NULL && have_l)
+			*login = strdup(l);
+	}
+	explicit_bzero(p, sizeof(p));
+	explicit_bzero(tok, sizeof(tok));
+	return true;
 }
 
 int
@@ -206,16 +271,37 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 	}
 	if (s->password_file != NULL) {
 		if ((s->password = read_password_file(s->password_file)) == NULL)
-			return EXIT_USAGE;
+			return EXIT_LOCAL;
 	} else if (env != NULL && env[0] != '\0') {
 		if ((s->password = strdup(env)) == NULL) {
 			cmd_error("out of memory");
 			return EXIT_LOCAL;
 		}
-	} else if (!netrc_exists(s->netrc_file)) {
-		cmd_error("no password: give --password-file FILE, set CMLKIT_PASSWORD, or put "
-		          "the site in %s", s->netrc_file != NULL ? s->netrc_file : "~/.netrc");
-		return EXIT_USAGE;
+	} else {
+		char host[256], path[4096];
+		const char *home = getenv("HOME");
+		const char *file = s->netrc_file;
+
+		if (file == NULL && home != NULL && home[0] != '\0') {
+			snprintf(path, sizeof(path), "%s/.netrc", home);
+			file = path;
+		}
+		url_host(s->url, host, sizeof(host));
+		if (file != NULL && !netrc_lookup(file, host, s->user, &s->netrc_user, &s->password) &&
+		    s->netrc_file != NULL) {
+			cmd_error("%s: %s", s->netrc_file, strerror(errno));
+			return EXIT_LOCAL;
+		}
+		if (s->password == NULL) {
+			cmd_error("no password: give --password-file FILE, set CMLKIT_PASSWORD, or "
+			          "put machine %s%s%s with a password in %s",
+			          host, s->user != NULL ? " login " : "",
+			          s->user != NULL ? s->user : "",
+			          s->netrc_file != NULL ? s->netrc_file : "~/.netrc");
+			return EXIT_USAGE;
+		}
+		if (s->user == NULL)
+			s->user = s->netrc_user;
 	}
 	if (s->password != NULL && s->user == NULL) {
 		cmd_error("a password but no user: give --user (or set CMLKIT_USER)");
@@ -224,7 +310,8 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 	x->url = s->url;
 	x->user = s->user;
 	x->password = s->password;
-	x->netrc_file = s->netrc_file;
+	x->netrc_file = NULL; /* resolved here, not by libcurl */
+	x->progress_wait_ms = 100; /* a breath between repeats, as 1C takes */
 	x->cacert = s->cacert;
 	x->insecure = s->insecure;
 	x->timeout_ms = ms(s->timeout);
@@ -241,6 +328,8 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 void
 site_release(struct site_opts *s)
 {
+	free(s->netrc_user);
+	s->netrc_user = NULL;
 	if (s->password != NULL) {
 		explicit_bzero(s->password, strlen(s->password));
 		free(s->password);

@@ -22,6 +22,7 @@ struct site_opts {
 	double timeout, connect_timeout, retry_wait, import_time; /* seconds */
 	long retries, import_steps;
 	char *password; /* resolved by site_prepare; wiped by site_release */
+	char *netrc_user; /* the login netrc gave, when no --user */
 };
 
 /* The child parser; its input is a struct site_opts * (state->child_inputs).

@@ -260,6 +260,18 @@ env -u CMLKIT_PASSWORD "$bin/catalog-push" -v --db "$tmp/cmlkit.db" --url "$url"
 rc=$?
 cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
 expect "user and password from netrc" '[ "$rc" = 0 ] && acked'
+fresh
+printf 'machine example.org login other password x\nmachine 127.0.0.1 login someone password x\nmachine 127.0.0.1\n  login admin\n  password %s\n' "$pass" >"$tmp/netrc"
+env -u CMLKIT_PASSWORD "$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" --user admin \
+	--netrc-file "$tmp/netrc" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+expect "--user with the password from netrc (the entry of that login)" '[ "$rc" = 0 ] && acked'
+fresh
+env -u CMLKIT_PASSWORD "$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" --user nobody \
+	--netrc-file "$tmp/netrc" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+expect "netrc without an entry for that login: usage error" '[ "$rc" = 2 ] && err_has "no password"'
 
 # ---- packages ----
 
@@ -284,6 +296,13 @@ fresh
 push --dry-run
 expect "--dry-run: the plan, nothing sent, nothing acknowledged" '[ "$rc" = 0 ] && grep -q "^upload import.xml " "$tmp/push.out" && pending 0'
 expect "--dry-run: the site saw nothing" '[ "$(requests init)" = 0 ]'
+push --dry-run --db "$tmp/no-such.db"
+expect "a database that does not exist: exit 3, none created" \
+	'[ "$rc" = 3 ] && err_has "no database" && [ ! -e "$tmp/no-such.db" ]'
+"$bin/catalog-push" --db "$tmp/cmlkit.db" --url "ftp://127.0.0.1/x" --user admin \
+	--password-file "$tmp/pw" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+expect "a URL that is not http(s): usage error" '[ "$rc" = 2 ] && err_has "http:// or https://"'
 
 # ---- the password never shows ----
 expect "the password appears in no output" '[ -z "$(grep -lF -- "$pass" "$tmp/all-output")" ]'

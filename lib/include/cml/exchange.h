@@ -57,7 +57,7 @@ typedef struct cml_exchange_opts {
 	const char *user;       /* NULL: from netrc */
 	const char *password;   /* NULL: from netrc; copied, wiped at free */
 	const char *netrc_file; /* NULL: ~/.netrc, used when user or password is NULL */
-	const char *version;    /* &version= sent from init on; NULL: none */
+	const char *version;    /* &version= sent on every request; NULL: none */
 	const char *cacert;     /* CA bundle to verify against; NULL: the system's */
 	bool insecure;          /* do not verify the site's certificate */
 	unsigned connect_timeout_ms; /* 0: 30 s */
