@@ -7,4 +7,4 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential cmake pkg-config \
 	libxml2-dev libxml2-utils libcsv-dev libsqlite3-dev libcurl4-openssl-dev libarchive-dev libxxhash-dev \
-	mandoc python3
+	mandoc python3 openssl curl

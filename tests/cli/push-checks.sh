@@ -234,6 +234,27 @@ url="http://127.0.0.1:$port/bitrix/admin/1c_exchange.php"
 push --retries 1
 expect "connection refused: exit 4, not acknowledged" '[ "$rc" = 4 ] && pending 0'
 
+# ---- TLS: verified unless told otherwise ----
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+		>/dev/null 2>&1
+	start_site --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+	url=$(printf '%s' "$url" | sed 's|^http:|https:|')
+	fresh
+	push
+	expect "https, a self-signed certificate: refused (exit 5), not acknowledged" \
+		'[ "$rc" = 5 ] && err_has "certificate does not verify" && pending 0'
+	push --cacert "$tmp/cert.pem"
+	expect "https with --cacert: delivered and verified" '[ "$rc" = 0 ] && received_same && acked'
+	fresh
+	push --insecure
+	expect "https with --insecure: delivered, with a warning" \
+		'[ "$rc" = 0 ] && acked && err_has "not checked"'
+else
+	echo "skip: TLS checks (no openssl)"
+fi
+
 # ---- passwords and usage ----
 
 start_site

@@ -55,6 +55,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -702,6 +703,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
+    tls = None  # an ssl.SSLContext under --tls-cert
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            # the handshake happens in the request's thread, on first read
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
     def server_bind(self):
         # HTTPServer.server_bind looks up the host's FQDN, which can hang
@@ -710,7 +719,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout, ssl.SSLError)):
             return  # a client that went away is not the site's problem
         super().handle_error(request, client_address)
 
@@ -751,6 +760,8 @@ def parse_args(argv):
                    help="second line of the failure fault's answer")
     p.add_argument("--slow-seconds", type=float, default=5.0,
                    help="delay of the slow fault (default 5)")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (needs --tls-key)")
+    p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = p.parse_args(argv)
     for opt in ("file_limit", "import_steps", "slow_seconds"):
         if getattr(args, opt) < 0:
@@ -764,6 +775,8 @@ def parse_args(argv):
         except ValueError as e:
             p.error(str(e))
     args.fault = faults
+    if (args.tls_cert is None) != (args.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
     return p, args
 
 
@@ -795,6 +808,12 @@ def main(argv=None):
 
     server = Server(("127.0.0.1", args.port), Handler)
     server.site = Site(args, password, orders)
+    if args.tls_cert:
+        try:
+            server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server.tls.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            p.error("cannot use the TLS certificate: %s" % e)
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever() to return, which runs in this

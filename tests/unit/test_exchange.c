@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <iconv.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -227,8 +228,11 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		int bfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		size_t inbuf = have - hlen;
 		size_t take = (long long)inbuf < want ? inbuf : (size_t)want;
-		if (bfd < 0 || write(bfd, buf + hlen, take) != (ssize_t)take)
+		if (bfd < 0 || write(bfd, buf + hlen, take) != (ssize_t)take) {
+			if (bfd >= 0)
+				close(bfd);
 			return;
+		}
 		r.len = (long long)take;
 		memmove(buf, buf + hlen + take, inbuf - take);
 		have = inbuf - take;
@@ -252,7 +256,7 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		if (s != NULL && s->act != ANSWER)
 			return; /* the caller closes: a FIN, or a reset over unread data */
 
-		static const struct step none = { .code = 500, .body = "no step left in the script" };
+		static const struct step none = { .code = 500, .body = "no step left" };
 		if (s == NULL)
 			s = &none;
 		if (s->sleep_ms > 0) {
@@ -263,11 +267,11 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		const char *body = s->body != NULL ? s->body : "";
 		size_t blen = s->len > 0 ? s->len : strlen(body);
 		int code = s->code > 0 ? s->code : 200;
-		int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n\r\n",
-		                 code, reason(code),
-		                 s->head != NULL ? s->head
-		                                 : "Content-Type: text/html; charset=windows-1251\r\n",
-		                 blen);
+		const char *h = s->head != NULL ? s->head : "Content-Type: text/html; "
+		                                            "charset=windows-1251\r\n";
+		int n = snprintf(head, sizeof(head),
+		                 "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n\r\n", code,
+		                 reason(code), h, blen);
 		if (n < 0 || (size_t)n >= sizeof(head))
 			return;
 		if (send_all(cfd, head, (size_t)n) != 0 || send_all(cfd, body, blen) != 0)
@@ -293,6 +297,9 @@ serve(int lfd, const struct step *steps, int nsteps)
 				continue;
 			return;
 		}
+		/* no Nagle wait between an answer's head and its body */
+		int one = 1;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		serve_conn(lfd, cfd, connno, steps, nsteps, used, recfd, &reqno);
 		close(cfd);
 	}
@@ -426,7 +433,7 @@ struct text {
 	size_t len, cap;
 };
 
-static struct text logs, errs;
+static struct text logs, errs, msgs;
 static int log_newlines;
 
 static void
@@ -481,12 +488,12 @@ on_progress(void *ud, const char *name, int64_t done, int64_t total)
 	prog.total = total;
 }
 
-/* Keeps every error message for the check on secrets; returns st. */
+/* Keeps every error message and site message for the check on secrets; returns st. */
 static cml_status
 seen(cml_exchange *x, cml_status st)
 {
 	text_add(&errs, cml_exchange_errmsg(x));
-	text_add(&errs, cml_exchange_message(x));
+	text_add(&msgs, cml_exchange_message(x));
 	return st;
 }
 
@@ -621,6 +628,29 @@ b64(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/* Whether s is well-formed UTF-8 (no overlongs, no surrogates). */
+static bool
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+		                      : (*p & 0xF8) == 0xF0 ? 3 : -1;
+		if (n < 0 || (n == 1 && *p < 0xC2))
+			return false;
+		for (int i = 1; i <= n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+		if ((n == 2 && *p == 0xE0 && p[1] < 0xA0) ||
+		    (n == 2 && *p == 0xED && p[1] >= 0xA0) ||
+		    (n == 3 && *p == 0xF0 && p[1] < 0x90) || (n == 3 && *p > 0xF4))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 static double
 now_s(void)
 {
@@ -735,8 +765,8 @@ static void
 test_checkauth_crlf(void)
 {
 	/* Shop-Script */
-	session_from("success\r\nPHPSESSID\r\n" COOKIE_VAL "\r\nsessid=" SESSID "\r\ntimestamp=" TSTAMP
-	             "\r\n",
+	session_from("success\r\nPHPSESSID\r\n" COOKIE_VAL "\r\nsessid=" SESSID
+	             "\r\ntimestamp=" TSTAMP "\r\n",
 	             "PHPSESSID=" COOKIE_VAL, SESSID, TSTAMP);
 	session_from("\xEF\xBB\xBF" "success\r\nPHPSESSID\r\n" COOKIE_VAL "\r\n",
 	             "PHPSESSID=" COOKIE_VAL, NULL, NULL);
@@ -1138,8 +1168,8 @@ test_import_progress(void)
 	srv_stop();
 	CHECK_INT(nreq, 3);
 	for (int i = 0; i < nreq; i++)
-		CHECK_STR(reqs[i].target,
-		          "/bitrix/admin/1c_exchange.php?type=catalog&mode=import&filename=import.xml");
+		CHECK_STR(reqs[i].target, "/bitrix/admin/1c_exchange.php?type=catalog&mode=import"
+		                          "&filename=import.xml");
 	CHECK(text_has(&logs, "progress: Идет распаковка архива."));
 }
 
@@ -1244,6 +1274,95 @@ test_import_empty(void)
 	cml_exchange_free(x);
 	srv_stop();
 	CHECK_INT(nreq, 2);
+}
+
+static void
+test_import_time(void)
+{
+	const struct step steps[] = {
+		{ .times = -1, .body = "progress\n" },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	o.import_ms = 100;
+	o.progress_wait_ms = 40;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_import(x, "import.xml")), CML_ERR_NET);
+		CHECK(errmsg_has(x, "still answers progress"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK(nreq >= 1 && nreq <= 4);
+}
+
+/* A chunk refused is no outage: no init, no second try. */
+static void
+test_upload_refused(void)
+{
+	const struct step steps[] = {
+		{ .body = "zip=no\nfile_limit=300000\n" },
+		{ .body = "success\n" },
+		{ .times = -1, .body = answer1251("failure", "Ошибка записи в файл import.xml.") },
+	};
+	char path[128];
+	cml_exchange_opts o;
+	cml_exchange *x;
+
+	snprintf(path, sizeof(path), "%s/refused.xml", tmpdir);
+	if (!make_file(path, 1000000, 7) || !SRV_START(steps)) {
+		CHECK(!"setup");
+		return;
+	}
+	o = opts();
+	o.retries = 3;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_OK);
+		CHECK_INT(seen(x, cml_exchange_upload(x, "import.xml", path)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "upload import.xml (bytes 300000-600000 of 1000000): the site "
+		                    "answered failure: Ошибка записи в файл import.xml."));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 3);
+	CHECK_INT(count_reqs("mode=init"), 1);
+}
+
+/* WooCommerce: the exchange script's URL has a query of its own. */
+static void
+test_url_with_query(void)
+{
+	const struct step steps[] = {
+		{ .body = "\xEF\xBB\xBF" "success\nwc1c-auth\n" COOKIE_VAL "\n" },
+		{ .body = "\xEF\xBB\xBF" "zip=yes\nfile_limit=10485760\n" },
+	};
+	char url[160];
+	cml_exchange_opts o;
+	cml_exchange *x;
+
+	if (!SRV_START(steps))
+		return;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/?wc1c=exchange", srv.port);
+	o = opts();
+	o.url = url;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_OK);
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_OK);
+		CHECK_INT(cml_exchange_file_limit(x), 10485760);
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 2);
+	CHECK(nreq == 2 &&
+	      strcmp(reqs[0].target, "/?wc1c=exchange&type=catalog&mode=checkauth") == 0);
+	CHECK(nreq == 2 && strcmp(reqs[1].target, "/?wc1c=exchange&type=catalog&mode=init") == 0);
+	CHECK(nreq == 2 && strcmp(reqs[1].cookie, "wc1c-auth=" COOKIE_VAL) == 0);
 }
 
 /* ---- retries, timeouts, transport ---- */
@@ -1379,7 +1498,8 @@ test_http_refusals(void)
 	checkauth_fails(&s, 3, CML_ERR_REFUSED, "HTTP 404");
 	CHECK_INT(nreq, 1);
 
-	snprintf(loc, sizeof(loc), "Location: https://shop.example/bitrix/admin/1c_exchange.php\r\n");
+	snprintf(loc, sizeof(loc), "%s",
+	         "Location: https://shop.example/bitrix/admin/1c_exchange.php\r\n");
 	s = (struct step){ .times = -1, .code = 302, .head = loc, .body = NULL };
 	checkauth_fails(&s, 3, CML_ERR_REFUSED, "redirects (HTTP 302) to https://shop.example/");
 	CHECK_INT(nreq, 1);
@@ -1511,6 +1631,39 @@ test_charsets(void)
 	message_is(NULL, body, "Строка один. Строка два.");
 }
 
+/*
+ * A site that says charset=utf-8 over windows-1251 bytes.
+ * KNOWN BUG (lib/exchange.c, decode_answer): a declared utf-8 makes the
+ * bytes be copied as they are, so the message and errmsg are not UTF-8,
+ * against "messages come back as UTF-8" (exchange.h). These checks fail
+ * until it is fixed (fall back to windows-1251 as for undeclared text,
+ * or at least replace what does not decode).
+ */
+static void
+test_charset_mislabelled(void)
+{
+	char body[300];
+
+	snprintf(body, sizeof(body), "failure\n%s\n", cp1251("Ошибка записи в файл."));
+	const struct step steps[] = {
+		{ .head = "Content-Type: text/plain; charset=utf-8\r\n", .body = body },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_import(x, "import.xml")), CML_ERR_REFUSED);
+		CHECK(utf8_ok(cml_exchange_message(x)));
+		CHECK(utf8_ok(cml_exchange_errmsg(x)));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+}
+
 /* "success" glued to the message (Bitrix sale mode=file). */
 static void
 test_success_glued(void)
@@ -1560,8 +1713,9 @@ test_query(void)
 	snprintf(xml, sizeof(xml), "%s", cp1251(head));
 	xlen = strlen(xml);
 	for (int i = 0; xlen + 200 < sizeof(xml); i++) {
-		int n = snprintf(xml + xlen, sizeof(xml) - xlen, "<Документ><Ид>%d</Ид>%s</Документ>\n",
-		                 i, cp1251("<Комментарий>Доставка курьером</Комментарий>"));
+		int n = snprintf(xml + xlen, sizeof(xml) - xlen, "%s%d%s\n",
+		                 cp1251("<Документ><Ид>"), i,
+		                 cp1251("</Ид><Комментарий>Курьером</Комментарий></Документ>"));
 		if (n < 0)
 			break;
 		xlen += (size_t)n;
@@ -1577,10 +1731,15 @@ test_query(void)
 		{ .body = answer1251("failure", "Ошибка проверки источника запроса.") },
 		{ .body = "error\n" },
 		{ .body = "<html><body>Bad Gateway</body></html>" },
+		{ .body = "success\n" },
+		{ .head = "Content-Type: application/xml\r\n", .body = xml, .len = xlen },
 	};
 	cml_exchange_opts o;
 	cml_exchange *x;
+	FILE *full = fopen("/dev/full", "w");
 
+	if (full != NULL)
+		setvbuf(full, NULL, _IONBF, 0);
 	if (out == NULL || out2 == NULL || out3 == NULL || !SRV_START(steps)) {
 		CHECK(!"setup");
 		goto out;
@@ -1599,10 +1758,18 @@ test_query(void)
 		CHECK_INT(seen(x, cml_exchange_success(x)), CML_ERR_REFUSED);
 		CHECK(errmsg_has(x, "success: the site answered error"));
 		CHECK_INT(seen(x, cml_exchange_query(x, out3)), CML_ERR_NET);
+		CHECK(errmsg_has(x, "HTML page"));
+		CHECK_INT(seen(x, cml_exchange_query(x, out3)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "sent no order document"));
+		/* a disk that is full */
+		if (full != NULL) {
+			CHECK_INT(seen(x, cml_exchange_query(x, full)), CML_ERR_IO);
+			CHECK(errmsg_has(x, "query: cannot write the answer"));
+		}
 	}
 	cml_exchange_free(x);
 	srv_stop();
-	CHECK_INT(nreq, 6);
+	CHECK_INT(nreq, full != NULL ? 8 : 7);
 	CHECK(target_has(1, "?type=sale&mode=query&sessid=" SESSID "&version=2.09"));
 	CHECK(target_has(2, "?type=sale&mode=success&sessid=" SESSID "&version=2.09"));
 	CHECK(nreq > 2 && strcmp(reqs[2].cookie, "PHPSESSID=" COOKIE_VAL) == 0);
@@ -1622,6 +1789,8 @@ out:
 		fclose(out2);
 	if (out3 != NULL)
 		fclose(out3);
+	if (full != NULL)
+		fclose(full);
 }
 
 /* ---- zip ---- */
@@ -1817,8 +1986,7 @@ test_alloc_failures(void)
 		  .body = "\xEF\xBB\xBF" "success\n\xd0\xe0\xe7\n" },
 	};
 	char path[128];
-	cml_status st = CML_ERR_NOMEM;
-	int n, not_nomem = 0;
+	int n, first_ok = 0, not_nomem = 0, late_fail = 0;
 	double t0 = now_s();
 
 	snprintf(path, sizeof(path), "%s/alloc.xml", tmpdir);
@@ -1826,37 +1994,112 @@ test_alloc_failures(void)
 		CHECK(!"setup");
 		return;
 	}
-	for (n = 1; n < 1000 && now_s() - t0 < 8; n++) {
+	/* every allocation in turn, then a few runs past the first that
+	 * needed no failing one: they must all succeed too (a failure
+	 * swallowed part way would show as a success between failures) */
+	for (n = 1; n < 2000 && (first_ok == 0 || n < first_ok + 10) && now_s() - t0 < 8; n++) {
 		cml_exchange_opts o = opts();
 		char err[512];
+		cml_status st;
 		cml_exchange *x;
 
-		o.log = NULL; /* the log would fill with failures */
 		cml_alloc_fail_after(n);
 		x = cml_exchange_new(&o, &st, err, sizeof(err));
-		if (x == NULL) {
-			cml_alloc_fail_after(0);
-			CHECK_INT(st, CML_ERR_NOMEM);
-			continue;
-		}
-		if ((st = cml_exchange_checkauth(x)) == CML_OK &&
+		if (x != NULL && (st = cml_exchange_checkauth(x)) == CML_OK &&
 		    (st = cml_exchange_init(x)) == CML_OK &&
 		    (st = cml_exchange_upload(x, "import.xml", path)) == CML_OK)
 			st = cml_exchange_import(x, "import.xml");
 		cml_alloc_fail_after(0);
-		if (st != CML_ERR_NOMEM && st != CML_OK) {
-			if (not_nomem++ == 0)
-				fprintf(stderr, "  allocation %d: %s: %s\n", n, cml_status_str(st),
-				        cml_exchange_errmsg(x));
-		}
+		if (x != NULL)
+			seen(x, st);
+		if (st == CML_OK && first_ok == 0)
+			first_ok = n;
+		else if (st != CML_OK && first_ok != 0)
+			late_fail++;
+		else if (st != CML_OK && st != CML_ERR_NOMEM && not_nomem++ == 0)
+			fprintf(stderr, "  allocation %d: %s: %s\n", n, cml_status_str(st),
+			        x != NULL ? cml_exchange_errmsg(x) : err);
 		cml_exchange_free(x);
-		if (st == CML_OK)
-			break;
 	}
 	srv_stop();
-	CHECK_INT(st, CML_OK);
-	CHECK(n > 10);
+	CHECK(first_ok > 10);
 	CHECK_INT(not_nomem, 0);
+	CHECK_INT(late_fail, 0);
+}
+
+/*
+ * bigperson/exchange1c answers import with its session again
+ * (PROTOCOL.md section 7): "success\nlaravel_session\n<id>\ntimestamp=...".
+ * KNOWN BUG (lib/exchange.c, log_answer): the site's words after
+ * "success" go to the log as they are, the cookie value with them
+ * ("  answer: success: laravel_session <id> timestamp=..."), against
+ * "the cookie and the sessid never appear in log lines". The log check
+ * fails until the session's values are masked in what is logged.
+ */
+static void
+test_secret_echoed(void)
+{
+	const struct step steps[] = {
+		{ .body = "success\nlaravel_session\nLRVsecret4242\n" },
+		{ .body = "success\nlaravel_session\nLRVsecret4242\ntimestamp=1700000000\n" },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+	size_t from = logs.len;
+
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_OK);
+		CHECK_INT(seen(x, cml_exchange_import(x, "import.xml")), CML_OK);
+		CHECK(strstr(cml_exchange_errmsg(x), "LRVsecret4242") == NULL);
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 2);
+	CHECK(nreq == 2 && strcmp(reqs[1].cookie, "laravel_session=LRVsecret4242") == 0);
+	CHECK(logs.p != NULL && strstr(logs.p + from, "LRVsecret4242") == NULL);
+}
+
+/*
+ * A site that redirects a request of the session (an http->https move
+ * repeats the whole request-target, sessid included).
+ * KNOWN BUG (lib/exchange.c, http_fail): the Location goes into the
+ * message whole, so errmsg carries the sessid, against "It never
+ * contains the password, the cookie or the sessid" (exchange.h). The
+ * errmsg check fails until the sessid (or the query) is masked there.
+ */
+static void
+test_redirect_secret(void)
+{
+	char loc[300];
+	const struct step steps[] = {
+		{ .body = "success\nPHPSESSID\nckREDIR31\nsessid=sidREDIR77\n" },
+		{ .code = 302, .head = loc },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+	size_t from = logs.len;
+
+	snprintf(loc, sizeof(loc), "Location: https://shop.example/bitrix/admin/1c_exchange.php"
+	                           "?type=catalog&mode=init&sessid=sidREDIR77\r\n");
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_OK);
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "redirects (HTTP 302) to https://shop.example/"));
+		CHECK(strstr(cml_exchange_errmsg(x), "sidREDIR77") == NULL);
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 2);
+	CHECK(logs.p != NULL && strstr(logs.p + from, "sidREDIR77") == NULL);
+	CHECK(logs.p != NULL && strstr(logs.p + from, "ckREDIR31") == NULL);
 }
 
 /* ---- secrets, over every scenario above ---- */
@@ -1867,11 +2110,14 @@ test_secrets(void)
 	CHECK(logs.p != NULL && errs.p != NULL);
 	CHECK(!text_has(&logs, PASSWORD));
 	CHECK(!text_has(&errs, PASSWORD));
+	CHECK(!text_has(&msgs, PASSWORD));
 	CHECK(!text_has(&logs, COOKIE_VAL));
 	CHECK(!text_has(&logs, SESSID));
 	CHECK(!text_has(&logs, "tok2"));
+	CHECK(!text_has(&errs, COOKIE_VAL));
+	CHECK(!text_has(&errs, SESSID));
+	CHECK(!text_has(&errs, "tok2"));
 	CHECK_INT(log_newlines, 0);
-	/* errmsg alone (errs holds messages too): no cookie, no sessid */
 }
 
 static void
@@ -1889,7 +2135,7 @@ main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
 
-	alarm(60); /* a hang is a failure */
+	alarm(30); /* a hang is a failure */
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tmpdir, sizeof(tmpdir), "%s", "/tmp/test_exchange.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {
@@ -1918,6 +2164,9 @@ main(int argc, char **argv)
 	T(test_import_endless);
 	T(test_import_html);
 	T(test_import_empty);
+	T(test_import_time);
+	T(test_upload_refused);
+	T(test_url_with_query);
 	T(test_retry_500);
 	T(test_retry_503);
 	T(test_retry_closed);
@@ -1927,18 +2176,22 @@ main(int argc, char **argv)
 	T(test_deactivate_complete);
 	T(test_deactivate_no_timestamp);
 	T(test_charsets);
+	T(test_charset_mislabelled);
 	T(test_success_glued);
 	T(test_query);
 	T(test_zip);
 	T(test_bad_options);
 	T(test_netrc);
 	T(test_alloc_failures);
+	T(test_secret_echoed);
+	T(test_redirect_secret);
 	if (only == NULL)
 		RUN(test_secrets);
 #undef T
 	remove_tree(tmpdir);
 	free(logs.p);
 	free(errs.p);
+	free(msgs.p);
 	free(reqs);
 	return harness_done();
 }
