@@ -57,6 +57,7 @@ struct cml_exchange {
 	char *url, *type, *user, *password, *netrc_file, *version, *cacert;
 
 	char *cookie;    /* "name=value" from checkauth */
+	const char *cookie_value; /* in cookie, after the '=' */
 	char *sessid;
 	char *timestamp;
 	bool zip;
@@ -84,6 +85,32 @@ struct cml_exchange {
 
 static cml_status fail(cml_exchange *x, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
 
+/*
+ * Replaces the session's secrets (the password, the cookie's value, the
+ * sessid) in a message or log line with "(hidden)". Sites echo them back
+ * (a cookie repeated in an answer, a sessid in a redirect's Location), so
+ * every message and log line passes through here, whatever its source.
+ */
+static void
+scrub(const cml_exchange *x, char *buf, size_t cap)
+{
+	const char *secrets[] = { x->password, x->cookie_value, x->sessid };
+	char tmp[CML_ERRMSG_MAX];
+
+	for (size_t i = 0; i < CML_ARRAY_LEN(secrets); i++) {
+		const char *sec = secrets[i];
+		size_t n = sec != NULL ? strlen(sec) : 0;
+		char *hit;
+
+		if (n < 3)
+			continue;
+		while ((hit = strstr(buf, sec)) != NULL) {
+			cml_msg_set(tmp, sizeof(tmp), "%.*s(hidden)%s", (int)(hit - buf), buf, hit + n);
+			cml_msg_set(buf, cap, "%s", tmp);
+		}
+	}
+}
+
 static cml_status
 fail(cml_exchange *x, cml_status st, const char *fmt, ...)
 {
@@ -92,6 +119,7 @@ fail(cml_exchange *x, cml_status st, const char *fmt, ...)
 	va_start(ap, fmt);
 	cml_msg_vset(x->errmsg, sizeof(x->errmsg), fmt, ap);
 	va_end(ap);
+	scrub(x, x->errmsg, sizeof(x->errmsg));
 	return st;
 }
 
@@ -108,6 +136,7 @@ logf_(cml_exchange *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	cml_msg_vset(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	scrub(x, line, sizeof(line));
 	x->o.log(x->o.ud, line);
 }
 
@@ -317,9 +346,11 @@ cml_exchange_free(cml_exchange *x)
 	wipe_free(x->cookie);
 	wipe_free(x->sessid);
 	cml_free(x->timestamp);
+	if (x->body.data != NULL)
+		explicit_bzero(x->body.data, x->body.len);
 	cml_buf_free(&x->body);
-	cml_free(x->text);
-	cml_free(x->message);
+	wipe_free(x->text);
+	wipe_free(x->message);
 	cml_free(x);
 	curl_global_cleanup();
 }
@@ -402,6 +433,11 @@ on_data(char *ptr, size_t size, size_t n, void *ud)
 		x->cut = true;
 	if (!cml_buf_append(&x->body, ptr, len < room ? len : room))
 		return 0;
+	long code = 0;
+	if (x->sink != NULL && x->sink_state == 0 &&
+	    (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 200 ||
+	     code > 299))
+		x->sink_state = 2; /* an error page, whatever it looks like */
 	if (x->sink != NULL && x->sink_state == 0) {
 		/* Decide once enough has come: an XML document goes to the
 		 * sink, anything else is a status answer kept here. */
@@ -523,7 +559,10 @@ decode_answer(cml_exchange *x)
 		n -= 3;
 	}
 	answer_charset(x, cs, sizeof(cs));
-	if (valid_utf8(src, n) || strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0) {
+	/* a site may well say utf-8 and send windows-1251: the bytes decide */
+	if (strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0)
+		cs[0] = '\0';
+	if (valid_utf8(src, n)) {
 		x->text = cml_malloc(n + 1);
 		if (x->text == NULL)
 			return fail(x, CML_ERR_NOMEM, "out of memory");
@@ -1031,7 +1070,10 @@ cml_exchange_checkauth(cml_exchange *x)
 	st = copy != NULL ? CML_OK : fail(x, CML_ERR_NOMEM, "out of memory");
 	wipe_free(x->cookie);
 	x->cookie = NULL;
+	x->cookie_value = NULL;
 	while (st == CML_OK && (line = next_line(&p)) != NULL) {
+		if (n == 0 && *line == '\0')
+			continue; /* blank lines before "success" (a PHP file's stray output) */
 		n++;
 		if (n == 1)
 			continue;
@@ -1048,11 +1090,19 @@ cml_exchange_checkauth(cml_exchange *x)
 			if (!cml_buf_appendf(&c, "%s=%s", name, line))
 				st = fail(x, CML_ERR_NOMEM, "out of memory");
 			x->cookie = c.data;
+			if (x->cookie != NULL)
+				x->cookie_value = x->cookie + strlen(name) + 1;
 		}
 	}
 	if (copy != NULL)
 		explicit_bzero(copy, strlen(x->text));
 	cml_free(copy);
+	/* the answer's lines are the session's secrets: keep no copy around */
+	explicit_bzero(x->text, strlen(x->text));
+	if (x->message != NULL) {
+		explicit_bzero(x->message, strlen(x->message));
+		x->message[0] = '\0';
+	}
 	if (st == CML_OK)
 		logf_(x, "  session: %s, %s, %s", x->cookie != NULL ? "cookie" : "no cookie",
 		      x->sessid != NULL ? "sessid" : "no sessid",

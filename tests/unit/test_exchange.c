@@ -776,10 +776,9 @@ test_checkauth_crlf(void)
  * Whitespace before "success" (a PHP file with a blank line before its
  * "<?php"): classify() skips it, so the answer counts as success, and the
  * cookie lines that follow must count from "success" too.
- * KNOWN BUG (lib/exchange.c, cml_exchange_checkauth): the lines are
- * numbered from the start of the text, so the blank line is line 1,
- * "success" becomes the cookie name and the name its value: the Cookie
- * sent is "success=PHPSESSID". These checks fail until it is fixed.
+ * A bug found by this test: the lines were numbered from the start of
+ * the text, so the blank line was line 1, "success" became the cookie
+ * name and the name its value ("success=PHPSESSID").
  */
 static void
 test_checkauth_leading_blank(void)
@@ -1633,11 +1632,9 @@ test_charsets(void)
 
 /*
  * A site that says charset=utf-8 over windows-1251 bytes.
- * KNOWN BUG (lib/exchange.c, decode_answer): a declared utf-8 makes the
- * bytes be copied as they are, so the message and errmsg are not UTF-8,
- * against "messages come back as UTF-8" (exchange.h). These checks fail
- * until it is fixed (fall back to windows-1251 as for undeclared text,
- * or at least replace what does not decode).
+ * A bug found by this test: a declared utf-8 made the bytes be copied as
+ * they were, so the message and errmsg were not UTF-8, against "messages
+ * come back as UTF-8" (exchange.h). Now the bytes decide.
  */
 static void
 test_charset_mislabelled(void)
@@ -2030,11 +2027,9 @@ test_alloc_failures(void)
 /*
  * bigperson/exchange1c answers import with its session again
  * (PROTOCOL.md section 7): "success\nlaravel_session\n<id>\ntimestamp=...".
- * KNOWN BUG (lib/exchange.c, log_answer): the site's words after
- * "success" go to the log as they are, the cookie value with them
- * ("  answer: success: laravel_session <id> timestamp=..."), against
- * "the cookie and the sessid never appear in log lines". The log check
- * fails until the session's values are masked in what is logged.
+ * A bug found by this test: the site's words after "success" went to the
+ * log as they were, the cookie value with them. Now every log line and
+ * message has the session's values masked.
  */
 static void
 test_secret_echoed(void)
@@ -2066,10 +2061,8 @@ test_secret_echoed(void)
 /*
  * A site that redirects a request of the session (an http->https move
  * repeats the whole request-target, sessid included).
- * KNOWN BUG (lib/exchange.c, http_fail): the Location goes into the
- * message whole, so errmsg carries the sessid, against "It never
- * contains the password, the cookie or the sessid" (exchange.h). The
- * errmsg check fails until the sessid (or the query) is masked there.
+ * A bug found by this test: the Location went into the message whole,
+ * sessid included. Now it is masked.
  */
 static void
 test_redirect_secret(void)

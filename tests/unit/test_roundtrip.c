@@ -140,7 +140,8 @@ dedupe_headers(struct lines *l)
 {
 	size_t k = 0;
 
-	qsort(l->v, l->n, sizeof(*l->v), cmp);
+	if (l->n > 0) /* qsort(NULL, 0, ...) is undefined */
+		qsort(l->v, l->n, sizeof(*l->v), cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		bool header = strncmp(l->v[i], "{\"kind\":\"classifier\"", 20) == 0 ||
 		              strncmp(l->v[i], "{\"kind\":\"catalog\"", 17) == 0 ||
