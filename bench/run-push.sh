@@ -11,8 +11,13 @@
 # (tests/site/cmlsite.py) and a fresh copy of the database:
 #   curl        the floor: checkauth, then each package file in ONE
 #               streamed POST (curl -T) to a site without a file_limit;
-#   push        catalog-push of the full package, file_limit 204800 (the
-#               Bitrix default: about 5 requests per MB);
+#   upload      catalog-push --no-record of the full package, file_limit
+#               204800 (the Bitrix default: about 5 requests per MB): the
+#               protocol alone, no database;
+#   push        the same push as it runs from cron: the generation found and
+#               checked in the database, and acknowledged at the end (the
+#               acknowledgement of a full generation rewrites the baseline:
+#               one row per part, four million at 1M products);
 #   push/zip    the same to a site that says zip=yes (the package is packed
 #               into one archive first);
 #   delta       catalog-push of the delta package.
@@ -39,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
 	--percent) percent=$2; shift 2 ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "run-push.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -143,11 +148,15 @@ for n in $sizes; do
 	fbytes=$(du -cb "$full"/*.xml | tail -n 1 | cut -f1)
 	dbytes=$(du -cb "$delta"/*.xml | tail -n 1 | cut -f1)
 	echo "== $n products: full package $((fbytes / 1048576)) MiB, delta package $((dbytes / 1024)) KiB"
-	cw="" cc="" pw_="" pc="" pr="" zw="" zc="" zr="" dw="" dc="" dr="" dcw="" dcc=""
+	uw="" uc="" ur="" cw="" cc="" pw_="" pc="" pr="" zw="" zc="" zr="" dw="" dc="" dr="" dcw="" dcc=""
 	for ((r = 1; r <= repeat; r++)); do
 		start_site --file-limit 0
 		timed sh "$work/curl-push.sh" "$url" "$pw" "$full"
 		cw="$cw $t_wall" cc="$cc $t_cpu"
+		start_site
+		timed "$bin/catalog-push" -q --no-record --url "$url" --user admin --password-file "$pw" \
+			"$full"
+		uw="$uw $t_wall" uc="$uc $t_cpu" ur="$ur $t_rss"
 		start_site
 		cp "$work/pdb-full-$n.db" "$work/prun.db"
 		rm -f "$work/prun.db"-* "$work/prun.db.lock"
@@ -165,7 +174,7 @@ for n in $sizes; do
 		push "$work/prun.db" "$delta"
 		dw="$dw $t_wall" dc="$dc $t_cpu" dr="$dr $t_rss"
 		stop_site
-		echo "  run $r: curl $(echo "$cc" | awk '{print $NF}') s CPU, push $(echo "$pc" | awk '{print $NF}'), zip $(echo "$zc" | awk '{print $NF}'), delta $(echo "$dc" | awk '{print $NF}')"
+		echo "  run $r: curl $(echo "$cc" | awk '{print $NF}') s CPU, upload $(echo "$uc" | awk '{print $NF}'), push $(echo "$pc" | awk '{print $NF}'), zip $(echo "$zc" | awk '{print $NF}'), delta $(echo "$dc" | awk '{print $NF}')"
 	done
 	row() { # label cpu-list wall-list rss-list floor-cpu
 		local c w rss ratio
@@ -179,12 +188,13 @@ for n in $sizes; do
 	mc=$(echo "$cc" | median)
 	mdc=$(echo "$dcc" | median)
 	row "curl, full, 1 POST per file" "$cc" "$cw" "" "$mc"
+	row "catalog-push --no-record, full" "$uc" "$uw" "$ur" "$mc"
 	row "catalog-push, full, 200 KB chunks" "$pc" "$pw_" "$pr" "$mc"
 	row "catalog-push, full, zip" "$zc" "$zw" "$zr" "$mc"
 	row "curl, delta, 1 POST per file" "$dcc" "$dcw" "" "$mdc"
 	row "catalog-push, delta" "$dc" "$dw" "$dr" "$mdc"
 	echo
-	for pair in "full:$pr" "zip:$zr" "delta:$dr"; do
+	for pair in "upload:$ur" "full:$pr" "zip:$zr" "delta:$dr"; do
 		k=${pair%%:*}
 		m=$(( $(echo "${pair#*:}" | maxof) / 1024 ))
 		verdicts+=("$( [ "$m" -lt 64 ] && echo pass || echo FAIL)  catalog-push $k peak RSS ${m} MiB < 64 MiB at $n")

@@ -232,6 +232,8 @@ setup(cml_exchange *x)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, x);
+	/* fewer, bigger reads and writes for chunks of hundreds of KB */
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024L);
 }
 
 cml_exchange *
