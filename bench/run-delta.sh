@@ -40,24 +40,9 @@ done
 
 delta=$build/cmd/delta-export
 [ -x "$delta" ] || { echo "run-delta.sh: $delta missing: build first (cmake --build build)" >&2; exit 1; }
-[ -x /usr/bin/time ] || apt-get install -y -q time >/dev/null 2>&1 ||
-	{ echo "run-delta.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-mkdir -p "$work"
-
-# timed TOOL ARGS...: sets t_wall, t_rss (KiB), t_status
-timed() {
-	local tf=$work/.dtime.$$
-	/usr/bin/time -o "$tf" -f '%e %M' "$@" >"$work/.dout.$$" 2>"$work/.derr.$$"
-	t_status=$?
-	read -r t_wall t_rss < <(tail -n 1 "$tf")
-	rm -f "$tf"
-	if [ "$t_status" -ne 0 ]; then
-		echo "run-delta.sh: $* exited $t_status:" >&2
-		head -n 5 "$work/.derr.$$" | sed 's/^/    /' >&2
-	fi
-}
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-maxof() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
+me=run-delta.sh
+# shellcheck source=common.sh
+. "$here/common.sh"
 
 echo "cmlkit delta benchmark  $(date '+%Y-%m-%d %H:%M:%S')"
 echo "host:  $(uname -srm), $(nproc) CPUs, $(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
@@ -90,9 +75,9 @@ for n in $sizes; do
 		rm -rf "$work/dout"
 		timed "$delta" -q --summary --db "$work/run.db" -o "$work/dout" "$chg/import.xml" "$chg/offers.xml"
 		ds="$ds $t_wall"; drss="$drss $t_rss"
-		g=$(sed -n 's/^generation \([0-9]*\).*/\1/p' "$work/.dout.$$")
+		g=$(sed -n 's/^generation \([0-9]*\).*/\1/p' "$work/.out.$$")
 		size=$(du -sb "$work/dout" | cut -f1)
-		[ $r -eq 1 ] && sed 's/^/    /' "$work/.dout.$$"
+		[ $r -eq 1 ] && sed 's/^/    /' "$work/.out.$$"
 		"$delta" -q --db "$work/run.db" --ack "$g"
 		rm -rf "$work/dout2"
 		timed "$delta" -q --db "$work/run.db" -o "$work/dout2" "$chg/import.xml" "$chg/offers.xml"
@@ -118,6 +103,7 @@ for n in $sizes; do
 	fi
 	verdicts+=("$(awk -v s="$share" 'BEGIN {print (s <= 2) ? "pass" : "FAIL"}')  package ${share}% of the input <= 2% at $n")
 done
-rm -f "$work"/.dout.* "$work"/.derr.* "$work/run.db" "$work/run.db"-* "$work/run.db.lock"
+timed_cleanup
+rm -f "$work/run.db" "$work/run.db"-* "$work/run.db.lock"
 rm -rf "$work/dout" "$work/dout2"
 printf '%s\n' "${verdicts[@]}"

@@ -55,9 +55,9 @@ for p in full-export delta-export catalog-push; do
 	[ -x "$bin/$p" ] || { echo "run-push.sh: $bin/$p missing: build first" >&2; exit 1; }
 done
 command -v curl >/dev/null || { echo "run-push.sh: needs curl (apt-get install curl)" >&2; exit 1; }
-[ -x /usr/bin/time ] || apt-get install -y -q time >/dev/null 2>&1 ||
-	{ echo "run-push.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-mkdir -p "$work"
+me=run-push.sh
+# shellcheck source=common.sh
+. "$here/common.sh"
 pw=$work/push.pass
 printf 'bench-secret\n' >"$pw"
 chmod 600 "$pw"
@@ -82,22 +82,6 @@ start_site() { # cmlsite options: sets $url
 	url="http://127.0.0.1:$(cat "$site_dir/port")/bitrix/admin/1c_exchange.php"
 }
 
-# timed TOOL ARGS...: sets t_wall, t_cpu (user+sys s), t_rss (KiB), t_status
-timed() {
-	local tf=$work/.ptime.$$
-	/usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >"$work/.pout.$$" 2>"$work/.perr.$$"
-	t_status=$?
-	local u s
-	read -r t_wall u s t_rss < <(tail -n 1 "$tf")
-	t_cpu=$(awk -v a="$u" -v b="$s" 'BEGIN {printf "%.2f", a + b}')
-	rm -f "$tf"
-	if [ "$t_status" -ne 0 ]; then
-		echo "run-push.sh: $* exited $t_status:" >&2
-		head -n 5 "$work/.perr.$$" | sed 's/^/    /' >&2
-	fi
-}
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-maxof() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
 push() { # db package [catalog-push options]
 	local db=$1 pkg=$2
 	shift 2
@@ -200,6 +184,7 @@ for n in $sizes; do
 		verdicts+=("$( [ "$m" -lt 64 ] && echo pass || echo FAIL)  catalog-push $k peak RSS ${m} MiB < 64 MiB at $n")
 	done
 done
-rm -f "$work"/.pout.* "$work"/.perr.* "$work/prun.db" "$work/prun.db"-* "$work/prun.db.lock"
+timed_cleanup
+rm -f "$work/prun.db" "$work/prun.db"-* "$work/prun.db.lock"
 rm -f "$work"/pdb-*.db "$work/curl-push.sh" "$pw"
 printf '%s\n' "${verdicts[@]}"
