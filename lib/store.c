@@ -680,7 +680,12 @@ lock_take(cml_store *s, const char *program, bool *waited)
 			s->lock_fd = -1;
 			return fail(s, CML_ERR_IO, "cannot lock %s: %s", s->lock_path, strerror(e));
 		}
-		describe_holder(s->lock_fd, who, sizeof(who));
+		/* the holder empties the file as it lets go: keep the last
+		 * description that named it */
+		char now_who[200];
+		describe_holder(s->lock_fd, now_who, sizeof(now_who));
+		if (who[0] == '\0' || strncmp(now_who, "PID ", 4) == 0)
+			memcpy(who, now_who, sizeof(who));
 		int64_t spent = now_ms() - start;
 		if (spent >= (int64_t)s->lock_wait_ms) {
 			close(s->lock_fd);
