@@ -70,6 +70,9 @@ void cml_msg_vset(char *dst, size_t cap, const char *fmt, va_list ap) CML_PRINTF
  */
 size_t cml_utf8_decode(const unsigned char *s, size_t n, unsigned long *cp);
 
+/* Whether the n bytes at s are all UTF-8 (by cml_utf8_decode). */
+bool cml_utf8_valid(const char *s, size_t n);
+
 /* Trims ASCII whitespace and U+00A0 at both ends, in place; returns s. */
 char *cml_trim(char *s);
 

@@ -193,3 +193,22 @@ cml_utf8_decode(const unsigned char *s, size_t n, unsigned long *cp)
 	*cp = c;
 	return k;
 }
+
+bool
+cml_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+
+	for (size_t i = 0; i < n;) {
+		if (p[i] < 0x80) { /* NUL included: it is the caller's to judge */
+			i++;
+			continue;
+		}
+		size_t k = cml_utf8_decode(p + i, n - i, &cp);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}

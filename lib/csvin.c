@@ -419,21 +419,6 @@ pump_row(cml_csv_reader *r)
 
 /* ---- values ---- */
 
-static bool
-utf8_valid(const unsigned char *s)
-{
-	unsigned long cp;
-
-	while (*s != '\0') {
-		size_t k = cml_utf8_decode(s, SIZE_MAX, &cp);
-
-		if (k == 0)
-			return false;
-		s += k;
-	}
-	return true;
-}
-
 /* The trimmed cell of column i, NULL when empty or missing. */
 static char *
 cell_at(const cml_csv_reader *r, size_t i)
@@ -859,7 +844,7 @@ read_header(cml_csv_reader *r)
 		return st;
 	line = r->done_row_line;
 	for (i = 0; i < r->n_fields; i++)
-		if (!utf8_valid((const unsigned char *)r->fields[i]))
+		if (!cml_utf8_valid(r->fields[i], strlen(r->fields[i])))
 			return fail(r, CML_ERR_ENCODING, "%s:%lu: header column %zu is not UTF-8",
 			            r->name, line, i + 1);
 	for (i = 0; i < CML_ARRAY_LEN(tables); i++)
@@ -1098,7 +1083,7 @@ cml_csv_reader_next(cml_csv_reader *r, const cml_item **item)
 	if (st != CML_OK)
 		return st; /* END, or an error already on r */
 	for (size_t i = 0; i < r->n_fields; i++)
-		if (!utf8_valid((const unsigned char *)r->fields[i]))
+		if (!cml_utf8_valid(r->fields[i], strlen(r->fields[i])))
 			return fail(r, CML_ERR_ENCODING, "%s:%lu: column %s: not valid UTF-8",
 			            r->name, r->done_row_line, r->cols[i].name);
 

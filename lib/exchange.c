@@ -521,26 +521,6 @@ answer_charset(cml_exchange *x, char *out, size_t cap)
 	out[i] = '\0';
 }
 
-static bool
-valid_utf8(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	unsigned long cp;
-
-	while (i < n) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = cml_utf8_decode(p + i, n - i, &cp);
-		if (k == 0)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /*
  * The answer as UTF-8 text: a BOM says UTF-8; valid UTF-8 is taken as
  * such (windows-1251 Cyrillic almost never is); otherwise the declared
@@ -564,7 +544,7 @@ decode_answer(cml_exchange *x)
 	/* a site may well say utf-8 and send windows-1251: the bytes decide */
 	if (strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0)
 		cs[0] = '\0';
-	if (valid_utf8(src, n)) {
+	if (cml_utf8_valid(src, n)) {
 		x->text = cml_malloc(n + 1);
 		if (x->text == NULL)
 			return fail(x, CML_ERR_NOMEM, "out of memory");
