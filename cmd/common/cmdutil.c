@@ -256,3 +256,11 @@ cmd_is_csv_name(const char *name)
 
 	return n >= 4 && strcasecmp(name + n - 4, ".csv") == 0;
 }
+
+int
+cmd_parse_args(const struct argp *argp, int argc, char **argv, void *input)
+{
+	argp_program_version_hook = cmd_print_version;
+	argp_err_exit_status = EXIT_USAGE;
+	return argp_parse(argp, argc, argv, 0, NULL, input) == 0 ? EXIT_OK : EXIT_USAGE;
+}

@@ -61,6 +61,10 @@ extern const struct argp cmd_common_argp;
 /* The argp version hook prints "prog (cmlkit) VERSION". */
 void cmd_print_version(FILE *fp, struct argp_state *state);
 
+/* argp_parse with what every program shares: the version hook, usage
+ * errors exiting EXIT_USAGE. Returns EXIT_OK or EXIT_USAGE. */
+int cmd_parse_args(const struct argp *argp, int argc, char **argv, void *input);
+
 /*
  * Expands the input operands: a directory becomes its regular files
  * (sorted by name, hidden files skipped), "-" stays "-" (stdin), no

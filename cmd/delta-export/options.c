@@ -111,9 +111,5 @@ static const struct argp argp = {
 int
 delta_parse_options(int argc, char **argv, struct delta_opts *o)
 {
-	argp_program_version_hook = cmd_print_version;
-	argp_err_exit_status = EXIT_USAGE;
-	if (argp_parse(&argp, argc, argv, 0, NULL, o) != 0)
-		return EXIT_USAGE;
-	return EXIT_OK;
+	return cmd_parse_args(&argp, argc, argv, o);
 }
