@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cml/exchange.h>
+#include <cml/reader.h>
 #include <cml/store.h>
 
 #include "cmdutil.h"
@@ -174,25 +175,39 @@ files_from_dir(struct package *p)
 	return EXIT_OK;
 }
 
-/* Is this an "only changes" package? The root's attribute, in the first
- * file's first bytes, spelled in UTF-8 or windows-1251. */
+/*
+ * Is this an "only changes" package? What the reader says of the first
+ * header (Классификатор, Каталог or ПакетПредложений) in the package's
+ * files, in whatever encoding they are; headers come before items, so
+ * this reads little. A delta's import.xml may hold no header at all, so
+ * the files are looked at in turn. None says so: a full package, as the
+ * site would take it.
+ */
 static bool
 package_is_partial(const struct package *p)
 {
-	char path[4096], buf[8192];
-	bool partial;
+	char path[4096];
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *it;
+	cml_tristate only = CML_UNSET;
 
-	snprintf(path, sizeof(path), "%s/%s", p->dir, p->files[0].name);
-	FILE *fp = fopen(path, "rbe");
-	if (fp == NULL)
-		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	partial = strstr(buf, "СодержитТолькоИзменения=\"true\"") != NULL ||
-	          strstr(buf, "\xD1\xEE\xE4\xE5\xF0\xE6\xE8\xF2\xD2\xEE\xEB\xFC"
-	                      "\xEA\xEE\xC8\xE7\xEC\xE5\xED\xE5\xED\xE8\xFF=\"true\"") != NULL;
-	return partial;
+	for (size_t i = 0; r != NULL && i < p->n && only == CML_UNSET; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, p->files[i].name);
+		if (cml_reader_open_file(r, path) != CML_OK)
+			continue;
+		while (only == CML_UNSET && cml_reader_next(r, &it) == CML_OK) {
+			if (it->kind == CML_ITEM_CLASSIFIER)
+				only = it->u.classifier.only_changes;
+			else if (it->kind == CML_ITEM_CATALOG)
+				only = it->u.catalog.only_changes;
+			else if (it->kind == CML_ITEM_OFFERS_PACKAGE)
+				only = it->u.package.only_changes;
+			else if (it->kind == CML_ITEM_PRODUCT || it->kind == CML_ITEM_OFFER)
+				break; /* past the headers */
+		}
+	}
+	cml_reader_free(r);
+	return only == CML_TRUE;
 }
 
 /* ---- progress on a terminal ---- */
@@ -443,9 +458,10 @@ run(struct push_opts *o)
 	} else {
 		if ((status = files_from_dir(&p)) != EXIT_OK)
 			goto out;
-		p.full = !package_is_partial(&p);
 	}
 	qsort(p.files, p.n, sizeof(p.files[0]), file_cmp);
+	if (o->no_record)
+		p.full = !package_is_partial(&p);
 
 	if (o->dry_run) {
 		print_plan(o, &p, &gi);
