@@ -132,6 +132,22 @@ expect "delta package: the site has it byte for byte" 'received_same'
 expect "delta package: no deactivate after a delta" '[ "$(requests deactivate)" = 0 ]'
 expect "delta package: acknowledged" 'acked'
 expect "delta package: the baseline is its generation" '[ "$(baseline)" = "$before" ]'
+# --no-record tells full from partial by the reader, in either encoding
+mkdir -p "$tmp/d1251"
+python3 - "$tmp/pkg" "$tmp/d1251" <<'EOF'
+import os, re, sys
+for name in os.listdir(sys.argv[1]):
+    text = open(os.path.join(sys.argv[1], name), encoding="utf-8").read()
+    text = re.sub(r'encoding="[^"]*"', 'encoding="windows-1251"', text, count=1)
+    open(os.path.join(sys.argv[2], name), "w", encoding="cp1251").write(text)
+EOF
+"$bin/catalog-push" --no-record --dry-run "$tmp/pkg" >"$tmp/push.out" 2>&1
+expect "--no-record: a delta package is seen as partial" 'grep -q "not recorded, partial" "$tmp/push.out"'
+"$bin/catalog-push" --no-record --dry-run "$tmp/d1251" >"$tmp/push.out" 2>&1
+expect "--no-record: a windows-1251 delta package is seen as partial" \
+	'grep -q "not recorded, partial" "$tmp/push.out"'
+"$bin/catalog-push" --no-record --dry-run "$examples/shop/cml" >"$tmp/push.out" 2>&1
+expect "--no-record: a full package is seen as full" 'grep -q "not recorded, full" "$tmp/push.out"'
 
 # ---- the site's variants ----
 
@@ -154,6 +170,23 @@ fresh
 push --no-zip
 expect "--no-zip: plain files though the site offers zip" '[ "$rc" = 0 -a "$(requests file)" -ge 2 -a -z "$(grep -F package.zip "$tmp/site/requests.log")" ]'
 variant "UTF-8 answers with a BOM (WooCommerce)" --bom --encoding utf-8
+start_site
+fresh
+push --no-deactivate -v --exchange-version 2.08
+expect "--no-deactivate: a full package without deactivate" \
+	'[ "$rc" = 0 ] && [ "$(requests deactivate)" = 0 ] && [ "$(requests complete)" = 1 ] && acked'
+expect "--exchange-version: sent as &version= on the requests" \
+	'err_has "mode=init&sessid=(hidden)&version=2.08"'
+start_site
+fresh
+chmod 644 "$tmp/pw"
+CMLKIT_URL=$url CMLKIT_USER=admin "$bin/catalog-push" --db "$tmp/cmlkit.db" \
+	--password-file "$tmp/pw" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+chmod 600 "$tmp/pw"
+cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+expect "site and user from CMLKIT_URL and CMLKIT_USER" '[ "$rc" = 0 ] && acked'
+expect "a password file readable by others: a warning" 'err_has "readable by others"'
 variant "CRLF answers (Shop-Script)" --crlf
 variant "an older site: no sessid, no timestamp" --no-sessid --no-timestamp
 expect "no timestamp: no deactivate sent" '[ "$(requests deactivate)" = 0 ]'
