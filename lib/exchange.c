@@ -838,7 +838,8 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 {
 	CURL *c = x->curl;
 	char *url = build_url(x, mode, params, false);
-	char *shown = build_url(x, mode, params, true);
+	/* the URL as logged, sessid hidden: only when there is a log */
+	char *shown = x->o.log != NULL ? build_url(x, mode, params, true) : NULL;
 	cml_status st = CML_OK;
 
 	*a = ANS_OTHER;
@@ -850,13 +851,13 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 	x->curl_err[0] = '\0';
 	x->http = 0;
 	x->empty = false;
-	if (url == NULL || shown == NULL) {
+	if (url == NULL || (x->o.log != NULL && shown == NULL)) {
 		st = fail(x, CML_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (up != NULL)
+	if (shown != NULL && up != NULL)
 		logf_(x, "POST %s (%" PRId64 " bytes)", shown, up->len);
-	else
+	else if (shown != NULL)
 		logf_(x, "GET %s", shown);
 
 	curl_easy_setopt(c, CURLOPT_URL, url);

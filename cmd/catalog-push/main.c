@@ -397,7 +397,7 @@ run(struct push_opts *o)
 	cml_gen_info gi = { 0 };
 	bool in_run = false, skip = false;
 	struct progress pr = { .on = isatty(STDERR_FILENO) && cmd_verbosity == 1, .last = -1 };
-	cml_exchange_opts xo = { .type = "catalog", .version = o->version, .log = site_log,
+	cml_exchange_opts xo = { .type = "catalog", .version = o->version,
 		                 .progress = on_progress, .ud = &pr };
 	cml_status st;
 

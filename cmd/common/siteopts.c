@@ -260,6 +260,14 @@ netrc_lookup(const char *path, const char *host, const char *user, char **login,
 	return true;
 }
 
+/* The client's log, under --verbose. */
+static void
+site_log(void *ud, const char *line)
+{
+	(void)ud;
+	cmd_verbose("%s", line);
+}
+
 int
 site_prepare(struct site_opts *s, cml_exchange_opts *x)
 {
@@ -312,6 +320,8 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 	x->password = s->password;
 	x->netrc_file = NULL; /* resolved here, not by libcurl */
 	x->progress_wait_ms = 100; /* a breath between repeats, as 1C takes */
+	/* no log at all unless --verbose: nothing is formatted for nobody */
+	x->log = cmd_verbosity >= 2 ? site_log : NULL;
 	x->cacert = s->cacert;
 	x->insecure = s->insecure;
 	x->timeout_ms = ms(s->timeout);
@@ -337,9 +347,3 @@ site_release(struct site_opts *s)
 	}
 }
 
-void
-site_log(void *ud, const char *line)
-{
-	(void)ud;
-	cmd_verbose("%s", line);
-}

@@ -31,15 +31,13 @@ extern const struct argp site_argp;
 
 /*
  * Checks that a site was given, reads the password and fills *x for
- * cml_exchange_new (type and callbacks are the caller's). Prints the
+ * cml_exchange_new: the site, the limits, and the log under --verbose
+ * (the type and the progress callback are the caller's). Prints the
  * reason and returns an exit status other than EXIT_OK on failure.
  */
 int site_prepare(struct site_opts *s, cml_exchange_opts *x);
 
 /* Wipes and frees the password. */
 void site_release(struct site_opts *s);
-
-/* A log callback for cml_exchange_opts that prints under --verbose. */
-void site_log(void *ud, const char *line);
 
 #endif /* CMLKIT_SITEOPTS_H */
