@@ -196,6 +196,133 @@ cut_utf8(char *s, size_t n)
 static size_t on_data(char *ptr, size_t size, size_t n, void *ud);
 static size_t on_read(char *buf, size_t size, size_t n, void *ud);
 
+/* ---- URLs and netrc ---- */
+
+/*
+ * Checks a site URL (http or https, no user or password in it: that would
+ * put the password on a command line and in every log line) and gives its
+ * host. libcurl's own URL parser, so what is checked is what is used.
+ */
+static cml_status
+url_parts(const char *url, char *host, size_t cap, const char **why)
+{
+	CURLU *u = curl_url();
+	char *part = NULL;
+	cml_status st = CML_OK;
+
+	if (u == NULL) {
+		*why = "out of memory";
+		return CML_ERR_NOMEM;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+		*why = "the site URL is not a URL (http://host/path)";
+		st = CML_ERR_USAGE;
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) != CURLUE_OK ||
+	    (strcmp(part, "http") != 0 && strcmp(part, "https") != 0)) {
+		*why = "the site URL must start with http:// or https://";
+		st = CML_ERR_USAGE;
+		goto out;
+	}
+	curl_free(part);
+	part = NULL;
+	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
+		*why = "the site URL must not carry a user or password: give --user, and "
+		       "the password in a file, CMLKIT_PASSWORD or netrc";
+		st = CML_ERR_USAGE;
+		goto out;
+	}
+	if (host != NULL) {
+		host[0] = '\0';
+		if (curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK) {
+			/* an IPv6 host comes in brackets; netrc names it without */
+			const char *h = part[0] == '[' ? part + 1 : part;
+			cml_msg_set(host, cap, "%.*s", (int)strcspn(h, "]"), h);
+		}
+	}
+out:
+	curl_free(part);
+	curl_url_cleanup(u);
+	return st;
+}
+
+cml_status
+cml_netrc_lookup(const char *netrc_file, const char *url, const char *user, char **login,
+                 char **password)
+{
+	char host[256], path[4096], tok[1024], l[1024] = "", p[1024] = "";
+	bool in = false, found = false, have_l = false, have_p = false;
+	const char *why;
+	FILE *fp;
+
+	*login = *password = NULL;
+	if (url_parts(url, host, sizeof(host), &why) != CML_OK || host[0] == '\0')
+		return CML_END;
+	if (netrc_file == NULL) {
+		const char *home = getenv("HOME");
+		if (home == NULL || home[0] == '\0')
+			return CML_END;
+		cml_msg_set(path, sizeof(path), "%s/.netrc", home);
+		netrc_file = path;
+	}
+	if ((fp = fopen(netrc_file, "re")) == NULL)
+		return CML_ERR_IO;
+	/* Tokens are separated by white space; an entry runs from "machine
+	 * HOST" (or "default") to the next; macdef bodies end at a blank
+	 * line and are skipped. With a user, only an entry of that login. */
+	while (!found && fscanf(fp, "%1023s", tok) == 1) {
+		if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
+			if (in && have_p && (user == NULL || (have_l && strcmp(l, user) == 0))) {
+				found = true;
+			} else {
+				bool is_default = strcmp(tok, "default") == 0;
+				in = is_default || (fscanf(fp, "%1023s", tok) == 1 &&
+				                    strcasecmp(tok, host) == 0);
+				have_l = have_p = false;
+			}
+		} else if (strcmp(tok, "login") == 0 && fscanf(fp, "%1023s", tok) == 1) {
+			if (in) {
+				cml_msg_set(l, sizeof(l), "%s", tok);
+				have_l = true;
+			}
+		} else if (strcmp(tok, "password") == 0 && fscanf(fp, "%1023s", tok) == 1) {
+			if (in) {
+				cml_msg_set(p, sizeof(p), "%s", tok);
+				have_p = true;
+			}
+		} else if (strcmp(tok, "macdef") == 0) {
+			int c, prev = 0;
+			while ((c = getc(fp)) != EOF && !(c == '\n' && prev == '\n'))
+				prev = c;
+		}
+	}
+	if (!found && in && have_p && (user == NULL || (have_l && strcmp(l, user) == 0)))
+		found = true;
+	fclose(fp);
+	cml_status st = CML_END;
+	if (found) {
+		*password = cml_strdup(p);
+		*login = have_l ? cml_strdup(l) : NULL;
+		st = *password == NULL || (have_l && *login == NULL) ? CML_ERR_NOMEM : CML_OK;
+		if (st != CML_OK) {
+			cml_exchange_secret_free(*password);
+			cml_free(*login);
+			*login = *password = NULL;
+		}
+	}
+	explicit_bzero(p, sizeof(p));
+	explicit_bzero(tok, sizeof(tok));
+	return st;
+}
+
+void
+cml_exchange_secret_free(char *s)
+{
+	wipe_free(s);
+}
+
 /* ---- handle ---- */
 
 /* The options every request shares, set once. */
@@ -221,11 +348,6 @@ setup(cml_exchange *x)
 		curl_easy_setopt(c, CURLOPT_USERNAME, x->user);
 	if (x->password != NULL)
 		curl_easy_setopt(c, CURLOPT_PASSWORD, x->password);
-	if (x->user == NULL || x->password == NULL) {
-		curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
-		if (x->netrc_file != NULL)
-			curl_easy_setopt(c, CURLOPT_NETRC_FILE, x->netrc_file);
-	}
 	/* cookies the site sets the usual way are kept too */
 	curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -248,23 +370,10 @@ cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, si
 		why = "no site URL";
 		goto fail;
 	}
-	if (strncasecmp(opts->url, "http://", 7) != 0 && strncasecmp(opts->url, "https://", 8) != 0) {
-		rst = CML_ERR_USAGE;
-		why = "the site URL must start with http:// or https://";
+	if ((rst = url_parts(opts->url, NULL, 0, &why)) != CML_OK)
 		goto fail;
-	}
-	{
-		/* user:password@ in the URL would put the password on the
-		 * command line and in every log line */
-		const char *host = strstr(opts->url, "://") + 3;
-		size_t hl = strcspn(host, "/?#");
-		if (memchr(host, '@', hl) != NULL) {
-			rst = CML_ERR_USAGE;
-			why = "the site URL must not carry a user or password: give --user, and "
-			      "the password in a file, CMLKIT_PASSWORD or netrc";
-			goto fail;
-		}
-	}
+	rst = CML_ERR_NOMEM; /* what a failure from here on is, but where said */
+	why = "out of memory";
 	const char *type = opts->type != NULL ? opts->type : "catalog";
 	if (strcmp(type, "catalog") != 0 && strcmp(type, "sale") != 0) {
 		rst = CML_ERR_USAGE;
@@ -290,6 +399,25 @@ cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, si
 	x->o.type = x->type;
 	x->o.user = x->user;
 	x->o.password = NULL; /* only x->password holds it */
+	if (x->password == NULL) {
+		/* netrc is read here, not by libcurl: curl 7.88 does not find
+		 * the password when a user is given */
+		char *login = NULL;
+		cml_status nst = cml_netrc_lookup(x->netrc_file, x->url, x->user, &login,
+		                                  &x->password);
+		if (nst == CML_ERR_IO && x->netrc_file != NULL) {
+			rst = CML_ERR_IO;
+			why = "cannot read the netrc file";
+			goto fail_x;
+		}
+		if (nst == CML_ERR_NOMEM)
+			goto fail_x;
+		if (x->user == NULL)
+			x->user = login;
+		else
+			cml_free(login);
+		x->o.user = x->user;
+	}
 	if (x->o.connect_timeout_ms == 0)
 		x->o.connect_timeout_ms = 30000;
 	if (x->o.timeout_ms == 0)

@@ -180,86 +180,6 @@ read_password_file(const char *path)
 	return line;
 }
 
-/* The host part of an http(s) URL, into out ("" when there is none). */
-static void
-url_host(const char *url, char *out, size_t cap)
-{
-	const char *h = strstr(url, "://");
-	size_t n;
-
-	out[0] = '\0';
-	if (h == NULL)
-		return;
-	h += 3;
-	if (*h == '[') { /* [IPv6] */
-		h++;
-		n = strcspn(h, "]");
-	} else {
-		n = strcspn(h, ":/?#");
-	}
-	if (n < cap) {
-		memcpy(out, h, n);
-		out[n] = '\0';
-	}
-}
-
-/*
- * Looks the site up in a netrc file: the first "machine HOST" entry (or
- * "default"), and if a user is given, only an entry with that login.
- * Sets *login (when the caller has none) and *password, malloc'd.
- * Returns false when the file can't be read; true otherwise, found or not.
- */
-static bool
-netrc_lookup(const char *path, const char *host, const char *user, char **login,
-             char **password)
-{
-	FILE *fp = fopen(path, "re");
-	char tok[1024], l[1024] = "", p[1024] = "";
-	bool in = false, found = false, have_l = false, have_p = false;
-
-	if (fp == NULL)
-		return false;
-	/* tokens are separated by white space; macdef bodies end at a blank
-	 * line and are skipped */
-	while (!found && fscanf(fp, "%1023s", tok) == 1) {
-		if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
-			if (in && have_p && (user == NULL || (have_l && strcmp(l, user) == 0)))
-				found = true;
-			else {
-				bool is_default = strcmp(tok, "default") == 0;
-				in = is_default || (fscanf(fp, "%1023s", tok) == 1 &&
-				                    strcasecmp(tok, host) == 0);
-				have_l = have_p = false;
-			}
-		} else if (strcmp(tok, "login") == 0 && fscanf(fp, "%1023s", tok) == 1) {
-			if (in) {
-				snprintf(l, sizeof(l), "%s", tok);
-				have_l = true;
-			}
-		} else if (strcmp(tok, "password") == 0 && fscanf(fp, "%1023s", tok) == 1) {
-			if (in) {
-				snprintf(p, sizeof(p), "%s", tok);
-				have_p = true;
-			}
-		} else if (strcmp(tok, "macdef") == 0) {
-			int c, prev = 0;
-			while ((c = getc(fp)) != EOF && !(c == '\n' && prev == '\n'))
-				prev = c;
-		}
-	}
-	if (!found && in && have_p && (user == NULL || (have_l && strcmp(l, user) == 0)))
-		found = true;
-	fclose(fp);
-	if (found) {
-		*password = strdup(p);
-		if (*login == NULL && have_l)
-			*login = strdup(l);
-	}
-	explicit_bzero(p, sizeof(p));
-	explicit_bzero(tok, sizeof(tok));
-	return true;
-}
-
 /* The client's log, under --verbose. */
 static void
 site_log(void *ud, const char *line)
@@ -286,30 +206,33 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 			return EXIT_LOCAL;
 		}
 	} else {
-		char host[256], path[4096];
-		const char *home = getenv("HOME");
-		const char *file = s->netrc_file;
+		char *login = NULL, *pw = NULL;
+		cml_status st = cml_netrc_lookup(s->netrc_file, s->url, s->user, &login, &pw);
 
-		if (file == NULL && home != NULL && home[0] != '\0') {
-			snprintf(path, sizeof(path), "%s/.netrc", home);
-			file = path;
-		}
-		url_host(s->url, host, sizeof(host));
-		if (file != NULL && !netrc_lookup(file, host, s->user, &s->netrc_user, &s->password) &&
-		    s->netrc_file != NULL) {
+		if (st == CML_OK) {
+			s->password = strdup(pw);
+			s->netrc_user = login != NULL ? strdup(login) : NULL;
+			cml_exchange_secret_free(pw);
+			cml_exchange_secret_free(login);
+			if (s->password == NULL || (login != NULL && s->netrc_user == NULL)) {
+				cmd_error("out of memory");
+				return EXIT_LOCAL;
+			}
+			if (s->user == NULL)
+				s->user = s->netrc_user;
+		} else if (st == CML_ERR_IO && s->netrc_file != NULL) {
 			cmd_error("%s: %s", s->netrc_file, strerror(errno));
 			return EXIT_LOCAL;
-		}
-		if (s->password == NULL) {
+		} else if (st == CML_ERR_NOMEM) {
+			cmd_error("out of memory");
+			return EXIT_LOCAL;
+		} else {
 			cmd_error("no password: give --password-file FILE, set CMLKIT_PASSWORD, or "
-			          "put machine %s%s%s with a password in %s",
-			          host, s->user != NULL ? " login " : "",
-			          s->user != NULL ? s->user : "",
+			          "add the site's host%s%s with a password to %s",
+			          s->user != NULL ? " and login " : "", s->user != NULL ? s->user : "",
 			          s->netrc_file != NULL ? s->netrc_file : "~/.netrc");
 			return EXIT_USAGE;
 		}
-		if (s->user == NULL)
-			s->user = s->netrc_user;
 	}
 	if (s->password != NULL && s->user == NULL) {
 		cmd_error("a password but no user: give --user (or set CMLKIT_USER)");
@@ -318,7 +241,7 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 	x->url = s->url;
 	x->user = s->user;
 	x->password = s->password;
-	x->netrc_file = NULL; /* resolved here, not by libcurl */
+	x->netrc_file = s->netrc_file; /* already read: the password is set */
 	x->progress_wait_ms = 100; /* a breath between repeats, as 1C takes */
 	/* no log at all unless --verbose: nothing is formatted for nobody */
 	x->log = cmd_verbosity >= 2 ? site_log : NULL;

@@ -1970,6 +1970,56 @@ test_netrc(void)
 	CHECK(nreq == 1 && strcmp(reqs[0].auth, want) == 0);
 }
 
+/* A user given, the password from netrc: the entry of that login (what
+ * libcurl 7.88's own netrc did not find); the rest of the lookup's rules. */
+static void
+test_netrc_lookup(void)
+{
+	char netrc[128], *login = NULL, *pw = NULL;
+	FILE *f;
+
+	snprintf(netrc, sizeof(netrc), "%s/netrc2", tmpdir);
+	f = fopen(netrc, "w");
+	if (f == NULL ||
+	    fprintf(f, "machine example.org login other password x1\n"
+	               "macdef init\n  cd /pub\n  machine shop.example login no password no\n\n"
+	               "machine shop.example login someone password x2\n"
+	               "machine SHOP.example\n  login exchange\n  password pw-3\n"
+	               "machine ::1 login six password v6\n"
+	               "default login anon password pw-d\n") < 0 ||
+	    fclose(f) != 0) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(cml_netrc_lookup(netrc, "https://shop.example/x", "exchange", &login, &pw), CML_OK);
+	CHECK_STR(login, "exchange");
+	CHECK_STR(pw, "pw-3");
+	cml_exchange_secret_free(login);
+	cml_exchange_secret_free(pw);
+	/* no user: the first entry of the host */
+	CHECK_INT(cml_netrc_lookup(netrc, "https://shop.example:8443/x?y", NULL, &login, &pw),
+	          CML_OK);
+	CHECK_STR(login, "someone");
+	CHECK_STR(pw, "x2");
+	cml_exchange_secret_free(login);
+	cml_exchange_secret_free(pw);
+	/* an unknown host: default; an unknown login: nothing */
+	CHECK_INT(cml_netrc_lookup(netrc, "http://other.example/", NULL, &login, &pw), CML_OK);
+	CHECK_STR(pw, "pw-d");
+	cml_exchange_secret_free(login);
+	cml_exchange_secret_free(pw);
+	CHECK_INT(cml_netrc_lookup(netrc, "https://shop.example/x", "nobody", &login, &pw), CML_END);
+	CHECK(login == NULL && pw == NULL);
+	/* an IPv6 host, named without brackets in netrc */
+	CHECK_INT(cml_netrc_lookup(netrc, "http://[::1]:8080/x", NULL, &login, &pw), CML_OK);
+	CHECK_STR(pw, "v6");
+	cml_exchange_secret_free(login);
+	cml_exchange_secret_free(pw);
+	snprintf(netrc, sizeof(netrc), "%s/no-such-netrc", tmpdir);
+	CHECK_INT(cml_netrc_lookup(netrc, "https://shop.example/", NULL, &login, &pw), CML_ERR_IO);
+	cml_exchange_secret_free(NULL);
+}
+
 /* ---- allocation failures ---- */
 
 static void
@@ -2175,6 +2225,7 @@ main(int argc, char **argv)
 	T(test_zip);
 	T(test_bad_options);
 	T(test_netrc);
+	T(test_netrc_lookup);
 	T(test_alloc_failures);
 	T(test_secret_echoed);
 	T(test_redirect_secret);

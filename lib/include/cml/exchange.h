@@ -55,8 +55,9 @@ typedef struct cml_exchange_opts {
 	const char *url;        /* the exchange script, http:// or https:// */
 	const char *type;       /* "catalog" (default) or "sale" */
 	const char *user;       /* NULL: from netrc */
-	const char *password;   /* NULL: from netrc; copied, wiped at free */
-	const char *netrc_file; /* NULL: ~/.netrc, used when user or password is NULL */
+	const char *password;   /* NULL: from netrc (none there: no login sent);
+	                           copied, wiped at free */
+	const char *netrc_file; /* NULL: ~/.netrc; read when password is NULL */
 	const char *version;    /* &version= sent on every request; NULL: none */
 	const char *cacert;     /* CA bundle to verify against; NULL: the system's */
 	bool insecure;          /* do not verify the site's certificate */
@@ -82,6 +83,20 @@ CML_NODISCARD cml_exchange *cml_exchange_new(const cml_exchange_opts *opts, cml_
                                              char *errbuf, size_t errcap);
 void cml_exchange_free(cml_exchange *x);
 const char *cml_exchange_errmsg(const cml_exchange *x);
+
+/*
+ * The login and password for url's host in a netrc file (NULL: $HOME/.netrc):
+ * the first "machine HOST" entry, or "default", whose login is user when a
+ * user is given. CML_OK with *password and *login (NULL when the entry has
+ * none); free both with cml_exchange_secret_free. CML_END when there is no
+ * such entry (or the URL has no host), CML_ERR_IO when the file cannot be
+ * read, CML_ERR_NOMEM. cml_exchange_new calls it when it has no password.
+ */
+CML_NODISCARD cml_status cml_netrc_lookup(const char *netrc_file, const char *url,
+                                          const char *user, char **login, char **password);
+
+/* Wipes and frees a string the library handed out (cml_netrc_lookup). */
+void cml_exchange_secret_free(char *s);
 
 /* The site's own words in its last answer after the status (lines 2 on,
  * or the rest of the first line), as UTF-8; "" when none. */
