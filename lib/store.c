@@ -93,6 +93,10 @@ static const char *const migrations[] = {
 	 * directory is still the one the generation describes */
 	"ALTER TABLE generations ADD COLUMN files TEXT;"
 	"CREATE INDEX generations_package ON generations(package, gen);",
+	/* 3: a pending generation a later export run made stale: when, and
+	 * by which run. NULL in both for every generation before. */
+	"ALTER TABLE generations ADD COLUMN superseded TEXT;"
+	"ALTER TABLE generations ADD COLUMN superseded_run INTEGER REFERENCES runs(id);",
 };
 
 int
@@ -119,6 +123,8 @@ enum {
 	Q_GEN_INFO,
 	Q_GEN_FILES,
 	Q_GEN_FIND,
+	Q_GEN_SUPERSEDE,
+	Q_BASE_ITEMS,
 	Q_COUNT
 };
 
@@ -134,7 +140,8 @@ static const char *const queries[Q_COUNT] = {
 	              "THEN ?3 ELSE json_quote(?3) END WHERE id = ?1",
 	[Q_GEN_NEW] = "INSERT INTO generations(kind, package, created, run) "
 	              "VALUES (?1, ?2, " NOW_SQL ", ?3)",
-	[Q_GEN_STATE] = "SELECT kind, acked IS NOT NULL, run FROM generations WHERE gen = ?1",
+	[Q_GEN_STATE] = "SELECT kind, acked IS NOT NULL, run, superseded IS NOT NULL "
+	                "FROM generations WHERE gen = ?1",
 	[Q_ACK_FULL_CLEAR] = "DELETE FROM baseline",
 	/*
 	 * Both kinds: every record of gen in (part, id) order, so the
@@ -154,11 +161,17 @@ static const char *const queries[Q_COUNT] = {
 	               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[Q_ACK_MARK] = "UPDATE generations SET acked = " NOW_SQL " WHERE gen = ?1",
 	[Q_GEN_INFO] = "SELECT gen, kind, package, created, acked, "
-	               "(SELECT count(*) FROM gen_parts p WHERE p.gen = g.gen), files "
+	               "(SELECT count(*) FROM gen_parts p WHERE p.gen = g.gen), files, "
+	               "superseded, (SELECT program FROM runs r WHERE r.id = g.superseded_run) "
 	               "FROM generations g WHERE gen = ?1",
 	[Q_GEN_FILES] = "UPDATE generations SET files = ?2 WHERE gen = ?1 AND acked IS NULL "
 	                "AND run = ?3",
 	[Q_GEN_FIND] = "SELECT max(gen) FROM generations WHERE package = ?1",
+	[Q_GEN_SUPERSEDE] = "UPDATE generations SET superseded = " NOW_SQL ", superseded_run = ?1 "
+	                    "WHERE acked IS NULL AND superseded IS NULL "
+	                    "AND (run IS NULL OR run <> ?1)",
+	/* an offer is in the baseline by any of its parts: each Ид once */
+	[Q_BASE_ITEMS] = "SELECT count(DISTINCT id) FROM baseline WHERE part IN (?1, ?2, ?3)",
 };
 
 struct cml_store {
@@ -173,6 +186,7 @@ struct cml_store {
 	int64_t run_gen;       /* a pending generation of this run, checked */
 	sqlite3_stmt *q[Q_COUNT];
 	char *info_package, *info_created, *info_acked, *info_files; /* for gen_info */
+	char *info_superseded, *info_superseded_by;
 	char errmsg[CML_ERRMSG_MAX];
 };
 
@@ -568,6 +582,8 @@ cml_store_close(cml_store *s)
 	cml_free(s->info_created);
 	cml_free(s->info_acked);
 	cml_free(s->info_files);
+	cml_free(s->info_superseded);
+	cml_free(s->info_superseded_by);
 	cml_free(s->lock_path);
 	cml_free(s->path);
 	cml_free(s);
@@ -1044,7 +1060,7 @@ cml_store_gen_new(cml_store *s, cml_gen_kind kind, const char *package, int64_t 
 
 /* The state of a generation: CML_END when there is none. */
 static cml_status
-gen_state(cml_store *s, int64_t gen, bool *acked, int64_t *run, bool *full)
+gen_state(cml_store *s, int64_t gen, bool *acked, int64_t *run, bool *full, bool *superseded)
 {
 	cml_status st;
 	sqlite3_stmt *q = query(s, Q_GEN_STATE, &st);
@@ -1058,6 +1074,7 @@ gen_state(cml_store *s, int64_t gen, bool *acked, int64_t *run, bool *full)
 		*full = k != NULL && strcmp(k, "full") == 0;
 		*acked = sqlite3_column_int(q, 1) != 0;
 		*run = sqlite3_column_int64(q, 2);
+		*superseded = sqlite3_column_int(q, 3) != 0;
 		st = CML_OK;
 	} else if (rc == SQLITE_DONE) {
 		st = CML_END;
@@ -1083,10 +1100,10 @@ cml_store_gen_put(cml_store *s, int64_t gen, cml_part part, const char *id, cons
 		            (int)part);
 	if (gen != s->run_gen) {
 		/* Only a pending generation of this run can still change. */
-		bool acked = false, full = false;
+		bool acked = false, full = false, superseded = false;
 		int64_t run = 0;
 
-		st = gen_state(s, gen, &acked, &run, &full);
+		st = gen_state(s, gen, &acked, &run, &full, &superseded);
 		if (st == CML_END)
 			return fail(s, CML_ERR_VALUE, "no generation %" PRId64, gen);
 		if (st != CML_OK)
@@ -1135,12 +1152,12 @@ cml_status
 cml_store_gen_ack(cml_store *s, int64_t gen)
 {
 	cml_status st;
-	bool acked = false, full = false;
+	bool acked = false, full = false, superseded = false;
 	int64_t run = 0, base = 0;
 
 	if ((st = need_run(s, "acknowledging")) != CML_OK)
 		return st;
-	st = gen_state(s, gen, &acked, &run, &full);
+	st = gen_state(s, gen, &acked, &run, &full, &superseded);
 	if (st == CML_END)
 		return fail(s, CML_ERR_VALUE, "no generation %" PRId64 " to acknowledge", gen);
 	if (st != CML_OK)
@@ -1154,6 +1171,12 @@ cml_store_gen_ack(cml_store *s, int64_t gen)
 		            "generation %" PRId64 " is older than the baseline (generation %" PRId64
 		            "): nothing to do",
 		            gen, base);
+	if (superseded)
+		return fail(s, CML_ERR_STATE,
+		            "generation %" PRId64 " was superseded by a later export run: its "
+		            "package is stale and is not acknowledged (push the newer package, or "
+		            "run delta-export again)",
+		            gen);
 	/* a savepoint, so a failed ack leaves the run's other work usable */
 	if ((st = exec(s, "SAVEPOINT ack", "cannot acknowledge")) != CML_OK)
 		return st;
@@ -1204,6 +1227,58 @@ cml_store_gen_set_files(cml_store *s, int64_t gen, const char *files)
 		return fail(s, CML_ERR_STATE,
 		            "generation %" PRId64 " is not a pending generation of this run", gen);
 	return CML_OK;
+}
+
+cml_status
+cml_store_gen_supersede(cml_store *s, int64_t *n)
+{
+	cml_status st;
+
+	if (n != NULL)
+		*n = 0;
+	if ((st = need_run(s, "superseding pending generations")) != CML_OK)
+		return st;
+	sqlite3_stmt *q = query(s, Q_GEN_SUPERSEDE, &st);
+	if (q == NULL)
+		return st;
+	sqlite3_bind_int64(q, 1, s->run_id);
+	if ((st = step_done(s, q, "cannot mark the pending generations superseded")) != CML_OK)
+		return st;
+	if (n != NULL)
+		*n = sqlite3_changes(s->db);
+	return CML_OK;
+}
+
+cml_status
+cml_store_baseline_items(cml_store *s, cml_kind kind, int64_t *n)
+{
+	cml_status st;
+	cml_part p[3];
+
+	*n = 0;
+	if (kind == CML_ITEM_PRODUCT) {
+		p[0] = p[1] = p[2] = CML_PART_PRODUCT;
+	} else if (kind == CML_ITEM_OFFER) {
+		p[0] = CML_PART_OFFER_CARD;
+		p[1] = CML_PART_OFFER_PRICES;
+		p[2] = CML_PART_OFFER_STOCK;
+	} else {
+		return fail(s, CML_ERR_USAGE, "counting the baseline: only products and offers");
+	}
+	sqlite3_stmt *q = query(s, Q_BASE_ITEMS, &st);
+	if (q == NULL)
+		return st;
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_text(q, i + 1, part_str(p[i]), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(q, 0);
+		st = CML_OK;
+	} else {
+		st = db_fail(s, "cannot count the baseline");
+	}
+	sqlite3_reset(q);
+	return st;
 }
 
 cml_status
@@ -1263,11 +1338,17 @@ cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info)
 			st = keep_text(s, &s->info_acked, sqlite3_column_text(q, 4));
 		if (st == CML_OK)
 			st = keep_text(s, &s->info_files, sqlite3_column_text(q, 6));
+		if (st == CML_OK)
+			st = keep_text(s, &s->info_superseded, sqlite3_column_text(q, 7));
+		if (st == CML_OK)
+			st = keep_text(s, &s->info_superseded_by, sqlite3_column_text(q, 8));
 		info->parts = sqlite3_column_int64(q, 5);
 		info->package = s->info_package;
 		info->created = s->info_created;
 		info->acked = s->info_acked;
 		info->files = s->info_files;
+		info->superseded = s->info_superseded;
+		info->superseded_by = s->info_superseded_by;
 	} else if (rc == SQLITE_DONE) {
 		st = fail(s, CML_END, "no generation %" PRId64, gen);
 	} else {

@@ -143,7 +143,7 @@ test_create(void)
 	CHECK(stat(side, &sb) == 0 && (sb.st_mode & 0077) == 0);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	umask(old);
-	CHECK_INT(cml_store_schema_version(), 2);
+	CHECK_INT(cml_store_schema_version(), 3);
 	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_STR(sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode)), "wal");
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'baseline_gen'"), 0);
@@ -677,11 +677,131 @@ test_migrate_v1(void)
 	cml_status st;
 	cml_store *s = cml_store_open(path, &o, &st, err, sizeof(err));
 	CHECK(s != NULL);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations WHERE files IS NULL"), 1);
+	/* schema 3: an old pending generation is pending, not superseded */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations WHERE superseded IS NULL "
+	                        "AND superseded_run IS NULL"), 1);
 	int64_t g = 0;
 	CHECK(s != NULL && cml_store_gen_find(s, "/old", &g) == CML_OK);
 	CHECK_INT(g, 1);
+	cml_store_close(s);
+}
+
+/*
+ * A later export run supersedes what is still pending from earlier runs,
+ * even a run that records no generation; a superseded generation is
+ * never acknowledged, and the baseline stays as it was.
+ */
+static void
+test_supersede(void)
+{
+	char path[128];
+	int64_t g2 = 0, g3 = 0, g4 = 0, g5 = 0, b = 0, n = -1;
+	cml_gen_info gi;
+	cml_fp f;
+	cml_store *s = with_baseline(path, sizeof(path));
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(cml_store_gen_supersede(s, &n), CML_ERR_STATE); /* outside a run */
+	/* generation 2: a delta whose push failed */
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_DELTA, "/pkg", &g2) == CML_OK);
+	f = fp_of(50);
+	CHECK(cml_store_gen_put(s, g2, CML_PART_PRODUCT, "b", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g2, CML_PART_PRODUCT, "a", NULL, true) == CML_OK);
+	/* the run's own generation is not superseded by itself */
+	CHECK(cml_store_gen_supersede(s, &n) == CML_OK);
+	CHECK_INT(n, 0);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_gen_info(s, g2, &gi) == CML_OK);
+	CHECK(gi.superseded == NULL && gi.superseded_by == NULL);
+
+	/* the source reverted: the next delta run writes nothing */
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	CHECK(cml_store_gen_supersede(s, &n) == CML_OK);
+	CHECK_INT(n, 1);
+	CHECK(cml_store_run_commit(s, "nothing", NULL) == CML_OK);
+	CHECK(cml_store_gen_info(s, g2, &gi) == CML_OK);
+	CHECK(gi.superseded != NULL && gi.acked == NULL);
+	CHECK_STR(gi.superseded_by, "delta-export");
+
+	/* its push is refused: the baseline keeps a and b as they were */
+	CHECK(cml_store_run_begin(s, "catalog-push") == CML_OK);
+	CHECK_INT(cml_store_gen_ack(s, g2), CML_ERR_STATE);
+	CHECK(strstr(cml_store_errmsg(s), "superseded") != NULL);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(base_is(s, CML_PART_PRODUCT, "a", 1));
+	CHECK(base_is(s, CML_PART_PRODUCT, "b", 2));
+	CHECK(cml_store_baseline_gen(s, &b) == CML_OK);
+	CHECK_INT(b, 1);
+
+	/* a rolled back run supersedes nothing */
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_DELTA, "/pkg", &g3) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	CHECK(cml_store_gen_supersede(s, &n) == CML_OK);
+	CHECK_INT(n, 1);
+	cml_store_run_rollback(s);
+	CHECK(cml_store_gen_info(s, g3, &gi) == CML_OK);
+	CHECK(gi.superseded == NULL);
+
+	/* a full export supersedes a pending delta; what is superseded or
+	 * acknowledged stays so */
+	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "/full", &g4) == CML_OK);
+	CHECK(cml_store_gen_supersede(s, &n) == CML_OK);
+	CHECK_INT(n, 1);
+	CHECK(cml_store_gen_ack(s, g4) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_gen_info(s, g3, &gi) == CML_OK);
+	CHECK_STR(gi.superseded_by, "full-export");
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_DELTA, "/pkg", &g5) == CML_OK);
+	CHECK(cml_store_gen_supersede(s, &n) == CML_OK);
+	CHECK_INT(n, 0);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_gen_info(s, g4, &gi) == CML_OK);
+	CHECK(gi.superseded == NULL && gi.acked != NULL);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations WHERE superseded IS NOT NULL"),
+	          2);
+	cml_store_close(s);
+}
+
+/* Products and offers of the baseline, each Ид once. */
+static void
+test_baseline_items(void)
+{
+	char path[128];
+	int64_t g = 0, n = -1;
+	cml_fp f = fp_of(7);
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(cml_store_baseline_items(s, CML_ITEM_OFFER, &n) == CML_OK);
+	CHECK_INT(n, 0);
+	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "/p", &g) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, "p1", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, "p2", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_OFFER_CARD, "o1", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_OFFER_PRICES, "o1", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_OFFER_STOCK, "o1", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_OFFER_PRICES, "o2", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_GROUP, "g1", &f, false) == CML_OK);
+	CHECK(cml_store_gen_ack(s, g) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_baseline_items(s, CML_ITEM_PRODUCT, &n) == CML_OK);
+	CHECK_INT(n, 2);
+	CHECK(cml_store_baseline_items(s, CML_ITEM_OFFER, &n) == CML_OK);
+	CHECK_INT(n, 2);
+	CHECK_INT(cml_store_baseline_items(s, CML_ITEM_GROUP, &n), CML_ERR_USAGE);
 	cml_store_close(s);
 }
 
@@ -1029,6 +1149,8 @@ main(int argc, char **argv)
 		RUN(test_rollback_and_state);
 		RUN(test_gen_files);
 		RUN(test_migrate_v1);
+		RUN(test_supersede);
+		RUN(test_baseline_items);
 		RUN(test_lock_refused);
 		RUN(test_lock_waits);
 		RUN(test_killed_run);

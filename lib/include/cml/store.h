@@ -22,7 +22,14 @@
  *  - a generation that is never acknowledged never touches the baseline,
  *    so the next delta still carries its changes;
  *  - acknowledging a generation older than the baseline's, or one already
- *    acknowledged, changes nothing (CML_END: "nothing to do").
+ *    acknowledged, changes nothing (CML_END: "nothing to do");
+ *  - a later export run (delta-export, even one that writes nothing, or
+ *    full-export) supersedes every generation still pending from earlier
+ *    runs (cml_store_gen_supersede): its package describes a source that
+ *    may have changed back since, so it is never acknowledged
+ *    (cml_store_gen_ack refuses it with CML_ERR_STATE) and catalog-push
+ *    does not send it. A generation is pending, acknowledged or
+ *    superseded.
  */
 #ifndef CML_STORE_H
 #define CML_STORE_H
@@ -86,6 +93,11 @@ CML_NODISCARD cml_status cml_store_baseline_next(cml_store *s, cml_part part, vo
                                                  const char **id);
 void cml_store_baseline_end(cml_store *s, void **cursor);
 
+/* The number of products (kind CML_ITEM_PRODUCT) or offers
+ * (CML_ITEM_OFFER: an offer with any of its parts) in the baseline, each
+ * Ид once. */
+CML_NODISCARD cml_status cml_store_baseline_items(cml_store *s, cml_kind kind, int64_t *n);
+
 /* The number of parts in the baseline. */
 CML_NODISCARD cml_status cml_store_baseline_count(cml_store *s, int64_t *n);
 
@@ -113,7 +125,8 @@ CML_NODISCARD cml_status cml_store_gen_put(cml_store *s, int64_t gen, cml_part p
 
 /* Acknowledges gen, inside the current run: the baseline becomes its
  * state. CML_END when gen is already acknowledged or older than the
- * baseline; CML_ERR_VALUE when there is no such generation. */
+ * baseline; CML_ERR_VALUE when there is no such generation;
+ * CML_ERR_STATE when it was superseded. */
 CML_NODISCARD cml_status cml_store_gen_ack(cml_store *s, int64_t gen);
 
 /* Generation info, for programs that list or push them. */
@@ -125,6 +138,8 @@ typedef struct cml_gen_info {
 	const char *acked;    /* NULL while pending */
 	int64_t parts;        /* rows recorded */
 	const char *files;    /* as given to cml_store_gen_set_files, or NULL */
+	const char *superseded;    /* when a later run superseded it, or NULL */
+	const char *superseded_by; /* that run's program, or NULL */
 } cml_gen_info;
 
 CML_NODISCARD cml_status cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info);
@@ -134,6 +149,11 @@ CML_NODISCARD cml_status cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_i
  * the package in the directory can later be told from one rewritten by
  * a run that did not record it. */
 CML_NODISCARD cml_status cml_store_gen_set_files(cml_store *s, int64_t gen, const char *files);
+
+/* Inside the current run: marks every generation still pending from an
+ * earlier run superseded by this one (*n: how many; n may be NULL). An
+ * export run calls it once it knows it will commit. */
+CML_NODISCARD cml_status cml_store_gen_supersede(cml_store *s, int64_t *n);
 
 /* The newest generation written to the directory package (as recorded
  * by cml_store_gen_new): CML_OK with *gen, or CML_END when none. */
