@@ -72,6 +72,7 @@ struct cml_diff {
 	cml_tristate catalog_whole;  /* from Каталог headers */
 	cml_tristate package_whole;  /* from ПакетПредложений headers */
 	bool saw_catalog, saw_package;
+	bool empty_catalog, empty_package; /* whole headers, nothing under them */
 
 	char errmsg[CML_ERRMSG_MAX];
 };
@@ -512,10 +513,16 @@ cml_status
 cml_diff_finish(cml_diff *d, cml_tristate whole)
 {
 	cml_status st;
-	bool products_whole = whole == CML_TRUE ||
-	                      (whole == CML_UNSET && d->saw_catalog && d->catalog_whole == CML_TRUE);
-	bool offers_whole = whole == CML_TRUE ||
-	                    (whole == CML_UNSET && d->saw_package && d->package_whole == CML_TRUE);
+	/* A header alone is not a whole catalog with nothing in it: 1C's
+	 * split layout puts a Каталог header in the classifier's file, and
+	 * without the goods file (still uploading, a failed copy) the whole
+	 * catalog would be deleted. Whole needs the goods themselves. */
+	bool products_said = whole == CML_UNSET && d->saw_catalog && d->catalog_whole == CML_TRUE;
+	bool offers_said = whole == CML_UNSET && d->saw_package && d->package_whole == CML_TRUE;
+	d->empty_catalog = products_said && cml_idset_len(d->seen_products) == 0;
+	d->empty_package = offers_said && cml_idset_len(d->seen_offers) == 0;
+	bool products_whole = whole == CML_TRUE || (products_said && !d->empty_catalog);
+	bool offers_whole = whole == CML_TRUE || (offers_said && !d->empty_package);
 
 	if (products_whole && (st = delete_absent(d, CML_PART_PRODUCT, d->seen_products)) != CML_OK)
 		return st;
@@ -526,10 +533,21 @@ cml_diff_finish(cml_diff *d, cml_tristate whole)
 			if ((st = delete_absent(d, parts[i], d->seen_offers)) != CML_OK)
 				return st;
 	}
+	d->counts.deleted_offers = (unsigned long)cml_idset_len(d->deleted_offers);
 	if (!cml_diff_changed(d) && !d->o.record_all)
 		return CML_OK;
 	for (int h = 0; h < 3; h++)
 		if (d->have_head[h] && (st = write_item(d, &d->head[h])) != CML_OK)
 			return st;
 	return CML_OK;
+}
+
+bool
+cml_diff_empty_whole(const cml_diff *d, cml_kind kind)
+{
+	if (kind == CML_ITEM_PRODUCT)
+		return d->empty_catalog;
+	if (kind == CML_ITEM_OFFER)
+		return d->empty_package;
+	return false;
 }

@@ -364,6 +364,16 @@ find_generation(cml_store *store, struct package *p, const char *operand, cml_ge
 		*skip = true;
 		return EXIT_OK;
 	}
+	if (gi->superseded != NULL) {
+		cmd_error("%s: refused: generation %" PRId64 " was superseded by a later %s run "
+		          "(%s): the source may have changed back since it was written, so its "
+		          "package is stale and is not sent; push the package the latest "
+		          "delta-export or full-export wrote (when it wrote none, the site is "
+		          "up to date)",
+		          operand, p->gen, gi->superseded_by != NULL ? gi->superseded_by : "export",
+		          gi->superseded);
+		return EXIT_ATTENTION;
+	}
 	if (gi->files == NULL || !files_from_stamp(p, gi->files)) {
 		cmd_error("%s: generation %" PRId64 " has no record of its files (written by an "
 		          "older cmlkit): write the package again",

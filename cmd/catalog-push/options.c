@@ -86,7 +86,8 @@ static const struct argp argp = {
 	"The password comes from --password-file, $CMLKIT_PASSWORD or netrc, never from "
 	"the command line. A package that is already acknowledged, or older than the "
 	"baseline, is not sent again.\n"
-	"Exit status: 0 success (also: nothing to send), 2 usage error, 3 the package is "
+	"Exit status: 0 success (also: nothing to send), 1 the package was superseded by "
+	"a later export run (not sent), 2 usage error, 3 the package is "
 	"not the one recorded, 4 site or network failure worth retrying, 5 the site "
 	"refused, 6 local I/O or database error. See catalog-push(1) and cmlkit(7).",
 	children, NULL, NULL

@@ -24,13 +24,15 @@ enum problem_kind {
 	P_NO_PRODUCT,
 	P_UNKNOWN_PRICE_TYPE,
 	P_MISSING_ID,
+	P_NO_GOODS,
 	P_WARNING,
 	P_KIND_COUNT
 };
 
 static const char *const problem_names[P_KIND_COUNT] = {
 	"unreadable files", "duplicate ids", "offers without product",
-	"prices with unknown price type", "items without id", "warnings",
+	"prices with unknown price type", "items without id",
+	"whole catalogs without goods", "warnings",
 };
 
 /* An offer read before any product: checked at the end. */
@@ -68,6 +70,13 @@ struct check {
 	bool any_products;
 	bool any_price_types;
 	bool partial_catalog; /* a Каталог said СодержитТолькоИзменения */
+	/* the first Каталог (ПакетПредложений) that said it was whole: a set
+	 * holding no product (offer) under it has lost its goods file */
+	struct header_at {
+		bool seen;
+		uint32_t file;
+		uint32_t line;
+	} whole_catalog, whole_package;
 
 	struct deferred *deferred;
 	size_t n_deferred, cap_deferred;
@@ -235,6 +244,12 @@ check_item(struct check *c, const cml_item *it)
 		c->any_products = true;
 	if (it->kind == CML_ITEM_CATALOG && it->u.catalog.only_changes == CML_TRUE)
 		c->partial_catalog = true;
+	if (it->kind == CML_ITEM_CATALOG && it->u.catalog.only_changes != CML_TRUE &&
+	    !c->whole_catalog.seen)
+		c->whole_catalog = (struct header_at){ true, c->cur, (uint32_t)line };
+	if (it->kind == CML_ITEM_OFFERS_PACKAGE && it->u.package.only_changes != CML_TRUE &&
+	    !c->whole_package.seen)
+		c->whole_package = (struct header_at){ true, c->cur, (uint32_t)line };
 	if (it->kind == CML_ITEM_PRICE_TYPE) {
 		c->any_price_types = true;
 		if (cml_idset_add(c->price_types, cml_id_hash(id), &dup) != CML_OK)
@@ -274,6 +289,24 @@ check_item(struct check *c, const cml_item *it)
 static void
 check_end(struct check *c)
 {
+	unsigned long offers = 0;
+
+	for (size_t i = 0; i < c->n_files; i++)
+		offers += c->files[i].count[CML_ITEM_OFFER];
+	/* 1C's split layout: the classifier's file carries the Каталог
+	 * header, the goods file its products; without that file the header
+	 * promises a whole catalog of nothing, and an exporter deletes all */
+	if (c->whole_catalog.seen && !c->any_products)
+		problem(c, P_NO_GOODS, c->files[c->whole_catalog.file].name,
+		        c->whole_catalog.line,
+		        "the Каталог says it is the whole catalog (СодержитТолькоИзменения not "
+		        "\"true\") but the set holds no product: is a goods file (such as "
+		        "import___goods.xml) missing?");
+	if (c->whole_package.seen && offers == 0)
+		problem(c, P_NO_GOODS, c->files[c->whole_package.file].name,
+		        c->whole_package.line,
+		        "the ПакетПредложений says it holds all offers (СодержитТолькоИзменения "
+		        "not \"true\") but the set holds no offer: is an offers file missing?");
 	if (c->any_products && !c->partial_catalog) {
 		for (size_t i = 0; i < c->n_deferred; i++) {
 			struct deferred *d = &c->deferred[i];
@@ -445,6 +478,13 @@ run(struct check_opts *o)
 
 	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
 		c.status = EXIT_LOCAL;
+		goto out;
+	}
+	/* an empty directory is no usable set */
+	if (n_inputs == 0) {
+		cmd_error("no input file: %s holds no file to check (hidden files are skipped)",
+		          o->n_inputs == 1 ? o->inputs[0] : "the directories given");
+		c.status = EXIT_DATA;
 		goto out;
 	}
 	c.files = calloc(n_inputs ? n_inputs : 1, sizeof(*c.files));

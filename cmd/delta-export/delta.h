@@ -18,9 +18,16 @@ struct delta_opts {
 	bool dry_run;
 	bool summary;
 	cml_tristate whole;    /* --full / --partial; UNSET: as the input says */
+	/* --max-delete: at most this many products, and this many offers,
+	 * deleted in one run; a share of the baseline's when max_delete_pct */
+	long long max_delete;
+	bool max_delete_pct;
 	char **inputs;
 	int n_inputs;
 };
+
+/* The default --max-delete: half the baseline's products or offers. */
+#define DELTA_MAX_DELETE_PCT 50
 
 int delta_parse_options(int argc, char **argv, struct delta_opts *o);
 

@@ -9,9 +9,11 @@
  * renamed into place whose run did not commit is simply written again
  * (with the same changes) by the next run.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cml/diff.h>
 #include <cml/store.h>
@@ -87,9 +89,137 @@ ack(cml_store *s, int64_t gen)
 	if (st != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(s));
 		cml_store_run_rollback(s);
+		if (st == CML_ERR_STATE) /* superseded: its package is stale */
+			return EXIT_ATTENTION;
 		return st == CML_ERR_VALUE ? EXIT_USAGE : EXIT_LOCAL;
 	}
 	cmd_verbose("generation %lld acknowledged: it is the baseline", (long long)gen);
+	return EXIT_OK;
+}
+
+/* How many of one kind --max-delete lets a run delete. */
+static long long
+delete_limit(const struct delta_opts *o, int64_t in_baseline)
+{
+	if (!o->max_delete_pct)
+		return o->max_delete;
+	return (long long)(in_baseline * o->max_delete / 100);
+}
+
+static void
+print_limit(FILE *fp, const struct delta_opts *o)
+{
+	if (o->max_delete_pct && o->max_delete == 100)
+		fprintf(fp, "all");
+	else
+		fprintf(fp, "%lld%s", o->max_delete, o->max_delete_pct ? "%" : "");
+}
+
+/* What a run deletes of the baseline's products [0] and offers [1]. */
+struct deletions {
+	unsigned long deleted[2];
+	int64_t base[2];
+};
+
+static const char *const deletion_kinds[2] = { "products", "offers" };
+
+/* Counts the baseline only when something is deleted: EXIT_OK, or
+ * EXIT_LOCAL on a store failure (said). */
+static int
+count_deletions(cml_store *store, const cml_diff_counts *c, struct deletions *dl)
+{
+	static const cml_kind kinds[2] = { CML_ITEM_PRODUCT, CML_ITEM_OFFER };
+
+	memset(dl, 0, sizeof(*dl));
+	dl->deleted[0] = c->deleted[CML_PART_PRODUCT];
+	dl->deleted[1] = c->deleted_offers;
+	for (int k = 0; k < 2; k++) {
+		if (dl->deleted[k] == 0)
+			continue;
+		if (cml_store_baseline_items(store, kinds[k], &dl->base[k]) != CML_OK) {
+			cmd_error("%s", cml_store_errmsg(store));
+			return EXIT_LOCAL;
+		}
+	}
+	return EXIT_OK;
+}
+
+static void
+print_deletions(FILE *fp, const struct delta_opts *o, const struct deletions *dl)
+{
+	if (dl->deleted[0] == 0 && dl->deleted[1] == 0)
+		return;
+	fprintf(fp, "deleted:");
+	for (int k = 0; k < 2; k++)
+		if (dl->deleted[k] > 0)
+			fprintf(fp, " %lu of the baseline's %lld %s;", dl->deleted[k],
+			        (long long)dl->base[k], deletion_kinds[k]);
+	fprintf(fp, " --max-delete ");
+	print_limit(fp, o);
+	fputc('\n', fp);
+}
+
+/*
+ * The guard against mass deletion: a run that deletes more products or
+ * more offers than --max-delete allows is refused (EXIT_ATTENTION, said
+ * why). An input that lost a file, or a source caught mid-upload, looks
+ * like a catalog that lost its goods.
+ */
+static int
+guard_deletions(const struct delta_opts *o, const struct deletions *dl)
+{
+	int status = EXIT_OK;
+
+	for (int k = 0; k < 2; k++) {
+		long long limit = delete_limit(o, dl->base[k]);
+		bool all = (int64_t)dl->deleted[k] == dl->base[k];
+		if ((long long)dl->deleted[k] <= limit)
+			continue;
+		char allowed[64];
+		if (o->max_delete_pct)
+			snprintf(allowed, sizeof(allowed), "%lld%%: %lld", o->max_delete, limit);
+		else
+			snprintf(allowed, sizeof(allowed), "%lld", limit);
+		cmd_error("refused: the run would delete %lu of the baseline's %lld %s%s, more "
+		          "than --max-delete allows (%s); an input missing a file (the goods "
+		          "of a split package, a source still uploading) looks like this; if "
+		          "the deletions are meant, run again with --max-delete=%s",
+		          dl->deleted[k], (long long)dl->base[k], deletion_kinds[k],
+		          all ? " (all of them)" : "", allowed, all ? "all" : "N or N%");
+		status = EXIT_ATTENTION;
+	}
+	return status;
+}
+
+/* Says when a header promised a whole catalog it did not hold. */
+static void
+warn_empty_whole(const cml_diff *d)
+{
+	if (cml_diff_empty_whole(d, CML_ITEM_PRODUCT))
+		cmd_warn("warning: the input's Каталог says it is the whole catalog "
+		         "(СодержитТолькоИзменения=\"false\") but holds no product: taken as "
+		         "partial, no product is deleted by absence (is a goods file, "
+		         "such as import___goods.xml, missing?)");
+	if (cml_diff_empty_whole(d, CML_ITEM_OFFER))
+		cmd_warn("warning: the input's ПакетПредложений says it holds all offers but "
+		         "holds no offer: taken as partial, no offer is deleted by absence");
+}
+
+/* Marks what earlier runs left pending superseded: this run's view of
+ * the source replaces theirs. */
+static int
+supersede(cml_store *store)
+{
+	int64_t n = 0;
+
+	if (cml_store_gen_supersede(store, &n) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(store));
+		return EXIT_LOCAL;
+	}
+	if (n > 0)
+		cmd_verbose("%lld pending generation%s of earlier runs superseded: catalog-push "
+		            "will not send %s",
+		            (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
 	return EXIT_OK;
 }
 
@@ -111,6 +241,19 @@ run(struct delta_opts *o)
 	const char *db = o->db != NULL ? o->db : cml_store_default_path();
 	cml_store_opts so = { 0 };
 
+	bool no_db = false;
+
+	/* A dry run writes nothing: the database is read, never created or
+	 * upgraded; without one there is no baseline (an empty one in
+	 * memory stands for it) and the run shows a first run. */
+	if (o->dry_run) {
+		so.read_only = true;
+		if (access(db, F_OK) != 0 && errno == ENOENT) {
+			no_db = true;
+			so.read_only = false;
+			db = ":memory:";
+		}
+	}
 	store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
 	if (store == NULL) {
 		cmd_error("%s", errbuf);
@@ -124,14 +267,16 @@ run(struct delta_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	if ((st = cml_store_run_begin(store, "delta-export")) != CML_OK) {
-		cmd_error("%s", cml_store_errmsg(store));
-		status = cmd_exit_for(st);
-		goto out;
+	if (!o->dry_run) {
+		if ((st = cml_store_run_begin(store, "delta-export")) != CML_OK) {
+			cmd_error("%s", cml_store_errmsg(store));
+			status = cmd_exit_for(st);
+			goto out;
+		}
+		in_run = true;
+		if (cml_store_errmsg(store)[0] != '\0')
+			cmd_warn("%s", cml_store_errmsg(store)); /* it waited for another run */
 	}
-	in_run = true;
-	if (cml_store_errmsg(store)[0] != '\0')
-		cmd_warn("%s", cml_store_errmsg(store)); /* it waited for another run */
 	if ((st = cml_store_baseline_gen(store, &base)) != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(store));
 		status = EXIT_LOCAL;
@@ -145,8 +290,13 @@ run(struct delta_opts *o)
 			status = EXIT_ATTENTION;
 			goto out;
 		}
-		cmd_warn("%s: no baseline yet: %s the whole catalog", db,
-		         o->dry_run ? "it would write" : "writing");
+		if (no_db)
+			cmd_warn("%s: no database, so no baseline yet (a dry run does not "
+			         "create it): a first run would write the whole catalog",
+			         o->db != NULL ? o->db : cml_store_default_path());
+		else
+			cmd_warn("%s: no baseline yet: %s the whole catalog", db,
+			         o->dry_run ? "it would write" : "writing");
 	}
 
 	/* No baseline: a full package, and its generation holds every part. */
@@ -190,13 +340,26 @@ run(struct delta_opts *o)
 		goto out;
 	}
 
+	warn_empty_whole(d);
+
 	const cml_diff_counts *c = cml_diff_get_counts(d);
 	int64_t gen = cml_diff_gen(d);
 	const char *kind = base == 0 ? "full" : "delta";
+	struct deletions dl;
+	if ((status = count_deletions(store, c, &dl)) != EXIT_OK)
+		goto out;
 	if (o->dry_run) {
 		print_summary(stdout, c, 0, kind, NULL);
-		goto out; /* rolled back below */
+		print_deletions(stdout, o, &dl);
+		if ((status = guard_deletions(o, &dl)) != EXIT_OK)
+			cmd_error("a real run would be refused");
+		goto out; /* nothing was recorded */
 	}
+	/* before anything is committed: a refused run leaves all as it was */
+	if ((status = guard_deletions(o, &dl)) != EXIT_OK)
+		goto out;
+	if ((status = supersede(store)) != EXIT_OK)
+		goto out;
 	if (!cml_diff_changed(d) && base != 0) {
 		cmd_verbose("no changes since generation %lld: nothing written", (long long)base);
 		char counts[256];
@@ -244,8 +407,10 @@ run(struct delta_opts *o)
 	in_run = false;
 	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
 		printf("%s/%s\n", o->pkg.output, *f);
-	if (o->summary)
+	if (o->summary) {
 		print_summary(stdout, c, gen, kind, o->pkg.output);
+		print_deletions(stdout, o, &dl);
+	}
 	cmd_verbose("generation %lld (%s) written to %s%s", (long long)gen, kind,
 	            o->pkg.output, o->ack_on_write ? ", acknowledged" : ", pending");
 out:

@@ -5,12 +5,13 @@
 #include <argp.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmdutil.h"
 #include "delta.h"
 
 enum { OPT_DB = 256, OPT_ACK, OPT_ACK_ON_WRITE, OPT_REQUIRE_BASELINE, OPT_DRY_RUN,
-       OPT_SUMMARY, OPT_FULL, OPT_PARTIAL };
+       OPT_SUMMARY, OPT_FULL, OPT_PARTIAL, OPT_MAX_DELETE };
 
 static const struct argp_option options[] = {
 	{ "db", OPT_DB, "FILE", 0, "The database (default: $CMLKIT_DB, else ./cmlkit.db)", 0 },
@@ -28,6 +29,9 @@ static const struct argp_option options[] = {
 	  "The input is the whole catalog, whatever it says: what it lacks is deleted", 0 },
 	{ "partial", OPT_PARTIAL, NULL, 0,
 	  "The input is partial, whatever it says: nothing is deleted by absence", 0 },
+	{ "max-delete", OPT_MAX_DELETE, "N|N%|all", 0,
+	  "Refuse a run that deletes more than N products or N offers, or N% of the "
+	  "baseline's (default 50%: more than half, and so all of them, is refused)", 0 },
 	{ 0 }
 };
 
@@ -39,6 +43,8 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->pkg;
+		o->max_delete = DELTA_MAX_DELETE_PCT;
+		o->max_delete_pct = true;
 		break;
 	case OPT_DB:
 		o->db = arg;
@@ -70,6 +76,25 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_PARTIAL:
 		o->whole = CML_FALSE;
 		break;
+	case OPT_MAX_DELETE: {
+		char *end;
+		if (strcmp(arg, "all") == 0) {
+			o->max_delete = 100;
+			o->max_delete_pct = true;
+			break;
+		}
+		errno = 0;
+		long long n = strtoll(arg, &end, 10);
+		o->max_delete_pct = *end == '%';
+		if (o->max_delete_pct)
+			end++;
+		if (errno != 0 || end == arg || *end != '\0' || n < 0 || arg[0] == '-' ||
+		    (o->max_delete_pct && n > 100))
+			argp_error(state, "--max-delete: '%s' is not a count, a share (0%%..100%%) "
+			           "or 'all'", arg);
+		o->max_delete = n;
+		break;
+	}
 	case ARGP_KEY_ARGS:
 		o->inputs = state->argv + state->next;
 		o->n_inputs = state->argc - state->next;
@@ -102,8 +127,12 @@ static const struct argp argp = {
 	"package is recorded as a generation, pending until acknowledged "
 	"(catalog-push, --ack, --ack-on-write); until then the next run carries its "
 	"changes again.\n"
+	"A run that would delete more of the baseline's products or offers than "
+	"--max-delete allows is refused. A run supersedes the packages earlier runs "
+	"left pending: catalog-push no longer sends them.\n"
 	"Exit status: 0 success (also: no change), 1 no baseline under "
-	"--require-baseline, 2 usage error, 3 bad input data, 6 local I/O or "
+	"--require-baseline, too many deletions, or --ack of a superseded "
+	"generation, 2 usage error, 3 bad input data, 6 local I/O or "
 	"database error. See delta-export(1) and cmlkit(7).",
 	children, NULL, NULL
 };

@@ -199,6 +199,9 @@ run(struct export_opts *o)
 		}
 		st = cml_store_gen_set_files(k.store, k.gen, stamp);
 		free(stamp);
+		/* a newer whole catalog: what earlier runs left pending is stale */
+		if (st == CML_OK)
+			st = cml_store_gen_supersede(k.store, NULL);
 		if (st == CML_OK)
 			st = cml_store_run_commit(k.store, "ok", counts);
 		if (st != CML_OK) {

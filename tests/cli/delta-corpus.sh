@@ -27,7 +27,9 @@ pair() { # name "earlier files" "later files"
 	local db=$tmp/$name.db
 	"$bin/delta-export" -q --db "$db" --ack-on-write -o "$tmp/$name-1" "${A[@]}" >/dev/null ||
 		{ bad "$name: the earlier package"; return; }
-	"$bin/delta-export" -q --db "$db" --summary -o "$tmp/$name-2" "${B[@]}" >"$tmp/$name.sum" ||
+	# the -back pairs delete most of the catalog: meant here, so allowed
+	"$bin/delta-export" -q --db "$db" --summary --max-delete=all -o "$tmp/$name-2" "${B[@]}" \
+		>"$tmp/$name.sum" ||
 		{ bad "$name: the later package"; return; }
 	ids "${A[@]}" >"$tmp/a"
 	ids "${B[@]}" >"$tmp/b"

@@ -21,7 +21,11 @@
  * СодержитТолькоИзменения="true", or the caller says so), what the
  * baseline has and the input lacked is a deletion too: products and
  * offers are written with Статус="Удален"; every deleted part is
- * recorded. A partial input never deletes by absence.
+ * recorded. A partial input never deletes by absence, and neither does
+ * a header that says whole with nothing under it: a Каталог without a
+ * single product, a ПакетПредложений without a single offer (1C's split
+ * layout with its goods file missing) is taken as partial
+ * (cml_diff_empty_whole tells).
  */
 #ifndef CML_DIFF_H
 #define CML_DIFF_H
@@ -60,6 +64,7 @@ typedef struct cml_diff_counts {
 	unsigned long deleted[CML_PART_COUNT];
 	unsigned long same[CML_PART_COUNT];
 	unsigned long written;  /* items handed to the writer */
+	unsigned long deleted_offers; /* offers deleted (each Ид once), at finish */
 } cml_diff_counts;
 
 CML_NODISCARD cml_diff *cml_diff_new(const cml_diff_opts *opts);
@@ -72,6 +77,10 @@ CML_NODISCARD cml_status cml_diff_add(cml_diff *d, const cml_item *item);
 CML_NODISCARD cml_status cml_diff_finish(cml_diff *d, cml_tristate whole);
 
 const cml_diff_counts *cml_diff_get_counts(const cml_diff *d);
+/* After finish: the input's Каталог (kind CML_ITEM_PRODUCT) or
+ * ПакетПредложений (CML_ITEM_OFFER) said it was whole but the input held
+ * no product (offer) at all, so nothing was deleted by absence. */
+bool cml_diff_empty_whole(const cml_diff *d, cml_kind kind);
 /* Anything new, changed or deleted. */
 bool cml_diff_changed(const cml_diff *d);
 /* The generation recorded, 0 when none was (no change, or a dry run). */
