@@ -243,6 +243,22 @@ run(struct delta_opts *o)
 
 	bool no_db = false;
 
+	if (o->ack == 0) {
+		if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
+			status = EXIT_LOCAL;
+			goto out;
+		}
+		/* an empty directory is no catalog: neither "nothing changed" (which
+		 * would supersede what is pending) nor "everything is gone" */
+		if (n_inputs == 0) {
+			cmd_error("no input file: %s holds no file to read (hidden files are skipped); "
+			          "nothing written or recorded",
+			          o->n_inputs == 1 ? o->inputs[0] : "the directories given");
+			status = EXIT_DATA;
+			goto out;
+		}
+	}
+
 	/* A dry run writes nothing: the database is read, never created or
 	 * upgraded; without one there is no baseline (an empty one in
 	 * memory stands for it) and the run shows a first run. */
@@ -261,10 +277,6 @@ run(struct delta_opts *o)
 	}
 	if (o->ack != 0) {
 		status = ack(store, o->ack);
-		goto out;
-	}
-	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
-		status = EXIT_LOCAL;
 		goto out;
 	}
 	if (!o->dry_run) {
@@ -345,6 +357,12 @@ run(struct delta_opts *o)
 	const cml_diff_counts *c = cml_diff_get_counts(d);
 	int64_t gen = cml_diff_gen(d);
 	const char *kind = base == 0 ? "full" : "delta";
+	/* a first run records every part: none means no catalog item at all */
+	if (base == 0 && !o->dry_run && gen == 0) {
+		cmd_error("no catalog items in the input: nothing written or recorded");
+		status = EXIT_DATA;
+		goto out;
+	}
 	struct deletions dl;
 	if ((status = count_deletions(store, c, &dl)) != EXIT_OK)
 		goto out;

@@ -126,6 +126,17 @@ expect "delta-export --ack of a superseded generation: refused, exit 1" test $st
 expect "--ack: the message says superseded" grep -q "generation 2 was superseded" "$tmp/err"
 expect "--ack: the baseline stays generation 1" \
 	test "$(sql "SELECT value FROM meta WHERE key = 'baseline_gen'")" = 1
+# an empty input directory is no catalog: it supersedes nothing
+LC_ALL=C sed 's|>890\.00<|>894.00<|' "$shop/prices___prices.xml" >"$tmp/src/prices___prices.xml"
+dx -o "$tmp/pkg/d2" "$tmp/src"
+g=$(sql "SELECT max(gen) FROM generations")
+mkdir -p "$tmp/emptysrc"
+dx -o "$tmp/pkg/d2" "$tmp/emptysrc"
+st=$?
+expect "delta-export on an empty directory: exit 3" test $st -eq 3
+expect "delta-export on an empty directory: says there is no file" grep -q "no input file" "$tmp/err"
+expect "delta-export on an empty directory: the pending generation stays pending" \
+	test "$(sql "SELECT superseded IS NULL FROM generations WHERE gen = $g")" = 1
 # full-export supersedes a pending delta too
 LC_ALL=C sed 's|>890\.00<|>892.00<|' "$shop/prices___prices.xml" >"$tmp/src/prices___prices.xml"
 dx -o "$tmp/pkg/d3" "$tmp/src"
@@ -158,6 +169,17 @@ expect "dry run on a database: exit 0, the change shown" test $? -eq 0 -a -s "$t
 expect "dry run on a database: not a byte of it changed" \
 	test "$(cat "$db" "$db"-wal 2>/dev/null | md5sum)" = "$sum_before"
 expect "dry run on a database: no run logged" test "$(sql "SELECT count(*) FROM runs")" = "$runs_before"
+
+rm -f "$tmp/none.db"
+"$bin/delta-export" --db "$tmp/none.db" -o "$tmp/pkg/none" "$tmp/emptysrc" >/dev/null 2>&1
+expect "a real run on an empty directory creates no database" test $? -eq 3 -a ! -e "$tmp/none.db"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация ВерсияСхемы="2.05"/>\n' \
+	>"$tmp/emptysrc/import.xml"
+"$bin/delta-export" --db "$tmp/none.db" -o "$tmp/pkg/none" "$tmp/emptysrc" >/dev/null 2>"$tmp/err"
+st=$?
+expect "a first run without catalog items: exit 3, no generation" \
+	test $st -eq 3 -a "$(sqlite3 "$tmp/none.db" 'SELECT count(*) FROM generations')" = 0
+expect "a first run without catalog items: says so" grep -q "no catalog items" "$tmp/err"
 
 # ---- 5. cml-check on an empty directory ----
 mkdir "$tmp/empty"
