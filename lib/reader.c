@@ -1252,9 +1252,10 @@ prop_values(cml_reader *r, const cnode *list, cml_prop_value **out, size_t *n_ou
 		if (c->name != r->names[N_PROP_VALUES1] && c->name != r->names[N_PROP_VALUE1])
 			continue;
 		size_t v = count_children(r, c, N_VALUE);
-		for (cnode *d = c->child; d != NULL; d = d->next)
-			if (d->name == r->names[N_PROP_VALUE1])
-				v += count_children(r, d, N_VALUE);
+		if (v == 0)
+			for (cnode *d = c->child; d != NULL; d = d->next)
+				if (d->name == r->names[N_PROP_VALUE1])
+					v += count_children(r, d, N_VALUE);
 		n += v ? v : 1;
 	}
 	if (n == 0)
@@ -1267,12 +1268,16 @@ prop_values(cml_reader *r, const cnode *list, cml_prop_value **out, size_t *n_ou
 			continue;
 		const char *id = ctext(r, c, N_ID);
 		size_t before = k;
+		/* Bitrix writes each value twice, as <Значение> and again in a
+		 * <ЗначениеСвойства> beside it: the nested form counts only
+		 * when it is the only one. */
+		bool direct = child(r, c, N_VALUE) != NULL;
 		for (cnode *d = c->child; d != NULL; d = d->next) {
 			if (d->name == r->names[N_VALUE]) {
 				p[k].id = id;
 				p[k].value = ntext(d);
 				k++;
-			} else if (d->name == r->names[N_PROP_VALUE1]) {
+			} else if (d->name == r->names[N_PROP_VALUE1] && !direct) {
 				for (cnode *e = d->child; e != NULL; e = e->next)
 					if (e->name == r->names[N_VALUE]) {
 						p[k].id = id;

@@ -1067,7 +1067,17 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
 		}
 		e_end(e);
 	}
-	if (part == PART_ALL) {
+	if ((part == PART_ALL || part == PART_RESTS) && o->has_stocks && o->n_stocks == 0 &&
+	    !empty(o->quantity)) {
+		/* 3.1's bare total, <Остатки><Остаток><Количество>: written
+		 * back in that form, so the offer still says it carries its
+		 * stock (a plain <Количество> does not). */
+		e_start(e, "Остатки");
+		e_start(e, "Остаток");
+		e_text(e, "Количество", o->quantity);
+		e_end(e);
+		e_end(e);
+	} else if (part == PART_ALL) {
 		e_text(e, "Количество", o->quantity);
 		for (size_t i = 0; i < o->n_stocks; i++) {
 			e_start(e, "Склад");
