@@ -2223,7 +2223,9 @@ a_content(asmb *a, int fi)
 		a_body(a, SEC_DOCS);
 		break;
 	case F_CPS:
-		a_open(a, 1, "Контрагенты", w->cps_only_changes == CML_UNSET ?
+		/* the program's flag, when it gave one, on this element too */
+		a_open(a, 1, "Контрагенты", w->only_changes != CML_UNSET ?
+		    tristate_str(w->only_changes) : w->cps_only_changes == CML_UNSET ?
 		    NULL : tristate_str(w->cps_only_changes));
 		a_body(a, SEC_CPS);
 		a_close(a, 1, "Контрагенты");

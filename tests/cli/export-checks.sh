@@ -111,7 +111,8 @@ fi
 
 # 7. fidelity: what a real file says survives full-export, item for item
 # (headers aside: the package's own flags and names are full-export's)
-items() { "$bin/cml-check" --dump "$@" | grep -v '"kind":"\(classifier\|catalog\|offers_package\)"' | sort; }
+items() { "$bin/cml-check" --dump "$@" | grep -v '"kind":"\(classifier\|catalog\|offers_package\)"' |
+	sed 's/,"only_changes":[a-z]*//' | sort; }
 for f in "$data"/reader/fidelity-*.xml; do
 	name=$(basename "$f" .xml)
 	out=$tmp/fid-$name
@@ -132,6 +133,21 @@ for f in "$data"/reader/fidelity-*.xml; do
 		diff <(items "$f") <(items "$out-back") | head -5
 	fi
 done
+
+# 8. СодержитТолькоИзменения is what full-export decided, on every element
+# that carries it, whatever the input said (a changes-only input here)
+flags() { grep -ho '<[^ >]* СодержитТолькоИзменения="[a-z]*"' "$1"/*.xml | sort | uniq -c | tr -s ' '; }
+in=$data/reader/fidelity-changes-only.xml
+"$bin/full-export" -q --no-record -o "$tmp/flag" "$in" >/dev/null
+"$bin/full-export" -q --no-record --partial -o "$tmp/flagp" "$in" >/dev/null
+"$bin/full-export" -q --no-record --schema=3.1 -o "$tmp/flag31" "$in" >/dev/null
+want() { printf ' 1 <%s СодержитТолькоИзменения="%s"\n' Каталог "$1" Классификатор "$1" Контрагенты "$1" ПакетПредложений "$1"; }
+if [ "$(flags "$tmp/flag")" = "$(want false)" ] && [ "$(flags "$tmp/flagp")" = "$(want true)" ] &&
+   ! grep -q 'СодержитТолькоИзменения="true"' "$tmp"/flag31/*.xml; then
+	ok "changes-only input: the package is marked full, or partial with --partial, everywhere"
+else
+	bad "СодержитТолькоИзменения: $(flags "$tmp/flag" | tr '\n' ' ') / --partial: $(flags "$tmp/flagp" | tr '\n' ' ')"
+fi
 
 # the record: each package a full generation, pending; --no-record opens nothing
 n=$("$bin/delta-export" --db "$CMLKIT_DB" --dry-run "$data/check/good-small.xml" 2>&1 | grep -c "no baseline")

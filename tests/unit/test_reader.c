@@ -504,6 +504,7 @@ test_fidelity(void)
 	static const char *const names[] = {
 		"fidelity-bitrix-prop-values",
 		"fidelity-31-bare-stock",
+		"fidelity-changes-only",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
