@@ -577,18 +577,16 @@ dump_document(jw *w, const cml_document *d)
 	F_ARRAY(w, "payments", d->payments, d->n_payments, e_payment);
 }
 
-cml_status
-cml_item_dump_json(const cml_item *item, FILE *fp)
+/* The line of item into w; CML_ERR_USAGE for a kind that has none. */
+static cml_status
+build(jw *wp, const cml_item *item)
 {
-	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };
-	cml_status st = CML_OK;
+	jw w = *wp;
 	const char *kind;
 
-	if (item == NULL || fp == NULL ||
-	    (kind = cml_kind_name(item->kind)) == NULL || item->kind == CML_ITEM_NONE) {
-		st = CML_ERR_USAGE;
-		goto out;
-	}
+	if (item == NULL || (kind = cml_kind_name(item->kind)) == NULL ||
+	    item->kind == CML_ITEM_NONE)
+		return CML_ERR_USAGE;
 	PUTLIT(&w, "{");
 	f_str(&w, "kind", kind);
 	switch (item->kind) {
@@ -612,13 +610,41 @@ cml_item_dump_json(const cml_item *item, FILE *fp)
 		break;
 	}
 	PUTLIT(&w, "}\n");
-	if (w.oom) {
-		st = CML_ERR_NOMEM;
-		goto out;
-	}
-	if (fwrite(w.b.data, 1, w.b.len, fp) != w.b.len || ferror(fp))
+	*wp = w;
+	return w.oom ? CML_ERR_NOMEM : CML_OK;
+}
+
+cml_status
+cml_item_dump_json(const cml_item *item, FILE *fp)
+{
+	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };
+	cml_status st = CML_ERR_USAGE;
+
+	if (fp != NULL && (st = build(&w, item)) == CML_OK &&
+	    (fwrite(w.b.data, 1, w.b.len, fp) != w.b.len || ferror(fp)))
 		st = CML_ERR_IO;
-out:
+	cml_buf_free(&w.b);
+	return st;
+}
+
+cml_status
+cml_item_content_hash(const cml_item *item, uint64_t *hash)
+{
+	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };
+	cml_status st = build(&w, item);
+	/* FNV-1a over the line, then a final mix, as cml_id_hash */
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (st == CML_OK) {
+		for (size_t i = 0; i < w.b.len; i++) {
+			h ^= (unsigned char)w.b.data[i];
+			h *= 0x100000001b3ULL;
+		}
+		h ^= h >> 33;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+		*hash = h;
+	}
 	cml_buf_free(&w.b);
 	return st;
 }

@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "cmdutil.h"
+#include "seen.h"
 #include "source.h"
 
 enum problem_kind {
@@ -63,6 +64,7 @@ struct check {
 	uint32_t cur;
 
 	cml_idset *ids[CML_ITEM_KIND_COUNT];
+	cmd_seen *seen;         /* classifier items: a repeat is checked by content */
 	cml_idset *file_offers; /* offers of the current file: duplicates */
 	cml_idset *price_types;
 	bool any_products;
@@ -224,7 +226,24 @@ check_item(struct check *c, const cml_item *it)
 		problem(c, P_MISSING_ID, file, line, "%s without Ид", cml_kind_name(it->kind));
 		return;
 	}
-	if (unique_kind(it->kind)) {
+	if (cmd_seen_kind(it->kind) && id != NULL) {
+		const char *ffile;
+		unsigned long fline;
+
+		switch (cmd_seen_add(c->seen, it, id, &ffile, &fline)) {
+		case SEEN_NEW:
+		case SEEN_SAME: /* a split package repeats its classifier */
+			break;
+		case SEEN_CONFLICT:
+			problem(c, P_DUPLICATE, file, line,
+			        "%s Ид '%s' given again with other content (first at %s:%lu)",
+			        cml_kind_name(it->kind), id, ffile, fline);
+			break;
+		case SEEN_NOMEM:
+			c->oom = true;
+			break;
+		}
+	} else if (unique_kind(it->kind)) {
 		if (cml_idset_add(c->ids[it->kind], cml_id_hash(id), &dup) != CML_OK)
 			c->oom = true;
 		else if (dup)
@@ -449,7 +468,8 @@ run(struct check_opts *o)
 	}
 	c.files = calloc(n_inputs ? n_inputs : 1, sizeof(*c.files));
 	src = cmd_source_new(o->format, on_warning, &c);
-	bool sets_ok = (c.file_offers = cml_idset_new()) != NULL &&
+	bool sets_ok = (c.seen = cmd_seen_new()) != NULL &&
+	               (c.file_offers = cml_idset_new()) != NULL &&
 	               (c.price_types = cml_idset_new()) != NULL;
 	for (int k = 0; k < CML_ITEM_KIND_COUNT && sets_ok; k++)
 		sets_ok = (c.ids[k] = cml_idset_new()) != NULL;
@@ -517,6 +537,7 @@ out:
 	for (int k = 0; k < CML_ITEM_KIND_COUNT; k++)
 		cml_idset_free(c.ids[k]);
 	cml_idset_free(c.file_offers);
+	cmd_seen_free(c.seen);
 	cml_idset_free(c.price_types);
 	free(c.deferred);
 	for (size_t i = 0; i < c.n_unknown; i++)

@@ -149,6 +149,41 @@ else
 	bad "СодержитТолькоИзменения: $(flags "$tmp/flag" | tr '\n' ' ') / --partial: $(flags "$tmp/flagp" | tr '\n' ' ')"
 fi
 
+# 9. an item without Ид is never written: exit 3, the place named, no files
+for what in offer:Предложение:6 property:Свойство:6; do
+	kind=${what%%:*} rest=${what#*:}
+	elem=${rest%%:*} line=${rest#*:}
+	f=$data/reader/bad-no-id-$kind.xml
+	err=$("$bin/full-export" -q --no-record -o "$tmp/noid-$kind" "$f" 2>&1 >/dev/null)
+	st=$?
+	if [ $st -eq 3 ] && [ -z "$(ls -A "$tmp/noid-$kind")" ] &&
+	   printf '%s\n' "$err" | grep -q "$f:$line: <$elem>: no Ид"; then
+		ok "$kind without Ид: exit 3, nothing written"
+	else
+		bad "$kind without Ид: exit $st, $err"
+	fi
+done
+
+# 10. a classifier repeated identically in a split set (1C УТ 11 3.1: the
+# offers file repeats the 25 properties) is written once, and the package
+# passes cml-check; a repeat with other content stops the run naming both
+"$bin/full-export" -q --no-record -o "$tmp/ut11" "$data/check/ut11-split-31" >/dev/null
+n=$("$bin/cml-check" --dump "$tmp/ut11" | grep -c '"kind":"property"')
+if [ "$n" -eq 25 ] && "$bin/cml-check" -q "$tmp/ut11"; then
+	ok "УТ 11 split set: its repeated classifier written once, package usable"
+else
+	bad "УТ 11 split set: $n properties written"
+fi
+err=$("$bin/full-export" -q --no-record -o "$tmp/conflict" "$data/check/dup-classifier-a.xml" \
+	"$data/check/dup-classifier-b.xml" 2>&1 >/dev/null)
+st=$?
+if [ $st -eq 3 ] && [ -z "$(ls -A "$tmp/conflict")" ] &&
+   printf '%s\n' "$err" | grep -q "dup-classifier-b.xml:6: <Свойство> 'size' differs from the one of the same Ид in .*dup-classifier-a.xml:6"; then
+	ok "a classifier repeated with other content: exit 3, both places named"
+else
+	bad "conflicting classifier: exit $st, $err"
+fi
+
 # the record: each package a full generation, pending; --no-record opens nothing
 n=$("$bin/delta-export" --db "$CMLKIT_DB" --dry-run "$data/check/good-small.xml" 2>&1 | grep -c "no baseline")
 if [ -s "$CMLKIT_DB" ] && [ "$n" -eq 1 ]; then
