@@ -263,6 +263,8 @@ e_price(jw *w, const cml_price *p)
 	f_str(w, "currency", p->currency);
 	f_str(w, "unit", p->unit);
 	f_str(w, "coefficient", p->coefficient);
+	f_str(w, "tax_name", p->tax_name);
+	f_tri(w, "tax_in_sum", p->tax_in_sum);
 	obj_end(w, s);
 }
 
@@ -315,10 +317,31 @@ e_payment(jw *w, const cml_payment *p)
 }
 
 static void
+e_unit_conv(jw *w, const cml_unit_conv *c)
+{
+	bool s = obj_begin(w);
+
+	f_str(w, "unit", c->unit);
+	f_str(w, "coefficient", c->coefficient);
+	obj_end(w, s);
+}
+
+static void
+e_component(jw *w, const cml_component *c)
+{
+	bool s = obj_begin(w);
+
+	f_str(w, "id", c->id);
+	f_str(w, "name", c->name);
+	f_str(w, "quantity", c->quantity);
+	obj_end(w, s);
+}
+
+static void
 f_unit_ref(jw *w, const char *k, const cml_unit_ref *u)
 {
 	if (u->code == NULL && u->name == NULL && u->full_name == NULL &&
-	    u->intl == NULL)
+	    u->intl == NULL && u->n_conversions == 0)
 		return;
 	key(w, k);
 	bool s = obj_begin(w);
@@ -326,6 +349,7 @@ f_unit_ref(jw *w, const char *k, const cml_unit_ref *u)
 	f_str(w, "name", u->name);
 	f_str(w, "full_name", u->full_name);
 	f_str(w, "intl", u->intl);
+	F_ARRAY(w, "conversions", u->conversions, u->n_conversions, e_unit_conv);
 	obj_end(w, s);
 }
 
@@ -386,6 +410,7 @@ e_doc_line(jw *w, const cml_doc_line *l)
 	f_str(w, "article", l->article);
 	f_str(w, "name", l->name);
 	f_unit_ref(w, "unit", &l->unit);
+	f_unit_ref(w, "line_unit", &l->line_unit);
 	f_str(w, "price", l->price);
 	f_str(w, "quantity", l->quantity);
 	f_str(w, "sum", l->sum);
@@ -393,6 +418,7 @@ e_doc_line(jw *w, const cml_doc_line *l)
 	F_ARRAY(w, "characteristics", l->characteristics, l->n_characteristics, e_pair);
 	F_ARRAY(w, "requisites", l->requisites, l->n_requisites, e_pair);
 	F_ARRAY(w, "taxes", l->taxes, l->n_taxes, e_tax);
+	F_ARRAY(w, "tax_rates", l->tax_rates, l->n_tax_rates, e_tax);
 	F_ARRAY(w, "discounts", l->discounts, l->n_discounts, e_discount);
 	obj_end(w, s);
 }
@@ -511,6 +537,8 @@ dump_product(jw *w, const cml_product *p)
 	F_ARRAY(w, "taxes", p->taxes, p->n_taxes, e_tax);
 	F_ARRAY(w, "requisites", p->requisites, p->n_requisites, e_pair);
 	F_ARRAY(w, "characteristics", p->characteristics, p->n_characteristics, e_pair);
+	f_str(w, "weight", p->weight);
+	F_ARRAY(w, "components", p->components, p->n_components, e_component);
 	f_status(w, "status", p->status);
 	f_bool(w, "deleted", p->deleted);
 }
@@ -545,6 +573,7 @@ dump_offer(jw *w, const cml_offer *o)
 	f_str(w, "quantity", o->quantity);
 	F_ARRAY(w, "stocks", o->stocks, o->n_stocks, e_stock);
 	f_bool(w, "has_stocks", o->has_stocks);
+	F_ARRAY(w, "components", o->components, o->n_components, e_component);
 	f_status(w, "status", o->status);
 	f_bool(w, "deleted", o->deleted);
 }

@@ -106,6 +106,10 @@
 	X(MANUFACTURER, "Изготовитель")                           \
 	X(COUNTRY, "Страна")                                      \
 	X(CATEGORY, "Категория")                                  \
+	X(WEIGHT, "Вес")                                          \
+	X(COMPONENTS, "Комплектующие")                            \
+	X(COMPONENT, "Комплектующее")                             \
+	X(CONVERSION, "Пересчет")                                 \
 	X(PROP_VALUES, "ЗначенияСвойств")                         \
 	X(PROP_VALUES1, "ЗначенияСвойства")                       \
 	X(PROP_VALUE1, "ЗначениеСвойства")                        \
@@ -1235,6 +1239,55 @@ unit_ref(cml_reader *r, const cnode *n, cml_unit_ref *u)
 	} else {
 		u->name = t;
 	}
+	/* <Пересчет><Единица/><Коэффициент/></Пересчет>*, as mixed content
+	 * beside the text of a 2.0x БазоваяЕдиница or inside a Единица */
+	size_t nc = count_children(r, n, N_CONVERSION), k = 0;
+	if (nc == 0)
+		return CML_OK;
+	u->conversions = alloc_array(r, nc, sizeof(*u->conversions));
+	if (u->conversions == NULL)
+		return nomem(r);
+	for (cnode *c = n->child; c != NULL; c = c->next) {
+		if (c->name != r->names[N_CONVERSION])
+			continue;
+		cml_unit_conv *v = &u->conversions[k];
+		v->unit = ctext(r, c, N_UNIT_ELEM);
+		cml_status st = cnum(r, c, N_COEFFICIENT, &v->coefficient);
+		if (st != CML_OK)
+			return st;
+		if (v->unit != NULL || v->coefficient != NULL)
+			k++;
+	}
+	u->n_conversions = k;
+	return CML_OK;
+}
+
+/* Комплектующие/Комплектующее (Ид, Наименование, Количество). */
+static cml_status
+components(cml_reader *r, const cnode *list, cml_component **out, size_t *n_out)
+{
+	size_t n = count_children(r, list, N_COMPONENT), k = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return CML_OK;
+	cml_component *p = alloc_array(r, n, sizeof(*p));
+	if (p == NULL)
+		return nomem(r);
+	for (cnode *c = list->child; c != NULL; c = c->next) {
+		if (c->name != r->names[N_COMPONENT])
+			continue;
+		p[k].id = ctext(r, c, N_ID);
+		p[k].name = ctext(r, c, N_NAME);
+		cml_status st = cnum(r, c, N_QUANTITY, &p[k].quantity);
+		if (st != CML_OK)
+			return st;
+		if (p[k].id != NULL || p[k].name != NULL || p[k].quantity != NULL)
+			k++;
+	}
+	*out = p;
+	*n_out = k;
 	return CML_OK;
 }
 
@@ -1642,6 +1695,11 @@ map_product(cml_reader *r, const cnode *n, cml_product *p)
 	p->manufacturer_name = ctext(r, mf, N_NAME);
 	p->country = ctext(r, n, N_COUNTRY);
 	p->category = ctext(r, n, N_CATEGORY);
+	if ((st = cnum(r, n, N_WEIGHT, &p->weight)) != CML_OK)
+		return st;
+	if ((st = components(r, child(r, n, N_COMPONENTS), &p->components, &p->n_components)) !=
+	    CML_OK)
+		return st;
 	if ((st = prop_values(r, child(r, n, N_PROP_VALUES), &p->props, &p->n_props)) != CML_OK)
 		return st;
 	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &p->taxes, &p->n_taxes)) !=
@@ -1743,8 +1801,14 @@ map_offer(cml_reader *r, const cnode *n, cml_offer *o)
 				p->unit = attr(r, u, N_CODE);
 			if ((st = cnum(r, c, N_COEFFICIENT, &p->coefficient)) != CML_OK)
 				return st;
+			const cnode *tax = child(r, c, N_TAX); /* 3.1 */
+			p->tax_name = ctext(r, tax, N_NAME);
+			p->tax_in_sum = cbool(r, tax, N_IN_SUM);
 		}
 	}
+	if ((st = components(r, child(r, n, N_COMPONENTS), &o->components, &o->n_components)) !=
+	    CML_OK)
+		return st;
 
 	if ((st = cnum(r, n, N_QUANTITY, &o->quantity)) != CML_OK)
 		return st;
@@ -1805,10 +1869,14 @@ map_doc_line(cml_reader *r, const cnode *n, cml_doc_line *l)
 	l->catalog_id = ctext(r, n, N_CATALOG_ID);
 	l->article = ctext(r, n, N_ARTICLE);
 	l->name = ctext(r, n, N_NAME);
-	const cnode *u = child(r, n, N_BASE_UNIT);
-	if (u == NULL)
-		u = child(r, n, N_UNIT_ELEM);
+	const cnode *u = child(r, n, N_BASE_UNIT), *sold = child(r, n, N_UNIT_ELEM);
+	if (u == NULL) {
+		u = sold;
+		sold = NULL;
+	}
 	if ((st = unit_ref(r, u, &l->unit)) != CML_OK)
+		return st;
+	if ((st = unit_ref(r, sold, &l->line_unit)) != CML_OK)
 		return st;
 	const cnode *price = child(r, n, N_PRICE_PER_UNIT);
 	if (price == NULL)
@@ -1828,24 +1896,13 @@ map_doc_line(cml_reader *r, const cnode *n, cml_doc_line *l)
 	                &l->n_requisites)) != CML_OK)
 		return st;
 
-	/* Налоги/Налог and СтавкиНалогов/СтавкаНалога both become taxes */
-	cml_tax *t1 = NULL, *t2 = NULL;
-	size_t n1 = 0, n2 = 0;
-	if ((st = taxes(r, child(r, n, N_TAXES), N_TAX, &t1, &n1)) != CML_OK)
+	/* Налоги/Налог (the tax charged) and СтавкиНалогов/СтавкаНалога (the
+	 * rates) stay apart: one list would hold НДС twice */
+	if ((st = taxes(r, child(r, n, N_TAXES), N_TAX, &l->taxes, &l->n_taxes)) != CML_OK)
 		return st;
-	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &t2, &n2)) != CML_OK)
+	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &l->tax_rates,
+	                &l->n_tax_rates)) != CML_OK)
 		return st;
-	if (n1 && n2) {
-		l->taxes = alloc_array(r, n1 + n2, sizeof(*l->taxes));
-		if (l->taxes == NULL)
-			return nomem(r);
-		memcpy(l->taxes, t1, n1 * sizeof(*t1));
-		memcpy(l->taxes + n1, t2, n2 * sizeof(*t2));
-		l->n_taxes = n1 + n2;
-	} else {
-		l->taxes = n1 ? t1 : t2;
-		l->n_taxes = n1 ? n1 : n2;
-	}
 	return discounts(r, child(r, n, N_DISCOUNTS), &l->discounts, &l->n_discounts);
 }
 

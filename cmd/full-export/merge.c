@@ -127,8 +127,10 @@ dup_prices(offer_merge *m, cml_offer *d, const cml_offer *s)
 		if (!dup_str(m, &b->type_id, a->type_id) ||
 		    !dup_str(m, &b->presentation, a->presentation) ||
 		    !dup_str(m, &b->value, a->value) || !dup_str(m, &b->currency, a->currency) ||
-		    !dup_str(m, &b->unit, a->unit) || !dup_str(m, &b->coefficient, a->coefficient))
+		    !dup_str(m, &b->unit, a->unit) || !dup_str(m, &b->coefficient, a->coefficient) ||
+		    !dup_str(m, &b->tax_name, a->tax_name))
 			return false;
+		b->tax_in_sum = a->tax_in_sum;
 	}
 	d->n_prices = s->n_prices;
 	return true;
@@ -156,8 +158,43 @@ dup_stocks(offer_merge *m, cml_offer *d, const cml_offer *s)
 static bool
 dup_unit(offer_merge *m, cml_unit_ref *d, const cml_unit_ref *s)
 {
-	return dup_str(m, &d->code, s->code) && dup_str(m, &d->name, s->name) &&
-	       dup_str(m, &d->full_name, s->full_name) && dup_str(m, &d->intl, s->intl);
+	if (!dup_str(m, &d->code, s->code) || !dup_str(m, &d->name, s->name) ||
+	    !dup_str(m, &d->full_name, s->full_name) || !dup_str(m, &d->intl, s->intl))
+		return false;
+	d->conversions = NULL;
+	d->n_conversions = 0;
+	if (s->n_conversions == 0)
+		return true;
+	d->conversions = alloc(m, s->n_conversions * sizeof(*d->conversions));
+	if (d->conversions == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_conversions; i++)
+		if (!dup_str(m, &d->conversions[i].unit, s->conversions[i].unit) ||
+		    !dup_str(m, &d->conversions[i].coefficient, s->conversions[i].coefficient))
+			return false;
+	d->n_conversions = s->n_conversions;
+	return true;
+}
+
+static bool
+dup_components(offer_merge *m, cml_offer *d, const cml_offer *s)
+{
+	d->components = NULL;
+	d->n_components = 0;
+	if (s->n_components == 0)
+		return true;
+	d->components = alloc(m, s->n_components * sizeof(*d->components));
+	if (d->components == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_components; i++) {
+		const cml_component *a = &s->components[i];
+		cml_component *b = &d->components[i];
+		if (!dup_str(m, &b->id, a->id) || !dup_str(m, &b->name, a->name) ||
+		    !dup_str(m, &b->quantity, a->quantity))
+			return false;
+	}
+	d->n_components = s->n_components;
+	return true;
 }
 
 /* Fills what dst lacks from src; a part's prices or stock replace the
@@ -184,6 +221,8 @@ fold(offer_merge *m, cml_offer *d, const cml_offer *s)
 	               s->n_characteristics))
 		return false;
 	if (d->n_props == 0 && !dup_props(m, d, s))
+		return false;
+	if (d->n_components == 0 && !dup_components(m, d, s))
 		return false;
 	if (s->has_prices && !dup_prices(m, d, s))
 		return false;

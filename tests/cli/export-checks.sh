@@ -124,6 +124,8 @@ for f in "$data"/reader/fidelity-*.xml; do
 		diff <(items "$f") <(items "$out") | head -5
 	fi
 	# 3.1 spreads an offer over three files: joined again by a 2.05 export
+	# (3.1 inputs only: a 3.1 unit is a bare code, its names are not kept)
+	case $name in fidelity-31-*) ;; *) continue ;; esac
 	if "$bin/full-export" -q --no-record --schema=3.1 -o "$out-31" "$f" >/dev/null &&
 	   "$bin/full-export" -q --no-record -o "$out-back" "$out-31" >/dev/null &&
 	   [ "$(items "$f")" = "$(items "$out-back")" ]; then

@@ -105,8 +105,8 @@ static void
 test_offer(void)
 {
 	cml_price prices[] = {
-		{ "retail", "1 490 RUB за шт", "1490", "RUB", "шт", "1" },
-		{ "opt", NULL, "1200.5", NULL, NULL, NULL },
+		{ "retail", "1 490 RUB за шт", "1490", "RUB", "шт", "1" , NULL, CML_UNSET},
+		{ "opt", NULL, "1200.5", NULL, NULL, NULL , NULL, CML_UNSET},
 	};
 	cml_stock stocks[] = { { "w1", "3" }, { "w2", "0" } };
 	cml_pair chars[] = { { "Цвет", "Синий" } };

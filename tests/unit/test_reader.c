@@ -505,6 +505,8 @@ test_fidelity(void)
 		"fidelity-bitrix-prop-values",
 		"fidelity-31-bare-stock",
 		"fidelity-changes-only",
+		"fidelity-31-kit",
+		"fidelity-units-order",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
