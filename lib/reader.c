@@ -208,6 +208,7 @@ struct cnode {
 	cattr *attrs;
 	cnode *child, *last, *next;
 	unsigned long line;
+	bool used; /* its text, an attribute or it was looked up by a mapping */
 };
 
 /* ---- frames: what each open element is ---- */
@@ -1054,14 +1055,38 @@ capture(cml_reader *r, cnode **out)
 
 /* ---- tree accessors ---- */
 
+/*
+ * The accessors mark what a mapping looks at (nodes are the reader's own,
+ * const only to the mappings), so that what no mapping looked at can be
+ * reported as unmodeled rather than silently dropped.
+ */
+static void
+mark(const cnode *n)
+{
+	/* through uintptr_t: every node is the reader's own, writable memory */
+	if (n != NULL)
+		((cnode *)(uintptr_t)n)->used = true;
+}
+
+/* n and everything below it: read on purpose and dropped (a duplicate). */
+static void
+mark_tree(const cnode *n)
+{
+	for (const cnode *c = n != NULL ? n->child : NULL; c != NULL; c = c->next)
+		mark_tree(c);
+	mark(n);
+}
+
 static cnode *
 child(const cml_reader *r, const cnode *n, enum name_id id)
 {
 	if (n == NULL)
 		return NULL;
 	for (cnode *c = n->child; c != NULL; c = c->next)
-		if (c->name == r->names[id])
+		if (c->name == r->names[id]) {
+			c->used = true;
 			return c;
+		}
 	return NULL;
 }
 
@@ -1069,6 +1094,7 @@ child(const cml_reader *r, const cnode *n, enum name_id id)
 static const char *
 ntext(const cnode *n)
 {
+	mark(n);
 	return n != NULL ? n->text : NULL;
 }
 
@@ -1083,6 +1109,7 @@ attr(const cml_reader *r, const cnode *n, enum name_id id)
 {
 	if (n == NULL)
 		return NULL;
+	mark(n);
 	for (cattr *a = n->attrs; a != NULL; a = a->next)
 		if (a->name == r->names[id])
 			return *a->value ? a->value : NULL;
@@ -1330,7 +1357,9 @@ prop_values(cml_reader *r, const cnode *list, cml_prop_value **out, size_t *n_ou
 				p[k].id = id;
 				p[k].value = ntext(d);
 				k++;
-			} else if (d->name == r->names[N_PROP_VALUE1] && !direct) {
+			} else if (d->name == r->names[N_PROP_VALUE1] && direct) {
+				mark_tree(d); /* the same value again */
+			} else if (d->name == r->names[N_PROP_VALUE1]) {
 				for (cnode *e = d->child; e != NULL; e = e->next)
 					if (e->name == r->names[N_VALUE]) {
 						p[k].id = id;
@@ -2163,6 +2192,10 @@ is_list(const cml_reader *r, const xmlChar *name, cml_kind *kind, const xmlChar 
 	return false;
 }
 
+static cml_status map_fields(cml_reader *r, cml_kind kind, const cnode *n);
+static void report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len,
+                             size_t cap);
+
 /* Maps a captured item tree by kind into r->item. */
 static cml_status
 map_item(cml_reader *r, cml_kind kind, const cnode *n)
@@ -2171,6 +2204,19 @@ map_item(cml_reader *r, cml_kind kind, const cnode *n)
 	r->item.kind = kind;
 	r->item.origin.file = in_name(r);
 	r->item.origin.line = n->line;
+	cml_status st = map_fields(r, kind, n);
+	if (st == CML_OK && r->opts.unmodeled != NULL) {
+		char path[1024];
+		int len = snprintf(path, sizeof(path), "%s", (const char *)n->name);
+		if (len > 0 && (size_t)len < sizeof(path))
+			report_unmodeled(r, n, path, (size_t)len, sizeof(path));
+	}
+	return st;
+}
+
+static cml_status
+map_fields(cml_reader *r, cml_kind kind, const cnode *n)
+{
 	switch (kind) {
 	case CML_ITEM_PROPERTY: return map_property(r, n, &r->item.u.property);
 	case CML_ITEM_PRICE_TYPE: return map_price_type(r, n, &r->item.u.price_type);
@@ -2186,6 +2232,55 @@ map_item(cml_reader *r, cml_kind kind, const cnode *n)
 	}
 	default:
 		return fail(r, CML_ERR_USAGE, n->line, "internal: no mapping for kind %d", kind);
+	}
+}
+
+/* True when an element below n was looked at. */
+static bool
+any_used(const cnode *n)
+{
+	for (const cnode *c = n->child; c != NULL; c = c->next)
+		if (c->used || any_used(c))
+			return true;
+	return false;
+}
+
+/* True when n or an element below it holds text or an attribute. */
+static bool
+has_content(const cnode *n)
+{
+	if (n->text != NULL || n->attrs != NULL)
+		return true;
+	for (const cnode *c = n->child; c != NULL; c = c->next)
+		if (has_content(c))
+			return true;
+	return false;
+}
+
+/* Tells opts.unmodeled of every element below n with content that no
+ * mapping looked at (the topmost of such a subtree), by its path from
+ * the item's element. */
+static void
+report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len, size_t cap)
+{
+	for (const cnode *c = n->child; c != NULL; c = c->next) {
+		bool used = c->used;
+		size_t l = len;
+		if (!used) {
+			if (!any_used(c)) {
+				if (!has_content(c))
+					continue;
+				l += (size_t)snprintf(path + len, cap - len, "/%s", (const char *)c->name);
+				if (l < cap)
+					r->opts.unmodeled(r->opts.unmodeled_ud, path, in_name(r), c->line);
+				path[len] = '\0';
+				continue;
+			}
+		}
+		l += (size_t)snprintf(path + len, cap - len, "/%s", (const char *)c->name);
+		if (l < cap)
+			report_unmodeled(r, c, path, l, cap);
+		path[len] = '\0';
 	}
 }
 

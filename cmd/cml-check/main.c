@@ -49,6 +49,14 @@ struct unknown_type {
 	unsigned long uses;
 };
 
+/* An element the reader has no place for, by its path from the item. */
+struct unmodeled {
+	char *path;
+	char *file;
+	unsigned long line;
+	unsigned long count;
+};
+
 struct file_stats {
 	const char *name;
 	char *version, *declared, *encoding, *ns;
@@ -75,6 +83,9 @@ struct check {
 	size_t n_deferred, cap_deferred;
 	struct unknown_type *unknown;
 	size_t n_unknown, cap_unknown;
+
+	struct unmodeled *unmodeled;
+	size_t n_unmodeled, cap_unmodeled;
 
 	unsigned long problems[P_KIND_COUNT];
 	unsigned long listed;
@@ -123,6 +134,40 @@ on_warning(void *ud, const char *msg)
 		c->listed++;
 		fprintf(stderr, "%s: warning: %s\n", cmd_progname, msg);
 	}
+}
+
+static void
+on_unmodeled(void *ud, const char *path, const char *file, unsigned long line)
+{
+	struct check *c = ud;
+
+	for (size_t i = 0; i < c->n_unmodeled; i++)
+		if (strcmp(c->unmodeled[i].path, path) == 0) {
+			c->unmodeled[i].count++;
+			return;
+		}
+	if (c->n_unmodeled == c->cap_unmodeled) {
+		size_t cap = c->cap_unmodeled ? c->cap_unmodeled * 2 : 8;
+		struct unmodeled *u = realloc(c->unmodeled, cap * sizeof(*u));
+		if (u == NULL) {
+			c->oom = true;
+			return;
+		}
+		c->unmodeled = u;
+		c->cap_unmodeled = cap;
+	}
+	struct unmodeled *u = &c->unmodeled[c->n_unmodeled];
+	u->path = strdup(path);
+	u->file = strdup(file);
+	if (u->path == NULL || u->file == NULL) {
+		free(u->path);
+		free(u->file);
+		c->oom = true;
+		return;
+	}
+	u->line = line;
+	u->count = 1;
+	c->n_unmodeled++;
 }
 
 static char *
@@ -409,7 +454,20 @@ print_summary(struct check *c)
 			json_str(stdout, problem_names[k]);
 			printf(":%lu", c->problems[k]);
 		}
-		printf("},\"usable\":%s}\n", c->status == EXIT_OK ? "true" : "false");
+		printf("}");
+		if (c->n_unmodeled > 0) {
+			printf(",\"unmodeled\":[");
+			for (size_t i = 0; i < c->n_unmodeled; i++) {
+				struct unmodeled *u = &c->unmodeled[i];
+				printf("%s{\"element\":", i ? "," : "");
+				json_str(stdout, u->path);
+				printf(",\"count\":%lu,\"file\":", u->count);
+				json_str(stdout, u->file);
+				printf(",\"line\":%lu}", u->line);
+			}
+			printf("]");
+		}
+		printf(",\"usable\":%s}\n", c->status == EXIT_OK ? "true" : "false");
 		return;
 	}
 	for (size_t i = 0; i < c->n_files; i++) {
@@ -450,6 +508,12 @@ print_summary(struct check *c)
 		printf("note: the catalog holds changes only: offers were not matched to products\n");
 	if (!c->any_price_types && total[CML_ITEM_OFFER] > 0)
 		printf("note: no price types among the inputs: prices were not checked\n");
+	for (size_t i = 0; i < c->n_unmodeled; i++)
+		printf("note: <%s> has no place in the model and is not read "
+		       "(%lu time%s, first at %s:%lu)\n",
+		       c->unmodeled[i].path, c->unmodeled[i].count,
+		       c->unmodeled[i].count == 1 ? "" : "s", c->unmodeled[i].file,
+		       c->unmodeled[i].line);
 	printf("%s\n", c->status == EXIT_OK ? "usable" : "NOT usable as it is");
 }
 
@@ -473,7 +537,8 @@ run(struct check_opts *o)
 	               (c.price_types = cml_idset_new()) != NULL;
 	for (int k = 0; k < CML_ITEM_KIND_COUNT && sets_ok; k++)
 		sets_ok = (c.ids[k] = cml_idset_new()) != NULL;
-	if (c.files == NULL || src == NULL || !sets_ok) {
+	if (c.files == NULL || src == NULL || !sets_ok ||
+	    !cmd_source_report_unmodeled(src, on_unmodeled, &c)) {
 		cmd_error("out of memory");
 		c.status = EXIT_LOCAL;
 		goto out;
@@ -543,6 +608,11 @@ out:
 	for (size_t i = 0; i < c.n_unknown; i++)
 		free(c.unknown[i].id);
 	free(c.unknown);
+	for (size_t i = 0; i < c.n_unmodeled; i++) {
+		free(c.unmodeled[i].path);
+		free(c.unmodeled[i].file);
+	}
+	free(c.unmodeled);
 	cmd_free_list(inputs);
 	return c.status;
 }
