@@ -122,7 +122,14 @@ cmd_seen_add(cmd_seen *s, const cml_item *item, const char *id, const char **fil
 
 	if (key == 0)
 		key = 1;
-	if (cml_item_content_hash(item, &content) != CML_OK)
+	/* a property's values are compared apart: each file of a split
+	 * package lists those its own items use (see seen.h) */
+	cml_item bare = *item;
+	if (bare.kind == CML_ITEM_PROPERTY) {
+		bare.u.property.variants = NULL;
+		bare.u.property.n_variants = 0;
+	}
+	if (cml_item_content_hash(&bare, &content) != CML_OK)
 		return SEEN_NOMEM;
 	sl = find(s->slots, s->cap, key);
 	if (sl->key == key) {

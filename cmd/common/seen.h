@@ -4,7 +4,10 @@
  * content and where they were first: a split package repeats its
  * classifier in several files (1C УТ 11 puts it in the offers file too),
  * and an identical repeat is the same item, while a repeat with other
- * content is a conflict to report with both places.
+ * content is a conflict to report with both places. A property's values
+ * (ВариантыЗначений) are not part of the comparison: 1C УТ 11 lists in
+ * each file the values its own items use, and the values of all the
+ * repeats together are the property's.
  */
 #ifndef CMLKIT_SEEN_H
 #define CMLKIT_SEEN_H

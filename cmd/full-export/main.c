@@ -106,7 +106,7 @@ read_item(void *ud, const cml_item *it)
 	struct reading *rd = ud;
 	const char *elem, *first_file;
 	unsigned long first_line;
-	bool required;
+	bool required, repeat = false;
 	cml_status st;
 
 	if (it->kind == CML_ITEM_FILE)
@@ -123,6 +123,9 @@ read_item(void *ud, const cml_item *it)
 		case SEEN_NEW:
 			break;
 		case SEEN_SAME:
+			repeat = true;
+			if (it->kind == CML_ITEM_PROPERTY)
+				break; /* its values are joined below */
 			cmd_verbose("%s:%lu: <%s> '%s' as in %s:%lu: written once",
 			            it->origin.file, it->origin.line, elem, id, first_file,
 			            first_line);
@@ -137,6 +140,16 @@ read_item(void *ud, const cml_item *it)
 			cmd_error("out of memory");
 			return CML_ERR_NOMEM;
 		}
+	}
+	if (it->kind == CML_ITEM_PROPERTY && id != NULL) {
+		/* held to the end: a repeat in a later file may add values */
+		if (!offer_merge_add_property(rd->parts, &it->u.property)) {
+			cmd_error("out of memory joining properties");
+			return CML_ERR_NOMEM;
+		}
+		if (!repeat)
+			rd->n_items++;
+		return CML_OK;
 	}
 	rd->n_items++;
 	if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL && !offer_is_whole(&it->u.offer)) {
@@ -227,6 +240,11 @@ run(struct export_opts *o)
 	if (n_items == 0) {
 		cmd_error("no items in the input: no package written");
 		status = EXIT_DATA;
+		goto out;
+	}
+	if ((st = offer_merge_flush_properties(parts, sink_add, &k)) != CML_OK) {
+		cmd_error("%s", k.msg);
+		status = cmd_exit_for(st);
 		goto out;
 	}
 	if (offer_merge_count(parts) > 0) {

@@ -176,6 +176,17 @@ if [ "$n" -eq 25 ] && "$bin/cml-check" -q "$tmp/ut11"; then
 else
 	bad "УТ 11 split set: $n properties written"
 fi
+# each file lists the values its own items use (1C УТ 11 2.08, as
+# corpus Sergey37-iv__txt__*.xml): one property with the values of both
+"$bin/full-export" -q --no-record -o "$tmp/values" "$data/check/split-values-a.xml" \
+	"$data/check/split-values-b.xml" >/dev/null
+got=$("$bin/cml-check" --dump "$tmp/values" | grep '"kind":"property"' | grep -o '"id":"v[0-9]"' | tr '\n' ' ')
+if "$bin/cml-check" -q "$data/check/split-values-a.xml" "$data/check/split-values-b.xml" &&
+   [ "$got" = '"id":"v2" "id":"v3" "id":"v1" ' ]; then
+	ok "a property repeated with other values: one property, the values of both"
+else
+	bad "split property values: $got"
+fi
 err=$("$bin/full-export" -q --no-record -o "$tmp/conflict" "$data/check/dup-classifier-a.xml" \
 	"$data/check/dup-classifier-b.xml" 2>&1 >/dev/null)
 st=$?
