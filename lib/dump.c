@@ -263,6 +263,8 @@ e_price(jw *w, const cml_price *p)
 	f_str(w, "currency", p->currency);
 	f_str(w, "unit", p->unit);
 	f_str(w, "coefficient", p->coefficient);
+	f_str(w, "tax_name", p->tax_name);
+	f_tri(w, "tax_in_sum", p->tax_in_sum);
 	obj_end(w, s);
 }
 
@@ -315,10 +317,31 @@ e_payment(jw *w, const cml_payment *p)
 }
 
 static void
+e_unit_conv(jw *w, const cml_unit_conv *c)
+{
+	bool s = obj_begin(w);
+
+	f_str(w, "unit", c->unit);
+	f_str(w, "coefficient", c->coefficient);
+	obj_end(w, s);
+}
+
+static void
+e_component(jw *w, const cml_component *c)
+{
+	bool s = obj_begin(w);
+
+	f_str(w, "id", c->id);
+	f_str(w, "name", c->name);
+	f_str(w, "quantity", c->quantity);
+	obj_end(w, s);
+}
+
+static void
 f_unit_ref(jw *w, const char *k, const cml_unit_ref *u)
 {
 	if (u->code == NULL && u->name == NULL && u->full_name == NULL &&
-	    u->intl == NULL)
+	    u->intl == NULL && u->n_conversions == 0)
 		return;
 	key(w, k);
 	bool s = obj_begin(w);
@@ -326,6 +349,7 @@ f_unit_ref(jw *w, const char *k, const cml_unit_ref *u)
 	f_str(w, "name", u->name);
 	f_str(w, "full_name", u->full_name);
 	f_str(w, "intl", u->intl);
+	F_ARRAY(w, "conversions", u->conversions, u->n_conversions, e_unit_conv);
 	obj_end(w, s);
 }
 
@@ -386,6 +410,7 @@ e_doc_line(jw *w, const cml_doc_line *l)
 	f_str(w, "article", l->article);
 	f_str(w, "name", l->name);
 	f_unit_ref(w, "unit", &l->unit);
+	f_unit_ref(w, "line_unit", &l->line_unit);
 	f_str(w, "price", l->price);
 	f_str(w, "quantity", l->quantity);
 	f_str(w, "sum", l->sum);
@@ -393,6 +418,7 @@ e_doc_line(jw *w, const cml_doc_line *l)
 	F_ARRAY(w, "characteristics", l->characteristics, l->n_characteristics, e_pair);
 	F_ARRAY(w, "requisites", l->requisites, l->n_requisites, e_pair);
 	F_ARRAY(w, "taxes", l->taxes, l->n_taxes, e_tax);
+	F_ARRAY(w, "tax_rates", l->tax_rates, l->n_tax_rates, e_tax);
 	F_ARRAY(w, "discounts", l->discounts, l->n_discounts, e_discount);
 	obj_end(w, s);
 }
@@ -511,6 +537,8 @@ dump_product(jw *w, const cml_product *p)
 	F_ARRAY(w, "taxes", p->taxes, p->n_taxes, e_tax);
 	F_ARRAY(w, "requisites", p->requisites, p->n_requisites, e_pair);
 	F_ARRAY(w, "characteristics", p->characteristics, p->n_characteristics, e_pair);
+	f_str(w, "weight", p->weight);
+	F_ARRAY(w, "components", p->components, p->n_components, e_component);
 	f_status(w, "status", p->status);
 	f_bool(w, "deleted", p->deleted);
 }
@@ -545,6 +573,7 @@ dump_offer(jw *w, const cml_offer *o)
 	f_str(w, "quantity", o->quantity);
 	F_ARRAY(w, "stocks", o->stocks, o->n_stocks, e_stock);
 	f_bool(w, "has_stocks", o->has_stocks);
+	F_ARRAY(w, "components", o->components, o->n_components, e_component);
 	f_status(w, "status", o->status);
 	f_bool(w, "deleted", o->deleted);
 }
@@ -577,18 +606,16 @@ dump_document(jw *w, const cml_document *d)
 	F_ARRAY(w, "payments", d->payments, d->n_payments, e_payment);
 }
 
-cml_status
-cml_item_dump_json(const cml_item *item, FILE *fp)
+/* The line of item into w; CML_ERR_USAGE for a kind that has none. */
+static cml_status
+build(jw *wp, const cml_item *item)
 {
-	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };
-	cml_status st = CML_OK;
+	jw w = *wp;
 	const char *kind;
 
-	if (item == NULL || fp == NULL ||
-	    (kind = cml_kind_name(item->kind)) == NULL || item->kind == CML_ITEM_NONE) {
-		st = CML_ERR_USAGE;
-		goto out;
-	}
+	if (item == NULL || (kind = cml_kind_name(item->kind)) == NULL ||
+	    item->kind == CML_ITEM_NONE)
+		return CML_ERR_USAGE;
 	PUTLIT(&w, "{");
 	f_str(&w, "kind", kind);
 	switch (item->kind) {
@@ -612,13 +639,41 @@ cml_item_dump_json(const cml_item *item, FILE *fp)
 		break;
 	}
 	PUTLIT(&w, "}\n");
-	if (w.oom) {
-		st = CML_ERR_NOMEM;
-		goto out;
-	}
-	if (fwrite(w.b.data, 1, w.b.len, fp) != w.b.len || ferror(fp))
+	*wp = w;
+	return w.oom ? CML_ERR_NOMEM : CML_OK;
+}
+
+cml_status
+cml_item_dump_json(const cml_item *item, FILE *fp)
+{
+	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };
+	cml_status st = CML_ERR_USAGE;
+
+	if (fp != NULL && (st = build(&w, item)) == CML_OK &&
+	    (fwrite(w.b.data, 1, w.b.len, fp) != w.b.len || ferror(fp)))
 		st = CML_ERR_IO;
-out:
+	cml_buf_free(&w.b);
+	return st;
+}
+
+cml_status
+cml_item_content_hash(const cml_item *item, uint64_t *hash)
+{
+	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };
+	cml_status st = build(&w, item);
+	/* FNV-1a over the line, then a final mix, as cml_id_hash */
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (st == CML_OK) {
+		for (size_t i = 0; i < w.b.len; i++) {
+			h ^= (unsigned char)w.b.data[i];
+			h *= 0x100000001b3ULL;
+		}
+		h ^= h >> 33;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+		*hash = h;
+	}
 	cml_buf_free(&w.b);
 	return st;
 }

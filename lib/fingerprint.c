@@ -41,6 +41,16 @@
  *   offer_prices (8): id, prices[(type_id, value, currency, unit, coefficient)]
  *   offer_stock (9): id, quantity, stocks[(warehouse_id, quantity)]
  *
+ * Fields added after baselines existed are written only when the item
+ * carries them, after the fields above, so that an item without them
+ * keeps the fingerprint it always had:
+ *
+ *   product:         weight (21), components[(id, name, quantity)] (22),
+ *                    unit.conversions[(unit, coefficient)] (23)
+ *   offer_card:      components (11), unit.conversions (12)
+ *   offer_prices:    in a price element, tax_name (6) and tax_in_sum (7)
+ *                    when either is set
+ *
  * Arrays are sorted by all the fields of their elements, in the order
  * listed, as bytes (strcmp; NULL sorts as ""), so that elements with equal
  * sort keys are also equal in the form and the input order never shows.
@@ -238,6 +248,12 @@ put_unit_ref(cml_fingerprinter *f, unsigned tag, const cml_unit_ref *u)
 	put_str(f, tag + 3, u->intl);
 }
 
+static inline bool
+empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
 /* ---- sorting ---- */
 
 /* strcmp with NULL as "". */
@@ -305,7 +321,31 @@ cmp_price(const void *a, const void *b)
 		return c;
 	if ((c = scmp(x->unit, y->unit)) != 0)
 		return c;
-	return scmp(x->coefficient, y->coefficient);
+	if ((c = scmp(x->coefficient, y->coefficient)) != 0)
+		return c;
+	if ((c = scmp(x->tax_name, y->tax_name)) != 0)
+		return c;
+	return (int)x->tax_in_sum - (int)y->tax_in_sum;
+}
+
+static int
+cmp_component(const void *a, const void *b)
+{
+	const cml_component *x = a, *y = b;
+	int c = scmp(x->id, y->id);
+
+	if (c == 0)
+		c = scmp(x->name, y->name);
+	return c != 0 ? c : scmp(x->quantity, y->quantity);
+}
+
+static int
+cmp_conv(const void *a, const void *b)
+{
+	const cml_unit_conv *x = a, *y = b;
+	int c = scmp(x->unit, y->unit);
+
+	return c != 0 ? c : scmp(x->coefficient, y->coefficient);
 }
 
 static int
@@ -472,6 +512,44 @@ put_prices(cml_fingerprinter *f, unsigned tag, const cml_price *v, size_t n)
 		put_str(f, 3, e->currency);
 		put_str(f, 4, e->unit);
 		put_str(f, 5, e->coefficient);
+		if (!empty(e->tax_name) || e->tax_in_sum != CML_UNSET) {
+			put_str(f, 6, e->tax_name);
+			put_tri(f, 7, e->tax_in_sum);
+		}
+	}
+}
+
+/* Optional arrays: nothing at all when empty (see the top). */
+static void
+put_components(cml_fingerprinter *f, unsigned tag, const cml_component *v, size_t n)
+{
+	if (n == 0)
+		return;
+	put_count(f, tag, n);
+	const void **s = sorted(f, v, n, sizeof(*v), cmp_component);
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const cml_component *e = s[i];
+		put_str(f, 1, e->id);
+		put_str(f, 2, e->name);
+		put_str(f, 3, e->quantity);
+	}
+}
+
+static void
+put_convs(cml_fingerprinter *f, unsigned tag, const cml_unit_conv *v, size_t n)
+{
+	if (n == 0)
+		return;
+	put_count(f, tag, n);
+	const void **s = sorted(f, v, n, sizeof(*v), cmp_conv);
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const cml_unit_conv *e = s[i];
+		put_str(f, 1, e->unit);
+		put_str(f, 2, e->coefficient);
 	}
 }
 
@@ -573,6 +651,10 @@ form_product(cml_fingerprinter *f, const cml_product *p)
 	put_taxes(f, 18, p->taxes, p->n_taxes);
 	put_pairs(f, 19, p->requisites, p->n_requisites);
 	put_pairs(f, 20, p->characteristics, p->n_characteristics);
+	if (!empty(p->weight))
+		put_str(f, 21, p->weight);
+	put_components(f, 22, p->components, p->n_components);
+	put_convs(f, 23, p->unit.conversions, p->unit.n_conversions);
 }
 
 static void
@@ -586,6 +668,8 @@ form_offer_card(cml_fingerprinter *f, const cml_offer *o)
 	put_unit_ref(f, 5, &o->unit); /* 5..8 */
 	put_pairs(f, 9, o->characteristics, o->n_characteristics);
 	put_props(f, 10, o->props, o->n_props);
+	put_components(f, 11, o->components, o->n_components);
+	put_convs(f, 12, o->unit.conversions, o->unit.n_conversions);
 }
 
 static void
@@ -607,12 +691,6 @@ form_offer_stock(cml_fingerprinter *f, const cml_offer *o)
 
 /* ---- which parts an item has ---- */
 
-static inline bool
-empty(const char *s)
-{
-	return s == NULL || *s == '\0';
-}
-
 static bool
 has_unit_ref(const cml_unit_ref *u)
 {
@@ -625,7 +703,8 @@ static bool
 offer_has_card(const cml_offer *o)
 {
 	return !empty(o->name) || !empty(o->article) || !empty(o->barcode) ||
-	       has_unit_ref(&o->unit) || o->n_characteristics > 0 || o->n_props > 0;
+	       has_unit_ref(&o->unit) || o->n_characteristics > 0 || o->n_props > 0 ||
+	       o->n_components > 0 || o->unit.n_conversions > 0;
 }
 
 static bool

@@ -106,6 +106,10 @@
 	X(MANUFACTURER, "Изготовитель")                           \
 	X(COUNTRY, "Страна")                                      \
 	X(CATEGORY, "Категория")                                  \
+	X(WEIGHT, "Вес")                                          \
+	X(COMPONENTS, "Комплектующие")                            \
+	X(COMPONENT, "Комплектующее")                             \
+	X(CONVERSION, "Пересчет")                                 \
 	X(PROP_VALUES, "ЗначенияСвойств")                         \
 	X(PROP_VALUES1, "ЗначенияСвойства")                       \
 	X(PROP_VALUE1, "ЗначениеСвойства")                        \
@@ -204,6 +208,7 @@ struct cnode {
 	cattr *attrs;
 	cnode *child, *last, *next;
 	unsigned long line;
+	bool used; /* its text, an attribute or it was looked up by a mapping */
 };
 
 /* ---- frames: what each open element is ---- */
@@ -1050,14 +1055,38 @@ capture(cml_reader *r, cnode **out)
 
 /* ---- tree accessors ---- */
 
+/*
+ * The accessors mark what a mapping looks at (nodes are the reader's own,
+ * const only to the mappings), so that what no mapping looked at can be
+ * reported as unmodeled rather than silently dropped.
+ */
+static void
+mark(const cnode *n)
+{
+	/* through uintptr_t: every node is the reader's own, writable memory */
+	if (n != NULL)
+		((cnode *)(uintptr_t)n)->used = true;
+}
+
+/* n and everything below it: read on purpose and dropped (a duplicate). */
+static void
+mark_tree(const cnode *n)
+{
+	for (const cnode *c = n != NULL ? n->child : NULL; c != NULL; c = c->next)
+		mark_tree(c);
+	mark(n);
+}
+
 static cnode *
 child(const cml_reader *r, const cnode *n, enum name_id id)
 {
 	if (n == NULL)
 		return NULL;
 	for (cnode *c = n->child; c != NULL; c = c->next)
-		if (c->name == r->names[id])
+		if (c->name == r->names[id]) {
+			c->used = true;
 			return c;
+		}
 	return NULL;
 }
 
@@ -1065,6 +1094,7 @@ child(const cml_reader *r, const cnode *n, enum name_id id)
 static const char *
 ntext(const cnode *n)
 {
+	mark(n);
 	return n != NULL ? n->text : NULL;
 }
 
@@ -1079,6 +1109,7 @@ attr(const cml_reader *r, const cnode *n, enum name_id id)
 {
 	if (n == NULL)
 		return NULL;
+	mark(n);
 	for (cattr *a = n->attrs; a != NULL; a = a->next)
 		if (a->name == r->names[id])
 			return *a->value ? a->value : NULL;
@@ -1235,6 +1266,55 @@ unit_ref(cml_reader *r, const cnode *n, cml_unit_ref *u)
 	} else {
 		u->name = t;
 	}
+	/* <Пересчет><Единица/><Коэффициент/></Пересчет>*, as mixed content
+	 * beside the text of a 2.0x БазоваяЕдиница or inside a Единица */
+	size_t nc = count_children(r, n, N_CONVERSION), k = 0;
+	if (nc == 0)
+		return CML_OK;
+	u->conversions = alloc_array(r, nc, sizeof(*u->conversions));
+	if (u->conversions == NULL)
+		return nomem(r);
+	for (cnode *c = n->child; c != NULL; c = c->next) {
+		if (c->name != r->names[N_CONVERSION])
+			continue;
+		cml_unit_conv *v = &u->conversions[k];
+		v->unit = ctext(r, c, N_UNIT_ELEM);
+		cml_status st = cnum(r, c, N_COEFFICIENT, &v->coefficient);
+		if (st != CML_OK)
+			return st;
+		if (v->unit != NULL || v->coefficient != NULL)
+			k++;
+	}
+	u->n_conversions = k;
+	return CML_OK;
+}
+
+/* Комплектующие/Комплектующее (Ид, Наименование, Количество). */
+static cml_status
+components(cml_reader *r, const cnode *list, cml_component **out, size_t *n_out)
+{
+	size_t n = count_children(r, list, N_COMPONENT), k = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return CML_OK;
+	cml_component *p = alloc_array(r, n, sizeof(*p));
+	if (p == NULL)
+		return nomem(r);
+	for (cnode *c = list->child; c != NULL; c = c->next) {
+		if (c->name != r->names[N_COMPONENT])
+			continue;
+		p[k].id = ctext(r, c, N_ID);
+		p[k].name = ctext(r, c, N_NAME);
+		cml_status st = cnum(r, c, N_QUANTITY, &p[k].quantity);
+		if (st != CML_OK)
+			return st;
+		if (p[k].id != NULL || p[k].name != NULL || p[k].quantity != NULL)
+			k++;
+	}
+	*out = p;
+	*n_out = k;
 	return CML_OK;
 }
 
@@ -1252,9 +1332,10 @@ prop_values(cml_reader *r, const cnode *list, cml_prop_value **out, size_t *n_ou
 		if (c->name != r->names[N_PROP_VALUES1] && c->name != r->names[N_PROP_VALUE1])
 			continue;
 		size_t v = count_children(r, c, N_VALUE);
-		for (cnode *d = c->child; d != NULL; d = d->next)
-			if (d->name == r->names[N_PROP_VALUE1])
-				v += count_children(r, d, N_VALUE);
+		if (v == 0)
+			for (cnode *d = c->child; d != NULL; d = d->next)
+				if (d->name == r->names[N_PROP_VALUE1])
+					v += count_children(r, d, N_VALUE);
 		n += v ? v : 1;
 	}
 	if (n == 0)
@@ -1267,11 +1348,17 @@ prop_values(cml_reader *r, const cnode *list, cml_prop_value **out, size_t *n_ou
 			continue;
 		const char *id = ctext(r, c, N_ID);
 		size_t before = k;
+		/* Bitrix writes each value twice, as <Значение> and again in a
+		 * <ЗначениеСвойства> beside it: the nested form counts only
+		 * when it is the only one. */
+		bool direct = child(r, c, N_VALUE) != NULL;
 		for (cnode *d = c->child; d != NULL; d = d->next) {
 			if (d->name == r->names[N_VALUE]) {
 				p[k].id = id;
 				p[k].value = ntext(d);
 				k++;
+			} else if (d->name == r->names[N_PROP_VALUE1] && direct) {
+				mark_tree(d); /* the same value again */
 			} else if (d->name == r->names[N_PROP_VALUE1]) {
 				for (cnode *e = d->child; e != NULL; e = e->next)
 					if (e->name == r->names[N_VALUE]) {
@@ -1637,6 +1724,11 @@ map_product(cml_reader *r, const cnode *n, cml_product *p)
 	p->manufacturer_name = ctext(r, mf, N_NAME);
 	p->country = ctext(r, n, N_COUNTRY);
 	p->category = ctext(r, n, N_CATEGORY);
+	if ((st = cnum(r, n, N_WEIGHT, &p->weight)) != CML_OK)
+		return st;
+	if ((st = components(r, child(r, n, N_COMPONENTS), &p->components, &p->n_components)) !=
+	    CML_OK)
+		return st;
 	if ((st = prop_values(r, child(r, n, N_PROP_VALUES), &p->props, &p->n_props)) != CML_OK)
 		return st;
 	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &p->taxes, &p->n_taxes)) !=
@@ -1738,8 +1830,14 @@ map_offer(cml_reader *r, const cnode *n, cml_offer *o)
 				p->unit = attr(r, u, N_CODE);
 			if ((st = cnum(r, c, N_COEFFICIENT, &p->coefficient)) != CML_OK)
 				return st;
+			const cnode *tax = child(r, c, N_TAX); /* 3.1 */
+			p->tax_name = ctext(r, tax, N_NAME);
+			p->tax_in_sum = cbool(r, tax, N_IN_SUM);
 		}
 	}
+	if ((st = components(r, child(r, n, N_COMPONENTS), &o->components, &o->n_components)) !=
+	    CML_OK)
+		return st;
 
 	if ((st = cnum(r, n, N_QUANTITY, &o->quantity)) != CML_OK)
 		return st;
@@ -1800,10 +1898,14 @@ map_doc_line(cml_reader *r, const cnode *n, cml_doc_line *l)
 	l->catalog_id = ctext(r, n, N_CATALOG_ID);
 	l->article = ctext(r, n, N_ARTICLE);
 	l->name = ctext(r, n, N_NAME);
-	const cnode *u = child(r, n, N_BASE_UNIT);
-	if (u == NULL)
-		u = child(r, n, N_UNIT_ELEM);
+	const cnode *u = child(r, n, N_BASE_UNIT), *sold = child(r, n, N_UNIT_ELEM);
+	if (u == NULL) {
+		u = sold;
+		sold = NULL;
+	}
 	if ((st = unit_ref(r, u, &l->unit)) != CML_OK)
+		return st;
+	if ((st = unit_ref(r, sold, &l->line_unit)) != CML_OK)
 		return st;
 	const cnode *price = child(r, n, N_PRICE_PER_UNIT);
 	if (price == NULL)
@@ -1823,24 +1925,13 @@ map_doc_line(cml_reader *r, const cnode *n, cml_doc_line *l)
 	                &l->n_requisites)) != CML_OK)
 		return st;
 
-	/* Налоги/Налог and СтавкиНалогов/СтавкаНалога both become taxes */
-	cml_tax *t1 = NULL, *t2 = NULL;
-	size_t n1 = 0, n2 = 0;
-	if ((st = taxes(r, child(r, n, N_TAXES), N_TAX, &t1, &n1)) != CML_OK)
+	/* Налоги/Налог (the tax charged) and СтавкиНалогов/СтавкаНалога (the
+	 * rates) stay apart: one list would hold НДС twice */
+	if ((st = taxes(r, child(r, n, N_TAXES), N_TAX, &l->taxes, &l->n_taxes)) != CML_OK)
 		return st;
-	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &t2, &n2)) != CML_OK)
+	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &l->tax_rates,
+	                &l->n_tax_rates)) != CML_OK)
 		return st;
-	if (n1 && n2) {
-		l->taxes = alloc_array(r, n1 + n2, sizeof(*l->taxes));
-		if (l->taxes == NULL)
-			return nomem(r);
-		memcpy(l->taxes, t1, n1 * sizeof(*t1));
-		memcpy(l->taxes + n1, t2, n2 * sizeof(*t2));
-		l->n_taxes = n1 + n2;
-	} else {
-		l->taxes = n1 ? t1 : t2;
-		l->n_taxes = n1 ? n1 : n2;
-	}
 	return discounts(r, child(r, n, N_DISCOUNTS), &l->discounts, &l->n_discounts);
 }
 
@@ -2101,6 +2192,10 @@ is_list(const cml_reader *r, const xmlChar *name, cml_kind *kind, const xmlChar 
 	return false;
 }
 
+static cml_status map_fields(cml_reader *r, cml_kind kind, const cnode *n);
+static void report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len,
+                             size_t cap);
+
 /* Maps a captured item tree by kind into r->item. */
 static cml_status
 map_item(cml_reader *r, cml_kind kind, const cnode *n)
@@ -2109,6 +2204,19 @@ map_item(cml_reader *r, cml_kind kind, const cnode *n)
 	r->item.kind = kind;
 	r->item.origin.file = in_name(r);
 	r->item.origin.line = n->line;
+	cml_status st = map_fields(r, kind, n);
+	if (st == CML_OK && r->opts.unmodeled != NULL) {
+		char path[1024];
+		int len = snprintf(path, sizeof(path), "%s", (const char *)n->name);
+		if (len > 0 && (size_t)len < sizeof(path))
+			report_unmodeled(r, n, path, (size_t)len, sizeof(path));
+	}
+	return st;
+}
+
+static cml_status
+map_fields(cml_reader *r, cml_kind kind, const cnode *n)
+{
 	switch (kind) {
 	case CML_ITEM_PROPERTY: return map_property(r, n, &r->item.u.property);
 	case CML_ITEM_PRICE_TYPE: return map_price_type(r, n, &r->item.u.price_type);
@@ -2124,6 +2232,55 @@ map_item(cml_reader *r, cml_kind kind, const cnode *n)
 	}
 	default:
 		return fail(r, CML_ERR_USAGE, n->line, "internal: no mapping for kind %d", kind);
+	}
+}
+
+/* True when an element below n was looked at. */
+static bool
+any_used(const cnode *n)
+{
+	for (const cnode *c = n->child; c != NULL; c = c->next)
+		if (c->used || any_used(c))
+			return true;
+	return false;
+}
+
+/* True when n or an element below it holds text or an attribute. */
+static bool
+has_content(const cnode *n)
+{
+	if (n->text != NULL || n->attrs != NULL)
+		return true;
+	for (const cnode *c = n->child; c != NULL; c = c->next)
+		if (has_content(c))
+			return true;
+	return false;
+}
+
+/* Tells opts.unmodeled of every element below n with content that no
+ * mapping looked at (the topmost of such a subtree), by its path from
+ * the item's element. */
+static void
+report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len, size_t cap)
+{
+	for (const cnode *c = n->child; c != NULL; c = c->next) {
+		bool used = c->used;
+		size_t l = len;
+		if (!used) {
+			if (!any_used(c)) {
+				if (!has_content(c))
+					continue;
+				l += (size_t)snprintf(path + len, cap - len, "/%s", (const char *)c->name);
+				if (l < cap)
+					r->opts.unmodeled(r->opts.unmodeled_ud, path, in_name(r), c->line);
+				path[len] = '\0';
+				continue;
+			}
+		}
+		l += (size_t)snprintf(path + len, cap - len, "/%s", (const char *)c->name);
+		if (l < cap)
+			report_unmodeled(r, c, path, l, cap);
+		path[len] = '\0';
 	}
 }
 

@@ -656,13 +656,36 @@ put_unit_ref(emit *e, const char *elem, const cml_unit_ref *u)
 		return;
 	}
 	if (empty(u->code) && empty(u->name) && empty(u->full_name) &&
-	    empty(u->intl))
+	    empty(u->intl) && u->n_conversions == 0)
 		return;
 	e_start(e, elem);
 	e_attr(e, "Код", u->code);
 	e_attr(e, "НаименованиеПолное", u->full_name);
 	e_attr(e, "МеждународноеСокращение", u->intl);
 	e_content(e, elem, u->name);
+	for (size_t i = 0; i < u->n_conversions; i++) {
+		/* mixed content, as 1C writes it */
+		e_start(e, "Пересчет");
+		e_text(e, "Единица", u->conversions[i].unit);
+		e_text(e, "Коэффициент", u->conversions[i].coefficient);
+		e_end(e);
+	}
+	e_end(e);
+}
+
+static void
+put_components(emit *e, const cml_component *c, size_t n)
+{
+	if (n == 0)
+		return;
+	e_start(e, "Комплектующие");
+	for (size_t i = 0; i < n; i++) {
+		e_start(e, "Комплектующее");
+		e_text(e, "Ид", c[i].id);
+		e_text(e, "Наименование", c[i].name);
+		e_text(e, "Количество", c[i].quantity);
+		e_end(e);
+	}
 	e_end(e);
 }
 
@@ -703,30 +726,21 @@ put_tax(emit *e, const char *elem, const cml_tax *t)
 	e_end(e);
 }
 
-/*
- * A line's taxes: Налоги/Налог for those with a sum (or УчтеноВСумме),
- * СтавкиНалогов/СтавкаНалога for the rates after the last of them. A
- * reader gives the Налоги first, then the СтавкиНалогов (Bitrix writes
- * both for one tax), so this split keeps the order of the taxes.
- */
+/* A line's Налоги/Налог (the tax charged) and СтавкиНалогов/СтавкаНалога
+ * (the rates), each as it was read. */
 static void
-put_line_taxes(emit *e, const cml_tax *t, size_t n)
+put_line_taxes(emit *e, const cml_doc_line *l)
 {
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (!empty(t[i].sum) || t[i].in_sum != CML_UNSET)
-			k = i + 1;
-	if (k > 0) {
+	if (l->n_taxes > 0) {
 		e_start(e, "Налоги");
-		for (size_t i = 0; i < k; i++)
-			put_tax(e, "Налог", &t[i]);
+		for (size_t i = 0; i < l->n_taxes; i++)
+			put_tax(e, "Налог", &l->taxes[i]);
 		e_end(e);
 	}
-	if (k < n) {
+	if (l->n_tax_rates > 0) {
 		e_start(e, "СтавкиНалогов");
-		for (size_t i = k; i < n; i++)
-			put_tax(e, "СтавкаНалога", &t[i]);
+		for (size_t i = 0; i < l->n_tax_rates; i++)
+			put_tax(e, "СтавкаНалога", &l->tax_rates[i]);
 		e_end(e);
 	}
 }
@@ -1004,6 +1018,8 @@ put_product(emit *e, const cml_product *p)
 	}
 	put_characteristics(e, p->characteristics, p->n_characteristics);
 	put_requisites(e, p->requisites, p->n_requisites);
+	e_text(e, "Вес", p->weight);
+	put_components(e, p->components, p->n_components);
 	e_end(e);
 }
 
@@ -1029,6 +1045,7 @@ offer_has_card(const cml_offer *o)
 	    !empty(o->name) || !empty(o->unit.code) || !empty(o->unit.name) ||
 	    !empty(o->unit.full_name) || !empty(o->unit.intl) ||
 	    o->n_characteristics > 0 || o->n_props > 0 || o->deleted ||
+	    o->n_components > 0 || o->unit.n_conversions > 0 ||
 	    o->status != CML_STATUS_NONE;
 }
 
@@ -1050,6 +1067,7 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
 		put_characteristics(e, o->characteristics,
 		    o->n_characteristics);
 		put_prop_values(e, o->props, o->n_props);
+		put_components(e, o->components, o->n_components);
 	}
 	if ((part == PART_ALL || part == PART_PRICES) && offer_has_prices(o)) {
 		e_start(e, "Цены");
@@ -1063,11 +1081,27 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
 			e_text(e, "Валюта", p->currency);
 			e_text(e, "Единица", p->unit);
 			e_text(e, "Коэффициент", p->coefficient);
+			if (!empty(p->tax_name) || p->tax_in_sum != CML_UNSET) {
+				e_start(e, "Налог");
+				e_text(e, "Наименование", p->tax_name);
+				e_tristate(e, "УчтеноВСумме", p->tax_in_sum);
+				e_end(e);
+			}
 			e_end(e);
 		}
 		e_end(e);
 	}
-	if (part == PART_ALL) {
+	if ((part == PART_ALL || part == PART_RESTS) && o->has_stocks && o->n_stocks == 0 &&
+	    !empty(o->quantity)) {
+		/* 3.1's bare total, <Остатки><Остаток><Количество>: written
+		 * back in that form, so the offer still says it carries its
+		 * stock (a plain <Количество> does not). */
+		e_start(e, "Остатки");
+		e_start(e, "Остаток");
+		e_text(e, "Количество", o->quantity);
+		e_end(e);
+		e_end(e);
+	} else if (part == PART_ALL) {
 		e_text(e, "Количество", o->quantity);
 		for (size_t i = 0; i < o->n_stocks; i++) {
 			e_start(e, "Склад");
@@ -1104,13 +1138,14 @@ put_doc_line(emit *e, const cml_doc_line *l)
 	e_text(e, "Артикул", l->article);
 	e_text(e, "Наименование", l->name);
 	put_unit_ref(e, "БазоваяЕдиница", &l->unit);
+	put_unit_ref(e, "Единица", &l->line_unit);
 	e_text(e, "ЦенаЗаЕдиницу", l->price);
 	e_text(e, "Количество", l->quantity);
 	e_text(e, "Сумма", l->sum);
 	e_text(e, "Коэффициент", l->coefficient);
 	put_characteristics(e, l->characteristics, l->n_characteristics);
 	put_requisites(e, l->requisites, l->n_requisites);
-	put_line_taxes(e, l->taxes, l->n_taxes);
+	put_line_taxes(e, l);
 	put_discounts(e, l->discounts, l->n_discounts);
 	e_end(e);
 }
@@ -2213,7 +2248,9 @@ a_content(asmb *a, int fi)
 		a_body(a, SEC_DOCS);
 		break;
 	case F_CPS:
-		a_open(a, 1, "Контрагенты", w->cps_only_changes == CML_UNSET ?
+		/* the program's flag, when it gave one, on this element too */
+		a_open(a, 1, "Контрагенты", w->only_changes != CML_UNSET ?
+		    tristate_str(w->only_changes) : w->cps_only_changes == CML_UNSET ?
 		    NULL : tristate_str(w->cps_only_changes));
 		a_body(a, SEC_CPS);
 		a_close(a, 1, "Контрагенты");

@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "cmdutil.h"
+#include "seen.h"
 #include "source.h"
 
 enum problem_kind {
@@ -50,6 +51,14 @@ struct unknown_type {
 	unsigned long uses;
 };
 
+/* An element the reader has no place for, by its path from the item. */
+struct unmodeled {
+	char *path;
+	char *file;
+	unsigned long line;
+	unsigned long count;
+};
+
 struct file_stats {
 	const char *name;
 	char *version, *declared, *encoding, *ns;
@@ -65,6 +74,7 @@ struct check {
 	uint32_t cur;
 
 	cml_idset *ids[CML_ITEM_KIND_COUNT];
+	cmd_seen *seen;         /* classifier items: a repeat is checked by content */
 	cml_idset *file_offers; /* offers of the current file: duplicates */
 	cml_idset *price_types;
 	bool any_products;
@@ -82,6 +92,9 @@ struct check {
 	size_t n_deferred, cap_deferred;
 	struct unknown_type *unknown;
 	size_t n_unknown, cap_unknown;
+
+	struct unmodeled *unmodeled;
+	size_t n_unmodeled, cap_unmodeled;
 
 	unsigned long problems[P_KIND_COUNT];
 	unsigned long listed;
@@ -130,6 +143,40 @@ on_warning(void *ud, const char *msg)
 		c->listed++;
 		fprintf(stderr, "%s: warning: %s\n", cmd_progname, msg);
 	}
+}
+
+static void
+on_unmodeled(void *ud, const char *path, const char *file, unsigned long line)
+{
+	struct check *c = ud;
+
+	for (size_t i = 0; i < c->n_unmodeled; i++)
+		if (strcmp(c->unmodeled[i].path, path) == 0) {
+			c->unmodeled[i].count++;
+			return;
+		}
+	if (c->n_unmodeled == c->cap_unmodeled) {
+		size_t cap = c->cap_unmodeled ? c->cap_unmodeled * 2 : 8;
+		struct unmodeled *u = realloc(c->unmodeled, cap * sizeof(*u));
+		if (u == NULL) {
+			c->oom = true;
+			return;
+		}
+		c->unmodeled = u;
+		c->cap_unmodeled = cap;
+	}
+	struct unmodeled *u = &c->unmodeled[c->n_unmodeled];
+	u->path = strdup(path);
+	u->file = strdup(file);
+	if (u->path == NULL || u->file == NULL) {
+		free(u->path);
+		free(u->file);
+		c->oom = true;
+		return;
+	}
+	u->line = line;
+	u->count = 1;
+	c->n_unmodeled++;
 }
 
 static char *
@@ -233,7 +280,24 @@ check_item(struct check *c, const cml_item *it)
 		problem(c, P_MISSING_ID, file, line, "%s without Ид", cml_kind_name(it->kind));
 		return;
 	}
-	if (unique_kind(it->kind)) {
+	if (cmd_seen_kind(it->kind) && id != NULL) {
+		const char *ffile;
+		unsigned long fline;
+
+		switch (cmd_seen_add(c->seen, it, id, &ffile, &fline)) {
+		case SEEN_NEW:
+		case SEEN_SAME: /* a split package repeats its classifier */
+			break;
+		case SEEN_CONFLICT:
+			problem(c, P_DUPLICATE, file, line,
+			        "%s Ид '%s' given again with other content (first at %s:%lu)",
+			        cml_kind_name(it->kind), id, ffile, fline);
+			break;
+		case SEEN_NOMEM:
+			c->oom = true;
+			break;
+		}
+	} else if (unique_kind(it->kind)) {
 		if (cml_idset_add(c->ids[it->kind], cml_id_hash(id), &dup) != CML_OK)
 			c->oom = true;
 		else if (dup)
@@ -423,7 +487,20 @@ print_summary(struct check *c)
 			json_str(stdout, problem_names[k]);
 			printf(":%lu", c->problems[k]);
 		}
-		printf("},\"usable\":%s}\n", c->status == EXIT_OK ? "true" : "false");
+		printf("}");
+		if (c->n_unmodeled > 0) {
+			printf(",\"unmodeled\":[");
+			for (size_t i = 0; i < c->n_unmodeled; i++) {
+				struct unmodeled *u = &c->unmodeled[i];
+				printf("%s{\"element\":", i ? "," : "");
+				json_str(stdout, u->path);
+				printf(",\"count\":%lu,\"file\":", u->count);
+				json_str(stdout, u->file);
+				printf(",\"line\":%lu}", u->line);
+			}
+			printf("]");
+		}
+		printf(",\"usable\":%s}\n", c->status == EXIT_OK ? "true" : "false");
 		return;
 	}
 	for (size_t i = 0; i < c->n_files; i++) {
@@ -464,6 +541,12 @@ print_summary(struct check *c)
 		printf("note: the catalog holds changes only: offers were not matched to products\n");
 	if (!c->any_price_types && total[CML_ITEM_OFFER] > 0)
 		printf("note: no price types among the inputs: prices were not checked\n");
+	for (size_t i = 0; i < c->n_unmodeled; i++)
+		printf("note: <%s> has no place in the model and is not read "
+		       "(%lu time%s, first at %s:%lu)\n",
+		       c->unmodeled[i].path, c->unmodeled[i].count,
+		       c->unmodeled[i].count == 1 ? "" : "s", c->unmodeled[i].file,
+		       c->unmodeled[i].line);
 	printf("%s\n", c->status == EXIT_OK ? "usable" : "NOT usable as it is");
 }
 
@@ -489,11 +572,13 @@ run(struct check_opts *o)
 	}
 	c.files = calloc(n_inputs ? n_inputs : 1, sizeof(*c.files));
 	src = cmd_source_new(o->format, on_warning, &c);
-	bool sets_ok = (c.file_offers = cml_idset_new()) != NULL &&
+	bool sets_ok = (c.seen = cmd_seen_new()) != NULL &&
+	               (c.file_offers = cml_idset_new()) != NULL &&
 	               (c.price_types = cml_idset_new()) != NULL;
 	for (int k = 0; k < CML_ITEM_KIND_COUNT && sets_ok; k++)
 		sets_ok = (c.ids[k] = cml_idset_new()) != NULL;
-	if (c.files == NULL || src == NULL || !sets_ok) {
+	if (c.files == NULL || src == NULL || !sets_ok ||
+	    !cmd_source_report_unmodeled(src, on_unmodeled, &c)) {
 		cmd_error("out of memory");
 		c.status = EXIT_LOCAL;
 		goto out;
@@ -557,11 +642,17 @@ out:
 	for (int k = 0; k < CML_ITEM_KIND_COUNT; k++)
 		cml_idset_free(c.ids[k]);
 	cml_idset_free(c.file_offers);
+	cmd_seen_free(c.seen);
 	cml_idset_free(c.price_types);
 	free(c.deferred);
 	for (size_t i = 0; i < c.n_unknown; i++)
 		free(c.unknown[i].id);
 	free(c.unknown);
+	for (size_t i = 0; i < c.n_unmodeled; i++) {
+		free(c.unmodeled[i].path);
+		free(c.unmodeled[i].file);
+	}
+	free(c.unmodeled);
 	cmd_free_list(inputs);
 	return c.status;
 }

@@ -13,6 +13,7 @@ struct cmd_source {
 	bool csv;
 	cml_reader *xml;
 	cml_csv_reader *tab;
+	cml_reader_opts opts;
 	char msg[1024];
 };
 
@@ -34,18 +35,34 @@ cmd_source *
 cmd_source_new(enum cmd_format fmt, cml_warn_fn *warn, void *warn_ud)
 {
 	cmd_source *s = calloc(1, sizeof(*s));
-	cml_reader_opts opts = { .warn = warn, .warn_ud = warn_ud };
 
 	if (s == NULL)
 		return NULL;
 	s->fmt = fmt;
-	s->xml = cml_reader_new(&opts);
+	s->opts = (cml_reader_opts){ .warn = warn, .warn_ud = warn_ud };
+	s->xml = cml_reader_new(&s->opts);
 	s->tab = cml_csv_reader_new();
 	if (s->xml == NULL || s->tab == NULL) {
 		cmd_source_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+bool
+cmd_source_report_unmodeled(cmd_source *s, cml_unmodeled_fn *fn, void *ud)
+{
+	cml_reader_opts o = s->opts;
+
+	o.unmodeled = fn;
+	o.unmodeled_ud = ud;
+	cml_reader *r = cml_reader_new(&o);
+	if (r == NULL)
+		return false;
+	cml_reader_free(s->xml);
+	s->xml = r;
+	s->opts = o;
+	return true;
 }
 
 void

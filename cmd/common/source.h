@@ -19,6 +19,9 @@ bool cmd_format_parse(const char *s, enum cmd_format *out);
 typedef struct cmd_source cmd_source;
 
 cmd_source *cmd_source_new(enum cmd_format fmt, cml_warn_fn *warn, void *warn_ud);
+/* Before the first open: fn hears of every CommerceML element with content
+ * the model has no place for (see cml_reader_opts). False when out of memory. */
+bool cmd_source_report_unmodeled(cmd_source *s, cml_unmodeled_fn *fn, void *ud);
 void cmd_source_free(cmd_source *s);
 
 /* Opens one input ("-" is stdin). */

@@ -3,6 +3,10 @@
  * several files (names in offers___, prices in prices___, stock in
  * rests___) into the one Предложение a normalised package carries.
  *
+ * Properties are held too, until the end: a split package repeats its
+ * classifier in several files, each listing the values (ВариантыЗначений)
+ * its own items use, and the property written carries them all.
+ *
  * Only parts are held: an offer that arrives whole (prices and stock, as
  * every single-file package has them) goes straight to the writer, so a
  * single-file catalog streams in flat memory. Parts are kept until the end,
@@ -19,10 +23,18 @@ struct rec {
 	cml_offer o;
 };
 
+/* A property held until the end, its values joined over its repeats. */
+struct prop {
+	struct prop *next;
+	cml_property p;
+	size_t cap_variants;
+};
+
 struct offer_merge {
 	struct rec **buckets;
 	size_t n_buckets, len;
 	struct rec *first, *last;
+	struct prop *props, *last_prop;
 	/* one big arena: simple chunks, never freed before the end */
 	char *chunk;
 	size_t chunk_left;
@@ -127,8 +139,10 @@ dup_prices(offer_merge *m, cml_offer *d, const cml_offer *s)
 		if (!dup_str(m, &b->type_id, a->type_id) ||
 		    !dup_str(m, &b->presentation, a->presentation) ||
 		    !dup_str(m, &b->value, a->value) || !dup_str(m, &b->currency, a->currency) ||
-		    !dup_str(m, &b->unit, a->unit) || !dup_str(m, &b->coefficient, a->coefficient))
+		    !dup_str(m, &b->unit, a->unit) || !dup_str(m, &b->coefficient, a->coefficient) ||
+		    !dup_str(m, &b->tax_name, a->tax_name))
 			return false;
+		b->tax_in_sum = a->tax_in_sum;
 	}
 	d->n_prices = s->n_prices;
 	return true;
@@ -156,8 +170,43 @@ dup_stocks(offer_merge *m, cml_offer *d, const cml_offer *s)
 static bool
 dup_unit(offer_merge *m, cml_unit_ref *d, const cml_unit_ref *s)
 {
-	return dup_str(m, &d->code, s->code) && dup_str(m, &d->name, s->name) &&
-	       dup_str(m, &d->full_name, s->full_name) && dup_str(m, &d->intl, s->intl);
+	if (!dup_str(m, &d->code, s->code) || !dup_str(m, &d->name, s->name) ||
+	    !dup_str(m, &d->full_name, s->full_name) || !dup_str(m, &d->intl, s->intl))
+		return false;
+	d->conversions = NULL;
+	d->n_conversions = 0;
+	if (s->n_conversions == 0)
+		return true;
+	d->conversions = alloc(m, s->n_conversions * sizeof(*d->conversions));
+	if (d->conversions == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_conversions; i++)
+		if (!dup_str(m, &d->conversions[i].unit, s->conversions[i].unit) ||
+		    !dup_str(m, &d->conversions[i].coefficient, s->conversions[i].coefficient))
+			return false;
+	d->n_conversions = s->n_conversions;
+	return true;
+}
+
+static bool
+dup_components(offer_merge *m, cml_offer *d, const cml_offer *s)
+{
+	d->components = NULL;
+	d->n_components = 0;
+	if (s->n_components == 0)
+		return true;
+	d->components = alloc(m, s->n_components * sizeof(*d->components));
+	if (d->components == NULL)
+		return false;
+	for (size_t i = 0; i < s->n_components; i++) {
+		const cml_component *a = &s->components[i];
+		cml_component *b = &d->components[i];
+		if (!dup_str(m, &b->id, a->id) || !dup_str(m, &b->name, a->name) ||
+		    !dup_str(m, &b->quantity, a->quantity))
+			return false;
+	}
+	d->n_components = s->n_components;
+	return true;
 }
 
 /* Fills what dst lacks from src; a part's prices or stock replace the
@@ -185,6 +234,8 @@ fold(offer_merge *m, cml_offer *d, const cml_offer *s)
 		return false;
 	if (d->n_props == 0 && !dup_props(m, d, s))
 		return false;
+	if (d->n_components == 0 && !dup_components(m, d, s))
+		return false;
 	if (s->has_prices && !dup_prices(m, d, s))
 		return false;
 	if (s->has_stocks && !dup_stocks(m, d, s))
@@ -194,6 +245,85 @@ fold(offer_merge *m, cml_offer *d, const cml_offer *s)
 	if (d->status == CML_STATUS_NONE)
 		d->status = s->status;
 	return true;
+}
+
+static bool
+same_variant(const cml_variant *a, const cml_variant *b)
+{
+	if (a->id != NULL || b->id != NULL)
+		return a->id != NULL && b->id != NULL && strcmp(a->id, b->id) == 0;
+	return a->value != NULL && b->value != NULL && strcmp(a->value, b->value) == 0;
+}
+
+/* Appends to d the values of s it does not have yet. */
+static bool
+join_variants(offer_merge *m, struct prop *d, const cml_property *s)
+{
+	for (size_t i = 0; i < s->n_variants; i++) {
+		const cml_variant *v = &s->variants[i];
+		bool have = false;
+		for (size_t k = 0; k < d->p.n_variants && !have; k++)
+			have = same_variant(&d->p.variants[k], v);
+		if (have)
+			continue;
+		if (d->p.n_variants == d->cap_variants) {
+			size_t cap = d->cap_variants ? d->cap_variants * 2 : 8;
+			cml_variant *nv = alloc(m, cap * sizeof(*nv));
+			if (nv == NULL)
+				return false;
+			if (d->p.n_variants > 0)
+				memcpy(nv, d->p.variants, d->p.n_variants * sizeof(*nv));
+			d->p.variants = nv;
+			d->cap_variants = cap;
+		}
+		cml_variant *n = &d->p.variants[d->p.n_variants];
+		if (!dup_str(m, &n->id, v->id) || !dup_str(m, &n->value, v->value))
+			return false;
+		d->p.n_variants++;
+	}
+	return true;
+}
+
+bool
+offer_merge_add_property(offer_merge *m, const cml_property *p)
+{
+	struct prop *d;
+
+	for (d = m->props; d != NULL; d = d->next)
+		if (strcmp(d->p.id, p->id) == 0)
+			return join_variants(m, d, p);
+	if ((d = alloc(m, sizeof(*d))) == NULL)
+		return false;
+	memset(d, 0, sizeof(*d));
+	d->p = *p;
+	d->p.variants = NULL;
+	d->p.n_variants = 0;
+	if (!dup_str(m, &d->p.id, p->id) || !dup_str(m, &d->p.name, p->name) ||
+	    !dup_str(m, &d->p.value_type, p->value_type) ||
+	    !dup_str(m, &d->p.version, p->version) || !join_variants(m, d, p))
+		return false;
+	if (m->last_prop != NULL)
+		m->last_prop->next = d;
+	else
+		m->props = d;
+	m->last_prop = d;
+	return true;
+}
+
+cml_status
+offer_merge_flush_properties(offer_merge *m, offer_sink_fn *sink, void *ud)
+{
+	cml_item it;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = CML_ITEM_PROPERTY;
+	for (struct prop *d = m->props; d != NULL; d = d->next) {
+		it.u.property = d->p;
+		cml_status st = sink(ud, &it);
+		if (st != CML_OK)
+			return st;
+	}
+	return CML_OK;
 }
 
 offer_merge *

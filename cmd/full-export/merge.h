@@ -25,4 +25,11 @@ size_t offer_merge_count(const offer_merge *m);
 typedef cml_status offer_sink_fn(void *ud, const cml_item *item);
 cml_status offer_merge_flush(offer_merge *m, offer_sink_fn *sink, void *ud);
 
+/* Keeps a property (with an Ид) until the end, or joins the values of a
+ * repeat of it into the one kept (the caller has checked that the rest is
+ * the same). False when out of memory. */
+bool offer_merge_add_property(offer_merge *m, const cml_property *p);
+/* Hands every property kept to sink, in first-seen order. */
+cml_status offer_merge_flush_properties(offer_merge *m, offer_sink_fn *sink, void *ud);
+
 #endif /* CMLKIT_MERGE_H */

@@ -28,6 +28,9 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		o->pkg.output_required = true;
+		/* a whole catalog unless --partial: never the input's flag,
+		 * which a site would read as "delete nothing" or "delete all" */
+		o->pkg.w.only_changes = CML_FALSE;
 		state->child_inputs[0] = &o->pkg;
 		break;
 	case OPT_PARTIAL:

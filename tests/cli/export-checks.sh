@@ -109,6 +109,94 @@ fi
 	"$bin/cml-check" -q "$tmp/v208" && ok "2.08 split package of the shop is usable" ||
 	bad "2.08 split package"
 
+# 7. fidelity: what a real file says survives full-export, item for item
+# (headers aside: the package's own flags and names are full-export's)
+items() { "$bin/cml-check" --dump "$@" | grep -v '"kind":"\(classifier\|catalog\|offers_package\)"' |
+	sed 's/,"only_changes":[a-z]*//' | sort; }
+for f in "$data"/reader/fidelity-*.xml; do
+	name=$(basename "$f" .xml)
+	out=$tmp/fid-$name
+	if "$bin/full-export" -q --no-record -o "$out" "$f" >/dev/null &&
+	   [ "$(items "$f")" = "$(items "$out")" ]; then
+		ok "$name: the same items after full-export"
+	else
+		bad "$name: items differ after full-export"
+		diff <(items "$f") <(items "$out") | head -5
+	fi
+	# 3.1 spreads an offer over three files: joined again by a 2.05 export
+	# (3.1 inputs only: a 3.1 unit is a bare code, its names are not kept)
+	case $name in fidelity-31-*) ;; *) continue ;; esac
+	if "$bin/full-export" -q --no-record --schema=3.1 -o "$out-31" "$f" >/dev/null &&
+	   "$bin/full-export" -q --no-record -o "$out-back" "$out-31" >/dev/null &&
+	   [ "$(items "$f")" = "$(items "$out-back")" ]; then
+		ok "$name: the same items through a 3.1 package"
+	else
+		bad "$name: items differ through a 3.1 package"
+		diff <(items "$f") <(items "$out-back") | head -5
+	fi
+done
+
+# 8. СодержитТолькоИзменения is what full-export decided, on every element
+# that carries it, whatever the input said (a changes-only input here)
+flags() { grep -ho '<[^ >]* СодержитТолькоИзменения="[a-z]*"' "$1"/*.xml | sort | uniq -c | tr -s ' '; }
+in=$data/reader/fidelity-changes-only.xml
+"$bin/full-export" -q --no-record -o "$tmp/flag" "$in" >/dev/null
+"$bin/full-export" -q --no-record --partial -o "$tmp/flagp" "$in" >/dev/null
+"$bin/full-export" -q --no-record --schema=3.1 -o "$tmp/flag31" "$in" >/dev/null
+want() { printf ' 1 <%s СодержитТолькоИзменения="%s"\n' Каталог "$1" Классификатор "$1" Контрагенты "$1" ПакетПредложений "$1"; }
+if [ "$(flags "$tmp/flag")" = "$(want false)" ] && [ "$(flags "$tmp/flagp")" = "$(want true)" ] &&
+   ! grep -q 'СодержитТолькоИзменения="true"' "$tmp"/flag31/*.xml; then
+	ok "changes-only input: the package is marked full, or partial with --partial, everywhere"
+else
+	bad "СодержитТолькоИзменения: $(flags "$tmp/flag" | tr '\n' ' ') / --partial: $(flags "$tmp/flagp" | tr '\n' ' ')"
+fi
+
+# 9. an item without Ид is never written: exit 3, the place named, no files
+for what in offer:Предложение:6 property:Свойство:6; do
+	kind=${what%%:*} rest=${what#*:}
+	elem=${rest%%:*} line=${rest#*:}
+	f=$data/reader/bad-no-id-$kind.xml
+	err=$("$bin/full-export" -q --no-record -o "$tmp/noid-$kind" "$f" 2>&1 >/dev/null)
+	st=$?
+	if [ $st -eq 3 ] && [ -z "$(ls -A "$tmp/noid-$kind")" ] &&
+	   printf '%s\n' "$err" | grep -q "$f:$line: <$elem>: no Ид"; then
+		ok "$kind without Ид: exit 3, nothing written"
+	else
+		bad "$kind without Ид: exit $st, $err"
+	fi
+done
+
+# 10. a classifier repeated identically in a split set (1C УТ 11 3.1: the
+# offers file repeats the 25 properties) is written once, and the package
+# passes cml-check; a repeat with other content stops the run naming both
+"$bin/full-export" -q --no-record -o "$tmp/ut11" "$data/check/ut11-split-31" >/dev/null
+n=$("$bin/cml-check" --dump "$tmp/ut11" | grep -c '"kind":"property"')
+if [ "$n" -eq 25 ] && "$bin/cml-check" -q "$tmp/ut11"; then
+	ok "УТ 11 split set: its repeated classifier written once, package usable"
+else
+	bad "УТ 11 split set: $n properties written"
+fi
+# each file lists the values its own items use (1C УТ 11 2.08, as
+# corpus Sergey37-iv__txt__*.xml): one property with the values of both
+"$bin/full-export" -q --no-record -o "$tmp/values" "$data/check/split-values-a.xml" \
+	"$data/check/split-values-b.xml" >/dev/null
+got=$("$bin/cml-check" --dump "$tmp/values" | grep '"kind":"property"' | grep -o '"id":"v[0-9]"' | tr '\n' ' ')
+if "$bin/cml-check" -q "$data/check/split-values-a.xml" "$data/check/split-values-b.xml" &&
+   [ "$got" = '"id":"v2" "id":"v3" "id":"v1" ' ]; then
+	ok "a property repeated with other values: one property, the values of both"
+else
+	bad "split property values: $got"
+fi
+err=$("$bin/full-export" -q --no-record -o "$tmp/conflict" "$data/check/dup-classifier-a.xml" \
+	"$data/check/dup-classifier-b.xml" 2>&1 >/dev/null)
+st=$?
+if [ $st -eq 3 ] && [ -z "$(ls -A "$tmp/conflict")" ] &&
+   printf '%s\n' "$err" | grep -q "dup-classifier-b.xml:6: <Свойство> 'size' differs from the one of the same Ид in .*dup-classifier-a.xml:6"; then
+	ok "a classifier repeated with other content: exit 3, both places named"
+else
+	bad "conflicting classifier: exit $st, $err"
+fi
+
 # the record: each package a full generation, pending; --no-record opens nothing
 n=$("$bin/delta-export" --db "$CMLKIT_DB" --dry-run "$data/check/good-small.xml" 2>&1 | grep -c "no baseline")
 if [ -s "$CMLKIT_DB" ] && [ "$n" -eq 1 ]; then

@@ -1,6 +1,7 @@
 /*
  * test_dump.c: the canonical JSON form, byte for byte.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,8 +106,8 @@ static void
 test_offer(void)
 {
 	cml_price prices[] = {
-		{ "retail", "1 490 RUB за шт", "1490", "RUB", "шт", "1" },
-		{ "opt", NULL, "1200.5", NULL, NULL, NULL },
+		{ "retail", "1 490 RUB за шт", "1490", "RUB", "шт", "1" , NULL, CML_UNSET},
+		{ "opt", NULL, "1200.5", NULL, NULL, NULL , NULL, CML_UNSET},
 	};
 	cml_stock stocks[] = { { "w1", "3" }, { "w2", "0" } };
 	cml_pair chars[] = { { "Цвет", "Синий" } };
@@ -400,6 +401,39 @@ test_alloc_failure(void)
 	CHECK(n > 1);
 }
 
+/* The content hash: the same content from two places hashes the same,
+ * any change of content (a name, a new field) hashes otherwise. */
+static void
+test_content_hash(void)
+{
+	static cml_variant v[] = { { "v1", "красный" } };
+	cml_item a = { .kind = CML_ITEM_PROPERTY }, b;
+	uint64_t ha = 0, hb = 0;
+
+	a.origin.file = "import.xml";
+	a.origin.line = 10;
+	a.u.property.id = "color";
+	a.u.property.name = "Цвет";
+	a.u.property.variants = v;
+	a.u.property.n_variants = 1;
+	b = a;
+	b.origin.file = "offers.xml";
+	b.origin.line = 99;
+	CHECK_INT(cml_item_content_hash(&a, &ha), CML_OK);
+	CHECK_INT(cml_item_content_hash(&b, &hb), CML_OK);
+	CHECK(ha == hb && ha != 0);
+	b.u.property.name = "Цвет товара";
+	CHECK_INT(cml_item_content_hash(&b, &hb), CML_OK);
+	CHECK(ha != hb);
+	b = a;
+	b.u.property.n_variants = 0;
+	CHECK_INT(cml_item_content_hash(&b, &hb), CML_OK);
+	CHECK(ha != hb);
+	b = a;
+	b.kind = CML_ITEM_NONE;
+	CHECK_INT(cml_item_content_hash(&b, &hb), CML_ERR_USAGE);
+}
+
 int
 main(void)
 {
@@ -413,5 +447,6 @@ main(void)
 	RUN(test_escaping);
 	RUN(test_errors);
 	RUN(test_alloc_failure);
+	RUN(test_content_hash);
 	return harness_done();
 }

@@ -71,7 +71,7 @@ make_product(cml_item *it, cml_prop_value *props, cml_tax *taxes, cml_pair *reqs
 	p->full_name = "Куртка зимняя";
 	p->description = "Тёплая";
 	p->version = "AAAAAQ==";
-	p->unit = (cml_unit_ref){"796", "шт", "Штука", "PCE"};
+	p->unit = (cml_unit_ref){"796", "шт", "Штука", "PCE", NULL, 0};
 	p->groups = groups;
 	p->n_groups = 3;
 	p->pictures = pictures;
@@ -120,9 +120,9 @@ offer_init(offer_store *s)
 	static const cml_pair c0[] = {{"Размер", "M"}, {"Цвет", "синий"}};
 	static const cml_prop_value p0[] = {{"prop-9", "z"}, {"prop-3", "q"}};
 	static const cml_price pr0[] = {
-	        {"opt", "900 руб. за шт", "900", "RUB", "шт", "1"},
-	        {"retail", "1 200 руб. за шт", "1200", "RUB", "шт", "1"},
-	        {"action", NULL, "999.5", "RUB", "шт", "1"},
+	        {"opt", "900 руб. за шт", "900", "RUB", "шт", "1", NULL, CML_UNSET},
+	        {"retail", "1 200 руб. за шт", "1200", "RUB", "шт", "1", NULL, CML_UNSET},
+	        {"action", NULL, "999.5", "RUB", "шт", "1", NULL, CML_UNSET},
 	};
 	static const cml_stock s0[] = {{"w2", "7.5"}, {"w1", "0"}, {"w3", "-1"}};
 
@@ -140,7 +140,7 @@ offer_init(offer_store *s)
 	o->barcode = "4600000000022";
 	o->name = "Куртка (M)";
 	o->version = "v1";
-	o->unit = (cml_unit_ref){"796", "шт", "Штука", "PCE"};
+	o->unit = (cml_unit_ref){"796", "шт", "Штука", "PCE", NULL, 0};
 	o->characteristics = s->chars;
 	o->n_characteristics = 2;
 	o->props = s->props;
@@ -579,7 +579,7 @@ test_big_sets(void)
 		/* a permutation of 0..N-1 with duplicated ids */
 		int k = (i * 7) % N;
 		snprintf(ids[i], sizeof(ids[i]), "t%03d", k / 2);
-		prices[i] = (cml_price){ids[i], NULL, k % 2 ? "1" : "2", "RUB", NULL, NULL};
+		prices[i] = (cml_price){ids[i], NULL, k % 2 ? "1" : "2", "RUB", NULL, NULL, NULL, CML_UNSET};
 		stocks[i] = (cml_stock){ids[i], k % 3 ? "5" : "0"};
 	}
 	os.it.u.offer.prices = prices;
@@ -1060,9 +1060,9 @@ bench(long n)
 	                    {"Вес", "0.35"}};
 	cml_price prices[2] = {
 	        {"b3a5e0c4-9e2a-11e9-80f0-00155d000c01", "1 200 руб. за шт", NULL, "RUB", "шт",
-	         "1"},
+	         "1", NULL, CML_UNSET},
 	        {"b3a5e0c4-9e2a-11e9-80f0-00155d000c02", "1 000 руб. за шт", NULL, "RUB", "шт",
-	         "1"},
+	         "1", NULL, CML_UNSET},
 	};
 	cml_stock stocks[2] = {{"5e3b7a10-1111-11e9-80f0-00155d000d02", NULL},
 	                       {"5e3b7a10-1111-11e9-80f0-00155d000d01", NULL}};
@@ -1076,7 +1076,7 @@ bench(long n)
 		return 1;
 	memset(&p, 0, sizeof(p));
 	p.kind = CML_ITEM_PRODUCT;
-	p.u.product.unit = (cml_unit_ref){"796", "шт", "Штука", "PCE"};
+	p.u.product.unit = (cml_unit_ref){"796", "шт", "Штука", "PCE", NULL, 0};
 	p.u.product.groups = groups;
 	p.u.product.props = props;
 	p.u.product.n_props = 3;
@@ -1149,6 +1149,60 @@ bench(long n)
 	return 0;
 }
 
+/* The fields added after baselines existed (weight, kits, unit
+ * conversions, the tax of a price): absent, the parts hash as they always
+ * did (the known fingerprints, with every new field zeroed explicitly);
+ * present, they change their part and only it. */
+static void
+test_new_fields(void)
+{
+	static cml_component kit[] = {{"top", "Верх", "1"}, {"bottom", "Низ", "2"}};
+	static cml_component kit2[] = {{"bottom", "Низ", "2"}, {"top", "Верх", "1"}};
+	static cml_unit_conv conv[] = {{"бухта", "100"}};
+	prod_store ps;
+	offer_store os;
+	fps base, b;
+	char hex[33];
+
+	prod_init(&ps);
+	ps.it.u.product.weight = NULL;
+	ps.it.u.product.components = NULL;
+	ps.it.u.product.n_components = 0;
+	ps.it.u.product.unit.conversions = NULL;
+	ps.it.u.product.unit.n_conversions = 0;
+	base = fp_of(&ps.it);
+	cml_fp_hex(base.fp[CML_PART_PRODUCT], hex);
+	CHECK_STR(hex, KNOWN_PRODUCT);
+	ps.it.u.product.weight = "";
+	b = fp_of(&ps.it);
+	cml_fp_hex(b.fp[CML_PART_PRODUCT], hex);
+	CHECK_STR(hex, KNOWN_PRODUCT); /* empty is absent */
+	PCHANGE(ps.it.u.product.weight = "0.45");
+	PCHANGE((ps.it.u.product.components = kit, ps.it.u.product.n_components = 2));
+	PCHANGE((ps.it.u.product.unit.conversions = conv, ps.it.u.product.unit.n_conversions = 1));
+	/* a kit in another order is the same kit */
+	prod_init(&ps);
+	ps.it.u.product.components = kit;
+	ps.it.u.product.n_components = 2;
+	fps k1 = fp_of(&ps.it);
+	ps.it.u.product.components = kit2;
+	fps k2 = fp_of(&ps.it);
+	CHECK(memcmp(&k1.fp[CML_PART_PRODUCT], &k2.fp[CML_PART_PRODUCT], sizeof(k1.fp[0])) == 0);
+
+	offer_init(&os);
+	base = fp_of(&os.it);
+	cml_fp_hex(base.fp[CML_PART_OFFER_CARD], hex);
+	CHECK_STR(hex, KNOWN_OFFER_CARD);
+	cml_fp_hex(base.fp[CML_PART_OFFER_PRICES], hex);
+	CHECK_STR(hex, KNOWN_OFFER_PRICES);
+	OCHANGE(CML_PART_OFFER_CARD,
+	        (os.it.u.offer.components = kit, os.it.u.offer.n_components = 2));
+	OCHANGE(CML_PART_OFFER_CARD,
+	        (os.it.u.offer.unit.conversions = conv, os.it.u.offer.unit.n_conversions = 1));
+	OCHANGE(CML_PART_OFFER_PRICES, os.prices[0].tax_name = "НДС");
+	OCHANGE(CML_PART_OFFER_PRICES, os.prices[1].tax_in_sum = CML_FALSE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1172,6 +1226,7 @@ main(int argc, char **argv)
 	RUN(test_reader_products);
 	RUN(test_reader_offers);
 	RUN(test_nomem);
+	RUN(test_new_fields);
 	cml_fingerprinter_free(fpr);
 	return harness_done();
 }

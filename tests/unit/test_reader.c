@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <cml/dump.h>
 #include <cml/reader.h>
 
 #include "harness.h"
@@ -467,6 +468,84 @@ test_errors_are_sticky(void)
 	cml_reader_free(NULL);
 }
 
+/* Reads a whole file into a string the caller frees; NULL if it cannot. */
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	char buf[4096];
+	size_t n;
+
+	if (fp == NULL || out == NULL) {
+		if (fp != NULL)
+			fclose(fp);
+		if (out != NULL)
+			fclose(out);
+		free(text);
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(fp);
+	fclose(out);
+	return text;
+}
+
+/*
+ * Fidelity on real shapes: NAME.xml read and dumped item by item (the
+ * file item left out) must give NAME.dump byte for byte.
+ */
+static void
+test_fidelity(void)
+{
+	static const char *const names[] = {
+		"fidelity-bitrix-prop-values",
+		"fidelity-31-bare-stock",
+		"fidelity-changes-only",
+		"fidelity-31-kit",
+		"fidelity-units-order",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char xml[1024], want_path[1024];
+		char *got = NULL, *want;
+		size_t len = 0;
+		FILE *out = open_memstream(&got, &len);
+		cml_reader *r = cml_reader_new(NULL);
+		const cml_item *it;
+		cml_status st;
+
+		harness_current = names[i];
+		snprintf(xml, sizeof(xml), TESTDATA "/reader/%s.xml", names[i]);
+		snprintf(want_path, sizeof(want_path), TESTDATA "/reader/%s.dump", names[i]);
+		CHECK(out != NULL && r != NULL);
+		if (out == NULL || r == NULL) {
+			if (out != NULL)
+				fclose(out);
+			free(got);
+			cml_reader_free(r);
+			continue;
+		}
+		st = cml_reader_open_file(r, xml);
+		while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK)
+			if (it->kind != CML_ITEM_FILE)
+				CHECK_INT(cml_item_dump_json(it, out), CML_OK);
+		if (st != CML_END)
+			fprintf(stderr, "  %s\n", cml_reader_errmsg(r));
+		CHECK_INT(st, CML_END);
+		fclose(out);
+		want = slurp(want_path);
+		CHECK(want != NULL);
+		CHECK_STR(got, want);
+		free(want);
+		free(got);
+		cml_reader_free(r);
+	}
+}
+
 int
 main(void)
 {
@@ -479,5 +558,6 @@ main(void)
 	RUN(test_flat_memory);
 	RUN(test_alloc_failures);
 	RUN(test_errors_are_sticky);
+	RUN(test_fidelity);
 	return harness_done();
 }

@@ -263,9 +263,11 @@ static cml_bank_account cp_accounts[] = {
 	  .bank_bik = "044525000", .bank_corr_account = "30101810000000000000",
 	  .bank_address = "Москва" },
 };
-/* As a reader gives Bitrix's line taxes: Налоги first, then СтавкиНалогов. */
+/* As a reader gives Bitrix's line taxes: Налоги and СтавкиНалогов apart. */
 static cml_tax line_taxes[] = {
 	{ .name = "НДС", .rate = "20", .sum = "33.33", .in_sum = CML_TRUE },
+};
+static cml_tax line_tax_rates[] = {
 	{ .name = "НДС", .rate = "18" },
 };
 static cml_discount line_discounts[] = {
@@ -328,7 +330,9 @@ add_documents(cml_writer *w)
 	lines[0].quantity = "2";
 	lines[0].sum = "200";
 	lines[0].taxes = line_taxes;
-	lines[0].n_taxes = 2;
+	lines[0].n_taxes = 1;
+	lines[0].tax_rates = line_tax_rates;
+	lines[0].n_tax_rates = 1;
 	lines[0].discounts = line_discounts;
 	lines[0].n_discounts = 1;
 	lines[0].requisites = line_reqs;

@@ -11,6 +11,7 @@
 #ifndef CML_DUMP_H
 #define CML_DUMP_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cml.h"
@@ -22,6 +23,11 @@ extern "C" {
 
 /* Writes one line (with the newline). CML_ERR_IO if fp fails. */
 CML_NODISCARD cml_status cml_item_dump_json(const cml_item *item, FILE *fp);
+
+/* A 64-bit hash of the item's line: two items with the same content, read
+ * from anywhere, hash the same (the origin is not part of it); an identical
+ * repeat of an item is told from a conflicting one by it. */
+CML_NODISCARD cml_status cml_item_content_hash(const cml_item *item, uint64_t *hash);
 
 #ifdef __cplusplus
 }

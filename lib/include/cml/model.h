@@ -66,13 +66,28 @@ typedef struct cml_pair {
 	const char *value;
 } cml_pair;
 
+/* Пересчет of a unit: how many base units one Единица is. */
+typedef struct cml_unit_conv {
+	const char *unit;        /* Единица (a code, as written) */
+	const char *coefficient; /* Коэффициент, canonical number */
+} cml_unit_conv;
+
 /* БазоваяЕдиница / Единица of a product, offer or document line. */
 typedef struct cml_unit_ref {
 	const char *code;      /* @Код, or the text of a 3.1 bare code */
 	const char *name;      /* the element text (short name, "шт") */
 	const char *full_name; /* @НаименованиеПолное */
 	const char *intl;      /* @МеждународноеСокращение */
+	cml_unit_conv *conversions; /* Пересчет (2.0x, mixed content) */
+	size_t n_conversions;
 } cml_unit_ref;
+
+/* Комплектующее of a kit (Комплектующие of a product or an offer). */
+typedef struct cml_component {
+	const char *id;
+	const char *name;
+	const char *quantity;  /* Количество, canonical number */
+} cml_component;
 
 /* ЗначенияСвойства: one value of one property. A multi-valued property
  * gives one entry per value. id is NULL when the file omits it (УТ 10). */
@@ -218,6 +233,9 @@ typedef struct cml_product {
 	size_t n_requisites;
 	cml_pair *characteristics; /* ХарактеристикиТовара */
 	size_t n_characteristics;
+	const char *weight;      /* Вес (3.1), canonical number */
+	cml_component *components; /* Комплектующие */
+	size_t n_components;
 	cml_item_status status;  /* @Статус or <Статус> */
 	bool deleted;            /* status == DELETED or ПометкаУдаления true */
 } cml_product;
@@ -239,6 +257,8 @@ typedef struct cml_price {
 	const char *currency;
 	const char *unit;          /* Единица */
 	const char *coefficient;   /* Коэффициент, canonical number */
+	const char *tax_name;      /* Налог/Наименование (3.1) */
+	cml_tristate tax_in_sum;   /* Налог/УчтеноВСумме */
 } cml_price;
 
 typedef struct cml_stock {
@@ -266,6 +286,8 @@ typedef struct cml_offer {
 	cml_stock *stocks;         /* per warehouse, any of the three forms */
 	size_t n_stocks;
 	bool has_stocks;           /* Остатки or Склад was present */
+	cml_component *components; /* Комплектующие (a kit) */
+	size_t n_components;
 	cml_item_status status;
 	bool deleted;
 } cml_offer;
@@ -323,7 +345,9 @@ typedef struct cml_doc_line {
 	const char *catalog_id;    /* ИдКаталога */
 	const char *article;
 	const char *name;
-	cml_unit_ref unit;
+	cml_unit_ref unit;         /* БазоваяЕдиница, or Единица without one */
+	cml_unit_ref line_unit;    /* Единица beside a БазоваяЕдиница: the unit
+	                              the line is sold in */
 	const char *price;         /* ЦенаЗаЕдиницу / Цена */
 	const char *quantity;
 	const char *sum;
@@ -332,8 +356,10 @@ typedef struct cml_doc_line {
 	size_t n_characteristics;
 	cml_pair *requisites;
 	size_t n_requisites;
-	cml_tax *taxes;            /* Налоги and СтавкиНалогов */
+	cml_tax *taxes;            /* Налоги/Налог: the tax charged */
 	size_t n_taxes;
+	cml_tax *tax_rates;        /* СтавкиНалогов/СтавкаНалога: the rates */
+	size_t n_tax_rates;
 	cml_discount *discounts;
 	size_t n_discounts;
 } cml_doc_line;

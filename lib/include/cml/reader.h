@@ -34,11 +34,22 @@ typedef struct cml_reader cml_reader;
  * message of the same form as cml_reader_errmsg(). */
 typedef void cml_warn_fn(void *ud, const char *msg);
 
+/* Called for every element inside a property, price type, warehouse,
+ * unit, product, offer, document or counterparty that holds something
+ * (text or an attribute) the model has no place for, so it is not silently
+ * gone: path is the element's path from the item's element
+ * ("Предложение/Геометка"), file and line where it starts. (Groups and the
+ * Классификатор, Каталог and ПакетПредложений headers are not looked at.) */
+typedef void cml_unmodeled_fn(void *ud, const char *path, const char *file,
+                              unsigned long line);
+
 typedef struct cml_reader_opts {
 	unsigned max_depth;     /* element nesting limit; 0 = 64 */
 	size_t max_item_bytes;  /* text held for one item; 0 = 64 MiB */
 	cml_warn_fn *warn;      /* NULL: warnings are dropped */
 	void *warn_ud;
+	cml_unmodeled_fn *unmodeled; /* NULL: not looked for */
+	void *unmodeled_ud;
 } cml_reader_opts;
 
 /* opts may be NULL for the defaults. NULL when out of memory. */

@@ -52,8 +52,10 @@ typedef struct cml_writer_opts {
 	bool bom;                /* UTF-8 only: start each file with a BOM */
 	cml_layout layout;
 	cml_tristate only_changes; /* СодержитТолькоИзменения on Каталог,
-	                              Классификатор, ПакетПредложений:
-	                              UNSET writes "false" */
+	                              Классификатор, ПакетПредложений and
+	                              Контрагенты; UNSET: each element as
+	                              its item said ("false" if it said
+	                              nothing; none on Контрагенты) */
 	const char *generated;   /* ДатаФормирования; NULL: now, local time */
 	bool indent;             /* pretty-print (default false) */
 } cml_writer_opts;
