@@ -260,8 +260,16 @@ typedef struct prescan {
 	unsigned char odd_byte;
 	enum scan_state state;
 	unsigned quote;
-	unsigned long line;
+	/* Lines: UTF-16 counts them unit by unit; bytes count each buffer's
+	 * newlines in one fast pass, and the line where the current text or
+	 * markup began is worked out from its offset only when needed. */
+	unsigned long line;       /* UTF-16: now; bytes: at the buffer's start */
 	unsigned long start_line; /* where the current text or markup began */
+	bool start_known;         /* start_line is worked out */
+	uint64_t off;             /* offset of the buffer's start */
+	uint64_t pos;             /* offset of the unit scan_unit() is given */
+	uint64_t start_off;       /* offset where the current text or markup began */
+	const unsigned char *buf; /* the buffer being scanned */
 	size_t run;          /* bytes of the current text run or markup */
 	unsigned long attrs; /* '=' outside quotes in the current start tag */
 	unsigned prev1, prev2;
@@ -525,6 +533,58 @@ io_fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
  * state: linear in the input.
  */
 
+/* Newlines in p[0..n), eight bytes at a time. */
+static unsigned long
+nl_count(const unsigned char *p, size_t n)
+{
+	const uint64_t ones7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
+	unsigned long k = 0;
+	uint64_t acc = 0; /* eight byte-wide counters, folded before they overflow */
+	unsigned words = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		w ^= 0x0A0A0A0A0A0A0A0AULL; /* a zero byte where a '\n' was */
+		acc += (~(((w & ones7) + ones7) | w) & high) >> 7;
+		if (++words == 31) {
+			k += (unsigned long)((acc * 0x0101010101010101ULL) >> 56);
+			acc = 0;
+			words = 0;
+		}
+	}
+	k += (unsigned long)((acc * 0x0101010101010101ULL) >> 56);
+	for (; i < n; i++)
+		k += p[i] == '\n';
+	return k;
+}
+
+/* The current text or markup begins at the unit scan_unit() is given. */
+static void
+scan_mark(prescan *ps)
+{
+	if (ps->stride == 2) {
+		ps->start_line = ps->line;
+		ps->start_known = true;
+	} else {
+		ps->start_off = ps->pos;
+		ps->start_known = false;
+	}
+}
+
+/* The line where the current text or markup began. */
+static unsigned long
+scan_start_line(prescan *ps)
+{
+	if (!ps->start_known) {
+		ps->start_line = ps->line + nl_count(ps->buf, (size_t)(ps->start_off - ps->off));
+		ps->start_known = true;
+	}
+	return ps->start_line;
+}
+
 static void
 scan_name_add(prescan *ps, unsigned u)
 {
@@ -582,18 +642,18 @@ scan_too_long(cml_reader *r)
 
 	switch (ps->state) {
 	case S_TEXT:
-		return io_fail(r, CML_ERR_HOSTILE, ps->start_line,
+		return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
 		               "<%s>: text of more than %zu bytes: refused (the limit of one "
 		               "item, see cmlkit(7))",
 		               scan_name(r, name, sizeof(name)), max);
 	case S_STAG:
 	case S_QUOTE:
-		return io_fail(r, CML_ERR_HOSTILE, ps->start_line,
+		return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
 		               "<%s>: start tag of more than %zu bytes: refused (the limit of "
 		               "one item, see cmlkit(7))",
 		               scan_name(r, name, sizeof(name)), max);
 	default:
-		return io_fail(r, CML_ERR_HOSTILE, ps->start_line,
+		return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
 		               "markup (a tag, comment, CDATA section or processing "
 		               "instruction) of more than %zu bytes: refused (the limit of one "
 		               "item, see cmlkit(7))",
@@ -606,7 +666,7 @@ scan_to_text(prescan *ps)
 {
 	ps->state = S_TEXT;
 	ps->run = 0;
-	ps->start_line = ps->line;
+	scan_mark(ps);
 }
 
 /* One character (byte or UTF-16 unit) of the input. */
@@ -615,7 +675,7 @@ scan_unit(cml_reader *r, unsigned u)
 {
 	prescan *ps = &r->ps;
 
-	if (u == '\n')
+	if (u == '\n' && ps->stride == 2)
 		ps->line++;
 	ps->run += ps->stride;
 	if (ps->run > r->opts.max_item_bytes && !(ps->state == S_TEXT && u == '<'))
@@ -625,7 +685,7 @@ scan_unit(cml_reader *r, unsigned u)
 		if (u == '<') {
 			ps->state = S_LT;
 			ps->run = ps->stride;
-			ps->start_line = ps->line;
+			scan_mark(ps);
 		}
 		break;
 	case S_LT:
@@ -657,7 +717,7 @@ scan_unit(cml_reader *r, unsigned u)
 			if (++ps->attrs > r->opts.max_attrs) {
 				char name[sizeof(ps->name) * 2];
 
-				return io_fail(r, CML_ERR_HOSTILE, ps->start_line,
+				return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
 				               "<%s>: more than %u attributes: refused (no "
 				               "CommerceML element has that many, see cmlkit(7))",
 				               scan_name(r, name, sizeof(name)), r->opts.max_attrs);
@@ -695,7 +755,7 @@ scan_unit(cml_reader *r, unsigned u)
 				ps->state = S_CDATA;
 			ps->prev1 = ps->prev2 = 0;
 		} else if (ps->bang[0] == 'D') {
-			return io_fail(r, CML_ERR_HOSTILE, ps->start_line,
+			return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
 			               "<!DOCTYPE>: DTDs and entity declarations are refused "
 			               "(CommerceML has none)");
 		} else {
@@ -746,27 +806,60 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 		}
 		return CML_OK;
 	}
+	/* Text, names and attribute values are most of a file: run through
+	 * them here, and leave only the bytes that change the state (about
+	 * four a tag) to scan_unit(). */
+	ps->buf = p;
 	while (i < n) {
-		/* text and attribute values are most of a file: run through them */
-		if (ps->state == S_TEXT || ps->state == S_QUOTE) {
-			unsigned char stop = ps->state == S_TEXT ? '<' : (unsigned char)ps->quote;
-			size_t j = i;
+		size_t j = i;
 
-			while (j < n && p[j] != stop) {
-				if (p[j] == '\n')
-					ps->line++;
-				j++;
-			}
-			ps->run += j - i;
-			if (ps->run > max)
-				return scan_too_long(r);
-			i = j;
-			if (i == n)
-				break;
+		switch (ps->state) {
+		case S_TEXT:
+		case S_QUOTE: {
+			const unsigned char *q =
+				memchr(p + i, ps->state == S_TEXT ? '<' : (int)ps->quote, n - i);
+			j = q != NULL ? (size_t)(q - p) : n;
+			break;
 		}
+		case S_STAG:
+			if (ps->in_name) {
+				while (j < n && p[j] != ' ' && p[j] != '>' && p[j] != '/' &&
+				       p[j] != '\n' && p[j] != '\t' && p[j] != '\r' && p[j] != '=' &&
+				       p[j] != '"' && p[j] != '\'')
+					j++;
+				size_t room = sizeof(ps->name) - 1 - ps->name_len, k = j - i;
+				memcpy(ps->name + ps->name_len, p + i, k < room ? k : room);
+				ps->name_len += k < room ? k : room;
+				if (j < n)
+					ps->in_name = false;
+			} else {
+				while (j < n && p[j] != '=' && p[j] != '>' && p[j] != '"' &&
+				       p[j] != '\'')
+					j++;
+			}
+			break;
+		case S_ETAG: {
+			const unsigned char *q = memchr(p + i, '>', n - i);
+			j = q != NULL ? (size_t)(q - p) : n;
+			break;
+		}
+		default:
+			break;
+		}
+		ps->run += j - i;
+		if (ps->run > max)
+			return scan_too_long(r);
+		i = j;
+		if (i == n)
+			break;
+		ps->pos = ps->off + i;
 		if ((st = scan_unit(r, p[i++])) != CML_OK)
 			return st;
 	}
+	/* the next buffer starts here: settle what depends on this one */
+	(void)scan_start_line(ps);
+	ps->line += nl_count(p, n);
+	ps->off += n;
 	return CML_OK;
 }
 
@@ -938,6 +1031,7 @@ reset_state(cml_reader *r)
 	memset(&r->ps, 0, sizeof(r->ps));
 	r->ps.stride = 1;
 	r->ps.line = r->ps.start_line = 1;
+	r->ps.start_known = true;
 	r->io_err = CML_OK;
 	r->io_msg[0] = '\0';
 	r->bad_node = NULL;
