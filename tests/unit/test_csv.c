@@ -392,6 +392,18 @@ test_bad(void)
 	                "has no '=' between name and value");
 }
 
+/* ASan's quarantine keeps freed memory: RSS says nothing under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
 /* One row of 15 MiB fields: each field is within the field limit, the
  * row is refused at the per-item limit, not held whole (issue 8 item 8). */
 static void
@@ -426,7 +438,7 @@ test_row_memory(void)
 	                                       "more than 64 MiB: refused") != NULL);
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(stderr, "  row of 5 x 15 MiB: peak RSS +%ld KiB\n", ru.ru_maxrss - before);
-	CHECK(ru.ru_maxrss - before < 100 * 1024);
+	CHECK(!RSS_MEANINGFUL || ru.ru_maxrss - before < 100 * 1024);
 	cml_csv_reader_free(r);
 	free(buf);
 }
