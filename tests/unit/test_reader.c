@@ -473,6 +473,54 @@ test_many_attributes(void)
 	o.max_attrs = 63;
 	CHECK_INT(read_mem(&o, &b, "attrs.xml", err, sizeof(err)), CML_ERR_HOSTILE);
 	CHECK(strstr(err, "<Товар>: more than 63 attributes") != NULL);
+
+	/* '=' and '>' where they are no attributes: in a value, a comment,
+	 * a CDATA section, a processing instruction, text */
+	char eq[200];
+	memset(eq, '=', sizeof(eq) - 1);
+	eq[sizeof(eq) - 1] = '\0';
+	b.len = 0;
+	gstr(&b, CATALOG_HEAD "<?pi ");
+	gstr(&b, eq);
+	gstr(&b, " ?><!-- <Товар ");
+	gstr(&b, eq);
+	gstr(&b, "> --><Товар a=\"");
+	gstr(&b, eq);
+	gstr(&b, "> <\" b='>'><Ид>p1</Ид><Описание><![CDATA[<x ");
+	gstr(&b, eq);
+	gstr(&b, ">]]> ");
+	gstr(&b, eq);
+	gstr(&b, " &gt;</Описание></Товар>\n" CATALOG_TAIL);
+	CHECK_INT(read_mem(&o, &b, "attrs.xml", err, sizeof(err)), CML_ERR_SYNTAX); /* '<' in a value */
+	char *lt = strstr(b.p, "> <\"");
+	lt[2] = ' ';
+	CHECK_INT(read_mem(&o, &b, "attrs.xml", err, sizeof(err)), CML_END);
+	if (strcmp(err, "") != 0)
+		fprintf(stderr, "  message was: %s\n", err);
+
+	/* UTF-16LE: the same count */
+	gbuf w = { 0 };
+	b.len = 0;
+	gstr(&b, "<КоммерческаяИнформация><Каталог><Товары>\n<Товар");
+	for (int i = 0; i < 1000; i++) {
+		snprintf(a, sizeof(a), " a%d=\"%d\"", i, i);
+		gstr(&b, a);
+	}
+	gstr(&b, "/></Товары></Каталог></КоммерческаяИнформация>");
+	gput(&w, "\xFF\xFE", 2);
+	for (size_t i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.p[i];
+		unsigned u = c;
+		if (c >= 0x80) {
+			u = (unsigned)(c & 0x1F) << 6 | ((unsigned char)b.p[i + 1] & 0x3F);
+			i++;
+		}
+		char pair[2] = { (char)(u & 0xFF), (char)(u >> 8) };
+		gput(&w, pair, 2);
+	}
+	CHECK_INT(read_mem(NULL, &w, "attrs16.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	CHECK(strstr(err, "attrs16.xml:2: <Товар>: more than 64 attributes") != NULL);
+	free(w.p);
 	free(b.p);
 }
 
