@@ -31,6 +31,7 @@ cml_status_str(cml_status st)
 	case CML_ERR_BUSY: return "in use by another run";
 	case CML_ERR_NET: return "site or network failure";
 	case CML_ERR_REFUSED: return "refused by the site";
+	case CML_ERR_ITEM: return "bad item (skipped)";
 	}
 	return "unknown status";
 }

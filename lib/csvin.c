@@ -29,6 +29,9 @@
 #define FIELD_MAX (16 * 1024 * 1024)  /* longer fields are refused */
 #define NUM_MAX 136                   /* cml_num_canon's longest result */
 #define COLUMNS_MAX 10000             /* a wider header is refused */
+/* What one row may take in memory, its fields together: the per-item
+ * limit of cmlkit(7), as for a CommerceML item. */
+#define ROW_MAX ((size_t)64 * 1024 * 1024)
 
 /* What a column means. C_ID is the table's first column. */
 typedef enum col_id {
@@ -255,6 +258,21 @@ on_field(void *s, size_t len, void *data)
 			goto nomem;
 		r->fields = nf;
 		r->cap_fields = cap;
+	}
+	if (len + 1 > ROW_MAX - (r->arena.used < ROW_MAX ? r->arena.used : ROW_MAX)) {
+		if (r->n_fields > 0 && r->fields[0][0] != '\0')
+			fail(r, CML_ERR_HOSTILE,
+			     "%s:%lu: the row of %s '%s' takes more than %zu MiB: refused (the "
+			     "limit of one item, see cmlkit(7))",
+			     r->name, r->row_line, r->n_cols ? r->cols[0].name : "id", r->fields[0],
+			     ROW_MAX / (1024 * 1024));
+		else
+			fail(r, CML_ERR_HOSTILE,
+			     "%s:%lu: the row takes more than %zu MiB: refused (the limit of one "
+			     "item, see cmlkit(7))",
+			     r->name, r->row_line, ROW_MAX / (1024 * 1024));
+		r->cb_err = CML_ERR_HOSTILE;
+		return;
 	}
 	f = cml_arena_alloc(&r->arena, len + 1);
 	if (f == NULL)
@@ -1084,7 +1102,10 @@ cml_csv_reader_next(cml_csv_reader *r, const cml_item **item)
 		return st; /* END, or an error already on r */
 	for (size_t i = 0; i < r->n_fields; i++)
 		if (!cml_utf8_valid(r->fields[i], strlen(r->fields[i])))
-			return fail(r, CML_ERR_ENCODING, "%s:%lu: column %s: not valid UTF-8",
+			return fail(r, CML_ERR_ENCODING,
+			            "%s:%lu: the value in column '%s' is not valid UTF-8: a cmlkit "
+			            "CSV file is UTF-8 (convert it, e.g. iconv -f windows-1251 -t "
+			            "UTF-8)",
 			            r->name, r->done_row_line, r->cols[i].name);
 
 	cml_item *it = &r->item;

@@ -28,6 +28,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <iconv.h>
+
 #include <libxml/xmlreader.h>
 
 #include "cml/reader.h"
@@ -238,6 +240,51 @@ typedef struct frame {
 
 enum src_kind { SRC_NONE, SRC_FD, SRC_MEM };
 
+/*
+ * The pre-scan: a cheap look at the markup of the bytes before libxml2
+ * gets them, for the limits libxml2 would enforce too late or at a cost
+ * that is not linear in the input (see scan()).
+ */
+enum scan_state {
+	S_TEXT,   /* character data */
+	S_LT,     /* after '<' */
+	S_STAG,   /* in a start tag */
+	S_QUOTE,  /* in an attribute value of a start tag */
+	S_ETAG,   /* in an end tag */
+	S_BANG,   /* after "<!": a comment, a CDATA section or a DOCTYPE */
+	S_COMMENT,
+	S_CDATA,
+	S_PI,     /* <? ... ?> */
+	S_OTHER,  /* any other markup, to its '>' */
+};
+
+typedef struct prescan {
+	unsigned stride;     /* 1: ASCII-compatible bytes, 2: UTF-16 */
+	bool big_endian;     /* UTF-16BE */
+	bool odd;            /* a UTF-16 unit cut by the end of a buffer */
+	unsigned char odd_byte;
+	enum scan_state state;
+	unsigned quote;
+	/* Lines: UTF-16 counts them unit by unit; bytes count each buffer's
+	 * newlines in one fast pass, and the line where the current text or
+	 * markup began is worked out from its offset only when needed. */
+	unsigned long line;       /* UTF-16: now; bytes: at the buffer's start */
+	unsigned long start_line; /* where the current text or markup began */
+	bool start_known;         /* start_line is worked out */
+	uint64_t off;             /* offset of the buffer's start */
+	uint64_t pos;             /* offset of the unit scan_unit() is given */
+	uint64_t start_off;       /* offset where the current text or markup began */
+	const unsigned char *buf; /* the buffer being scanned */
+	size_t run;          /* bytes of the current text run or markup */
+	unsigned long attrs; /* '=' outside quotes in the current start tag */
+	unsigned prev1, prev2;
+	char bang[8];        /* what follows "<!" */
+	size_t bang_len;
+	char name[96];       /* name of the last start tag, as UTF-8 (or raw bytes) */
+	size_t name_len;
+	bool in_name;
+} prescan;
+
 struct cml_reader {
 	cml_reader_opts opts;
 	xmlTextReaderPtr xr;
@@ -277,6 +324,16 @@ struct cml_reader {
 	unsigned in_container;
 	cml_tristate cp_only_changes;
 
+	prescan ps;
+	/* an error found while feeding libxml2 (read, encoding, pre-scan):
+	 * kept apart from err until the parser stops on it */
+	cml_status io_err;
+	char io_msg[CML_ERRMSG_MAX];
+	/* the node (and attribute) whose value an item error is about */
+	const cnode *bad_node;
+	const char *bad_attr;
+	char bad_what[512];
+
 	cml_status err;
 	char errmsg[CML_ERRMSG_MAX];
 	bool xml_err_set;
@@ -287,6 +344,10 @@ struct cml_reader {
 
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_ITEM (64u * 1024 * 1024)
+/* No CommerceML element has more than about ten attributes; libxml2
+ * checks an element's attributes for duplicates pairwise (quadratic
+ * time), so more than this is refused before libxml2 sees them. */
+#define DEFAULT_MAX_ATTRS 64
 #define SNIFF_BYTES (64 * 1024)
 
 /* ---- errors ---- */
@@ -442,6 +503,371 @@ utf8_evidence(const unsigned char *p, size_t n)
 	return seqs;
 }
 
+/* An error met while feeding libxml2: kept until the parser stops. */
+static cml_status
+io_fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
+	CML_PRINTF(4, 5);
+
+static cml_status
+io_fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
+{
+	char detail[CML_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		cml_msg_set(r->io_msg, sizeof(r->io_msg), "%s:%lu: %s", in_name(r), line, detail);
+	else
+		cml_msg_set(r->io_msg, sizeof(r->io_msg), "%s: %s", in_name(r), detail);
+	r->io_err = st;
+	return st;
+}
+
+/* ---- the pre-scan ----
+ *
+ * libxml2 checks the attributes of an element for duplicates pair by
+ * pair, so one start tag with 200,000 attributes costs minutes; and it
+ * holds a whole text node (or comment) in memory before the reader sees
+ * any of it. So every byte handed to libxml2 goes through this small
+ * state machine first: it counts the attributes of each start tag and
+ * the length of each text run and each piece of markup, and refuses the
+ * input before libxml2 is given the byte that breaks a limit. It also
+ * refuses a DOCTYPE before libxml2 parses any of it. One pass, constant
+ * state: linear in the input.
+ */
+
+/* Newlines in p[0..n), eight bytes at a time. */
+static unsigned long
+nl_count(const unsigned char *p, size_t n)
+{
+	const uint64_t ones7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
+	unsigned long k = 0;
+	uint64_t acc = 0; /* eight byte-wide counters, folded before they overflow */
+	unsigned words = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		w ^= 0x0A0A0A0A0A0A0A0AULL; /* a zero byte where a '\n' was */
+		acc += (~(((w & ones7) + ones7) | w) & high) >> 7;
+		if (++words == 31) {
+			k += (unsigned long)((acc * 0x0101010101010101ULL) >> 56);
+			acc = 0;
+			words = 0;
+		}
+	}
+	k += (unsigned long)((acc * 0x0101010101010101ULL) >> 56);
+	for (; i < n; i++)
+		k += p[i] == '\n';
+	return k;
+}
+
+/* The current text or markup begins at the unit scan_unit() is given. */
+static void
+scan_mark(prescan *ps)
+{
+	if (ps->stride == 2) {
+		ps->start_line = ps->line;
+		ps->start_known = true;
+	} else {
+		ps->start_off = ps->pos;
+		ps->start_known = false;
+	}
+}
+
+/* The line where the current text or markup began. */
+static unsigned long
+scan_start_line(prescan *ps)
+{
+	if (!ps->start_known) {
+		ps->start_line = ps->line + nl_count(ps->buf, (size_t)(ps->start_off - ps->off));
+		ps->start_known = true;
+	}
+	return ps->start_line;
+}
+
+static void
+scan_name_add(prescan *ps, unsigned u)
+{
+	if (ps->stride == 1 || u < 0x80) {
+		if (ps->name_len + 1 < sizeof(ps->name))
+			ps->name[ps->name_len++] = (char)u;
+		return;
+	}
+	if (ps->name_len + 4 >= sizeof(ps->name))
+		return;
+	if (u >= 0xD800 && u <= 0xDFFF)
+		u = '?';
+	if (u < 0x800) {
+		ps->name[ps->name_len++] = (char)(0xC0 | (u >> 6));
+	} else {
+		ps->name[ps->name_len++] = (char)(0xE0 | (u >> 12));
+		ps->name[ps->name_len++] = (char)(0x80 | ((u >> 6) & 0x3F));
+	}
+	ps->name[ps->name_len++] = (char)(0x80 | (u & 0x3F));
+}
+
+/* The last start tag's name as UTF-8, for messages. */
+static const char *
+scan_name(cml_reader *r, char *out, size_t cap)
+{
+	prescan *ps = &r->ps;
+	bool high = false;
+
+	for (size_t i = 0; i < ps->name_len; i++)
+		if ((unsigned char)ps->name[i] >= 0x80)
+			high = true;
+	if (ps->stride == 1 && high && strcasecmp(r->real_enc, "UTF-8") != 0) {
+		iconv_t cd = iconv_open("UTF-8", r->real_enc);
+
+		if (cd != (iconv_t)-1) {
+			char *in = ps->name, *o = out;
+			size_t inl = ps->name_len, outl = cap - 1;
+
+			(void)iconv(cd, &in, &inl, &o, &outl);
+			iconv_close(cd);
+			*o = '\0';
+			return out;
+		}
+	}
+	cml_msg_set(out, cap, "%.*s", (int)ps->name_len, ps->name);
+	return out;
+}
+
+static cml_status
+scan_too_long(cml_reader *r)
+{
+	prescan *ps = &r->ps;
+	char name[sizeof(ps->name) * 2];
+	size_t max = r->opts.max_item_bytes;
+
+	switch (ps->state) {
+	case S_TEXT:
+		return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
+		               "<%s>: text of more than %zu bytes: refused (the limit of one "
+		               "item, see cmlkit(7))",
+		               scan_name(r, name, sizeof(name)), max);
+	case S_STAG:
+	case S_QUOTE:
+		return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
+		               "<%s>: start tag of more than %zu bytes: refused (the limit of "
+		               "one item, see cmlkit(7))",
+		               scan_name(r, name, sizeof(name)), max);
+	default:
+		return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
+		               "markup (a tag, comment, CDATA section or processing "
+		               "instruction) of more than %zu bytes: refused (the limit of one "
+		               "item, see cmlkit(7))",
+		               max);
+	}
+}
+
+static void
+scan_to_text(prescan *ps)
+{
+	ps->state = S_TEXT;
+	ps->run = 0;
+	scan_mark(ps);
+}
+
+/* One character (byte or UTF-16 unit) of the input. */
+static cml_status
+scan_unit(cml_reader *r, unsigned u)
+{
+	prescan *ps = &r->ps;
+
+	if (u == '\n' && ps->stride == 2)
+		ps->line++;
+	ps->run += ps->stride;
+	if (ps->run > r->opts.max_item_bytes && !(ps->state == S_TEXT && u == '<'))
+		return scan_too_long(r);
+	switch (ps->state) {
+	case S_TEXT:
+		if (u == '<') {
+			ps->state = S_LT;
+			ps->run = ps->stride;
+			scan_mark(ps);
+		}
+		break;
+	case S_LT:
+		if (u == '/') {
+			ps->state = S_ETAG;
+		} else if (u == '!') {
+			ps->state = S_BANG;
+			ps->bang_len = 0;
+		} else if (u == '?') {
+			ps->state = S_PI;
+			ps->prev1 = ps->prev2 = 0;
+		} else {
+			ps->state = S_STAG;
+			ps->attrs = 0;
+			ps->name_len = 0;
+			ps->in_name = true;
+			scan_name_add(ps, u);
+		}
+		break;
+	case S_STAG:
+		if (u == '"' || u == '\'') {
+			ps->quote = u;
+			ps->state = S_QUOTE;
+			ps->in_name = false;
+		} else if (u == '>') {
+			scan_to_text(ps);
+		} else if (u == '=') {
+			ps->in_name = false;
+			if (++ps->attrs > r->opts.max_attrs) {
+				char name[sizeof(ps->name) * 2];
+
+				return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
+				               "<%s>: more than %u attributes: refused (no "
+				               "CommerceML element has that many, see cmlkit(7))",
+				               scan_name(r, name, sizeof(name)), r->opts.max_attrs);
+			}
+		} else if (ps->in_name) {
+			if (u == ' ' || u == '\t' || u == '\r' || u == '\n' || u == '/')
+				ps->in_name = false;
+			else
+				scan_name_add(ps, u);
+		}
+		break;
+	case S_QUOTE:
+		if (u == ps->quote)
+			ps->state = S_STAG;
+		break;
+	case S_ETAG:
+	case S_OTHER:
+		if (u == '>')
+			scan_to_text(ps);
+		break;
+	case S_BANG:
+		if (u == '>') {
+			scan_to_text(ps);
+			break;
+		}
+		ps->bang[ps->bang_len++] = (char)(u < 0x80 ? u : '?');
+		if (ps->bang[0] == '-') {
+			if (ps->bang_len == 2)
+				ps->state = ps->bang[1] == '-' ? S_COMMENT : S_OTHER;
+			ps->prev1 = ps->prev2 = 0;
+		} else if (ps->bang[0] == '[') {
+			if (strncmp(ps->bang, "[CDATA[", ps->bang_len) != 0)
+				ps->state = S_OTHER;
+			else if (ps->bang_len == 7)
+				ps->state = S_CDATA;
+			ps->prev1 = ps->prev2 = 0;
+		} else if (ps->bang[0] == 'D') {
+			return io_fail(r, CML_ERR_HOSTILE, scan_start_line(ps),
+			               "<!DOCTYPE>: DTDs and entity declarations are refused "
+			               "(CommerceML has none)");
+		} else {
+			ps->state = S_OTHER;
+		}
+		break;
+	case S_COMMENT:
+	case S_CDATA:
+	case S_PI: {
+		unsigned c = ps->state == S_COMMENT ? '-' : ps->state == S_CDATA ? ']' : '?';
+
+		if (u == '>' && ps->prev1 == c && (ps->state == S_PI || ps->prev2 == c))
+			scan_to_text(ps);
+		ps->prev2 = ps->prev1;
+		ps->prev1 = u;
+		break;
+	}
+	}
+	return CML_OK;
+}
+
+static cml_status
+scan(cml_reader *r, const unsigned char *p, size_t n)
+{
+	prescan *ps = &r->ps;
+	size_t max = r->opts.max_item_bytes;
+	cml_status st;
+	size_t i = 0;
+
+	if (ps->stride == 2) {
+		if (ps->odd && n > 0) {
+			unsigned u = ps->big_endian ? (unsigned)ps->odd_byte << 8 | p[0]
+			                            : (unsigned)p[0] << 8 | ps->odd_byte;
+			ps->odd = false;
+			i = 1;
+			if ((st = scan_unit(r, u)) != CML_OK)
+				return st;
+		}
+		for (; i + 1 < n; i += 2) {
+			unsigned u = ps->big_endian ? (unsigned)p[i] << 8 | p[i + 1]
+			                            : (unsigned)p[i + 1] << 8 | p[i];
+			if ((st = scan_unit(r, u)) != CML_OK)
+				return st;
+		}
+		if (i < n) {
+			ps->odd = true;
+			ps->odd_byte = p[i];
+		}
+		return CML_OK;
+	}
+	/* Text, names and attribute values are most of a file: run through
+	 * them here, and leave only the bytes that change the state (about
+	 * four a tag) to scan_unit(). */
+	ps->buf = p;
+	while (i < n) {
+		size_t j = i;
+
+		switch (ps->state) {
+		case S_TEXT:
+		case S_QUOTE: {
+			const unsigned char *q =
+				memchr(p + i, ps->state == S_TEXT ? '<' : (int)ps->quote, n - i);
+			j = q != NULL ? (size_t)(q - p) : n;
+			break;
+		}
+		case S_STAG:
+			if (ps->in_name) {
+				while (j < n && p[j] != ' ' && p[j] != '>' && p[j] != '/' &&
+				       p[j] != '\n' && p[j] != '\t' && p[j] != '\r' && p[j] != '=' &&
+				       p[j] != '"' && p[j] != '\'')
+					j++;
+				size_t room = sizeof(ps->name) - 1 - ps->name_len, k = j - i;
+				memcpy(ps->name + ps->name_len, p + i, k < room ? k : room);
+				ps->name_len += k < room ? k : room;
+				if (j < n)
+					ps->in_name = false;
+			} else {
+				while (j < n && p[j] != '=' && p[j] != '>' && p[j] != '"' &&
+				       p[j] != '\'')
+					j++;
+			}
+			break;
+		case S_ETAG: {
+			const unsigned char *q = memchr(p + i, '>', n - i);
+			j = q != NULL ? (size_t)(q - p) : n;
+			break;
+		}
+		default:
+			break;
+		}
+		ps->run += j - i;
+		if (ps->run > max)
+			return scan_too_long(r);
+		i = j;
+		if (i == n)
+			break;
+		ps->pos = ps->off + i;
+		if ((st = scan_unit(r, p[i++])) != CML_OK)
+			return st;
+	}
+	/* the next buffer starts here: settle what depends on this one */
+	(void)scan_start_line(ps);
+	ps->line += nl_count(p, n);
+	ps->off += n;
+	return CML_OK;
+}
+
 static ssize_t
 src_read(cml_reader *r, unsigned char *buf, size_t len)
 {
@@ -472,6 +898,8 @@ io_read(void *ctx, char *buf, int len)
 
 	if (len <= 0)
 		return 0;
+	if (r->io_err != CML_OK)
+		return -1;
 	if (r->pre_off < r->pre_len) {
 		got = r->pre_len - r->pre_off;
 		if (got > (size_t)len)
@@ -482,7 +910,7 @@ io_read(void *ctx, char *buf, int len)
 		ssize_t n = src_read(r, (unsigned char *)buf, (size_t)len);
 
 		if (n < 0) {
-			fail(r, CML_ERR_IO, 0, "read: %s", strerror(errno));
+			io_fail(r, CML_ERR_IO, 0, "read: %s", strerror(errno));
 			return -1;
 		}
 		if (n == 0)
@@ -496,12 +924,14 @@ io_read(void *ctx, char *buf, int len)
 			r->watch_1251 = false; /* real single-byte text: fine */
 		} else if (ev >= 4) {
 			r->enc_mismatch = true;
-			fail(r, CML_ERR_ENCODING, 0,
-			     "declares encoding windows-1251 but its bytes are UTF-8; "
-			     "refusing to turn it into mojibake (fix the declaration)");
+			io_fail(r, CML_ERR_ENCODING, 0,
+			        "declares encoding windows-1251 but its bytes are UTF-8; "
+			        "refusing to turn it into mojibake (fix the declaration)");
 			return -1;
 		}
 	}
+	if (got > 0 && scan(r, (const unsigned char *)buf, got) != CML_OK)
+		return -1;
 	return (int)got;
 }
 
@@ -603,6 +1033,14 @@ reset_state(cml_reader *r)
 	r->v3 = false;
 	r->container_no = r->in_container = 0;
 	r->cp_only_changes = CML_UNSET;
+	memset(&r->ps, 0, sizeof(r->ps));
+	r->ps.stride = 1;
+	r->ps.line = r->ps.start_line = 1;
+	r->ps.start_known = true;
+	r->io_err = CML_OK;
+	r->io_msg[0] = '\0';
+	r->bad_node = NULL;
+	r->bad_attr = NULL;
 	r->err = CML_OK;
 	r->errmsg[0] = '\0';
 	r->xml_err_set = false;
@@ -623,6 +1061,8 @@ cml_reader_new(const cml_reader_opts *opts)
 		r->opts.max_depth = DEFAULT_MAX_DEPTH;
 	if (r->opts.max_item_bytes == 0)
 		r->opts.max_item_bytes = DEFAULT_MAX_ITEM;
+	if (r->opts.max_attrs == 0)
+		r->opts.max_attrs = DEFAULT_MAX_ATTRS;
 	r->fd = -1;
 	cml_arena_init(&r->arena);
 	return r;
@@ -666,13 +1106,38 @@ open_common(cml_reader *r)
 {
 	cml_status st = sniff(r);
 	const char *force = NULL;
-	int options = XML_PARSE_NONET | XML_PARSE_COMPACT | XML_PARSE_BIG_LINES;
+	/* XML_PARSE_HUGE lifts libxml2's own 10 MB text limit (refused with a
+	 * message naming no element): the pre-scan enforces the documented
+	 * max_item_bytes instead, and refuses DTDs before libxml2 parses
+	 * them, so the entity limits HUGE relaxes are never reached. */
+	int options = XML_PARSE_NONET | XML_PARSE_COMPACT | XML_PARSE_BIG_LINES | XML_PARSE_HUGE;
 
 	if (st != CML_OK)
 		return st;
 
 	const unsigned char *p = r->pre;
 	size_t n = r->pre_len;
+	size_t ws = 0;
+	while (ws < n && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r' || p[ws] == '\n'))
+		ws++;
+	if (ws == n && r->src_eof)
+		return fail(r, CML_ERR_FORMAT, 0,
+		            "the input is empty (%s): no CommerceML in it; was it written "
+		            "completely? (check the program or transfer that wrote it)",
+		            n == 0 ? "0 bytes" : "only white space");
+	if (n >= 4 && ((p[0] == 0xFF && p[1] == 0xFE && p[2] == 0 && p[3] == 0) ||
+	               (p[0] == 0 && p[1] == 0 && p[2] == 0xFE && p[3] == 0xFF) ||
+	               (p[0] == '<' && p[1] == 0 && p[2] == 0 && p[3] == 0) ||
+	               (p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == '<')))
+		return fail(r, CML_ERR_ENCODING, 0,
+		            "the input is UTF-32: CommerceML is read in UTF-8, windows-1251 or "
+		            "UTF-16; convert it first (iconv -f UTF-32 -t UTF-8)");
+	if (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == '<' && p[1] == 0))) {
+		r->ps.stride = 2;
+	} else if (n >= 2 && ((p[0] == 0xFE && p[1] == 0xFF) || (p[0] == 0 && p[1] == '<'))) {
+		r->ps.stride = 2;
+		r->ps.big_endian = true;
+	}
 	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
 		r->bom = true;
 		cml_msg_set(r->real_enc, sizeof(r->real_enc), "UTF-8");
@@ -962,8 +1427,12 @@ advance(cml_reader *r)
 			            r->opts.max_depth);
 		return CML_OK;
 	}
-	if (r->err != CML_OK)
-		return r->err; /* set by the I/O callback */
+	if (r->io_err != CML_OK) {
+		/* the read callback stopped the parser: its reason, not libxml2's */
+		cml_msg_set(r->errmsg, sizeof(r->errmsg), "%s", r->io_msg);
+		r->err = r->io_err;
+		return r->err;
+	}
 	if (rc == 0)
 		return CML_END;
 	if (r->xml_err_set) {
@@ -972,6 +1441,23 @@ advance(cml_reader *r)
 		return r->err;
 	}
 	return fail(r, CML_ERR_SYNTAX, cml_reader_line(r), "XML parse error");
+}
+
+/* The item being captured passed max_item_bytes: refused, with its Ид
+ * when its <Ид> came before the point it broke the limit. */
+static cml_status
+item_too_big(cml_reader *r, const cnode *root)
+{
+	const char *id = NULL;
+
+	for (const cnode *c = root->child; c != NULL && id == NULL; c = c->next)
+		if (c->name == r->names[N_ID] && c->text != NULL)
+			id = c->text; /* sealed, so trimmed */
+	return fail(r, CML_ERR_HOSTILE, root->line,
+	            "<%s>%s%s%s: the item takes more than %zu bytes of memory: refused "
+	            "(the limit of one item, see cmlkit(7))",
+	            (const char *)root->name, id ? " Ид \"" : "", id ? id : "", id ? "\"" : "",
+	            r->opts.max_item_bytes);
 }
 
 /*
@@ -995,9 +1481,13 @@ capture(cml_reader *r, cnode **out)
 	if (xmlTextReaderIsEmptyElement(r->xr) == 1)
 		return CML_OK;
 	stack[sp++] = root;
-	size_t bytes = 0;
 
 	for (;;) {
+		/* what the item costs: its nodes, attributes and text in the
+		 * arena, not only its text (800,000 empty property values
+		 * are 300 MB of nodes) */
+		if (r->arena.used > r->opts.max_item_bytes)
+			return item_too_big(r, root);
 		if ((st = advance(r)) != CML_OK)
 			return st == CML_END ? fail(r, CML_ERR_SYNTAX, cml_reader_line(r),
 			                            "unexpected end of document")
@@ -1032,12 +1522,8 @@ capture(cml_reader *r, cnode **out)
 			const xmlChar *v = xmlTextReaderConstValue(r->xr);
 			if (v != NULL && !blank((const char *)v)) {
 				size_t len = strlen((const char *)v);
-				bytes += len;
-				if (bytes > r->opts.max_item_bytes)
-					return fail(r, CML_ERR_HOSTILE, stack[0]->line,
-					            "<%s>: item larger than %zu bytes",
-					            (const char *)root->name,
-					            r->opts.max_item_bytes);
+				if (len > r->opts.max_item_bytes - r->arena.used)
+					return item_too_big(r, root);
 				if ((st = add_text(r, stack[sp - 1], (const char *)v, len)) != CML_OK)
 					return st;
 			}
@@ -1140,6 +1626,23 @@ alloc_array(cml_reader *r, size_t n, size_t size)
 	return p;
 }
 
+/* A value out of its domain: CML_ERR_VALUE, and the node it is in, so
+ * that item_ready() can name the element's path in the item. */
+static cml_status
+bad_value(cml_reader *r, const cnode *n, const char *fmt, ...) CML_PRINTF(3, 4);
+
+static cml_status
+bad_value(cml_reader *r, const cnode *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(r->bad_what, sizeof(r->bad_what), fmt, ap);
+	va_end(ap);
+	r->bad_node = n;
+	return fail(r, CML_ERR_VALUE, n->line, "<%s>: %s", (const char *)n->name, r->bad_what);
+}
+
 static cml_tristate
 parse_bool(const char *s)
 {
@@ -1179,8 +1682,7 @@ num(cml_reader *r, const cnode *n, const char **out)
 	if (t == NULL)
 		return CML_OK;
 	if (!cml_num_canon(t, buf, sizeof(buf)))
-		return fail(r, CML_ERR_VALUE, n->line, "<%s>: '%s' is not a number",
-		            (const char *)n->name, t);
+		return bad_value(r, n, "'%s' is not a number", t);
 	*out = cml_arena_strdup(&r->arena, buf);
 	return *out != NULL ? CML_OK : nomem(r);
 }
@@ -2284,6 +2786,66 @@ report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len, size_t c
 	}
 }
 
+/* CML_END, used inside as "an item is ready" */
+#define READY CML_END
+
+/* Appends the names from root down to target ("A/B/C") to path. */
+static bool
+node_path(const cnode *root, const cnode *target, char *path, size_t cap)
+{
+	size_t len = strlen(path);
+
+	cml_msg_set(path + len, cap - len, "%s%s", len ? "/" : "", (const char *)root->name);
+	if (root == target)
+		return true;
+	for (const cnode *c = root->child; c != NULL; c = c->next)
+		if (node_path(c, target, path, cap))
+			return true;
+	path[len] = '\0';
+	return false;
+}
+
+/*
+ * Maps a captured item: READY, or CML_ERR_ITEM when a value in it is
+ * out of its domain. The item is then skipped, not the input: the
+ * message names the element's path in the item, the item's Ид and line,
+ * and the error is not kept, so the next call reads the next item.
+ */
+static cml_status
+item_ready(cml_reader *r, cml_kind kind, const cnode *n)
+{
+	char path[512] = "";
+	cml_status st;
+
+	r->bad_node = NULL;
+	st = map_item(r, kind, n);
+	if (st == CML_OK)
+		return READY;
+	if (st != CML_ERR_VALUE)
+		return st;
+	if (r->bad_node == NULL || !node_path(n, r->bad_node, path, sizeof(path)))
+		cml_msg_set(path, sizeof(path), "%s", (const char *)n->name);
+	const char *id = ctext(r, n, N_ID);
+	unsigned long line = r->bad_node != NULL ? r->bad_node->line : n->line;
+	const char *what = r->bad_node != NULL ? r->bad_what : NULL;
+	char msg[CML_ERRMSG_MAX];
+
+	if (what == NULL) {
+		/* a message without a node: keep it whole, after "FILE: " */
+		const char *m = r->errmsg, *colon = strstr(m, ": ");
+		what = colon != NULL ? colon + 2 : m;
+	}
+	if (id != NULL)
+		cml_msg_set(msg, sizeof(msg), "%s: %s (in <%s> Ид \"%s\" of line %lu)",
+		            path, what, (const char *)n->name, id, n->line);
+	else
+		cml_msg_set(msg, sizeof(msg), "%s: %s (in <%s> of line %lu, no Ид)",
+		            path, what, (const char *)n->name, n->line);
+	fail(r, CML_ERR_ITEM, line, "%s", msg);
+	r->err = CML_OK; /* not sticky: the next call goes on */
+	return CML_ERR_ITEM;
+}
+
 /* Skips the subtree of the element the reader is on. */
 static cml_status
 skip(cml_reader *r)
@@ -2313,9 +2875,8 @@ is_container_role(enum role role)
 
 /*
  * Handles an element start under a parent frame. Returns CML_OK when
- * nothing is ready, CML_END (used internally as "an item is ready").
+ * nothing is ready, READY when an item is.
  */
-#define READY CML_END
 
 static cml_status
 on_start(cml_reader *r, const xmlChar *name)
@@ -2377,7 +2938,7 @@ on_start(cml_reader *r, const xmlChar *name)
 			cnode *n;
 			if ((st = capture(r, &n)) != CML_OK)
 				return st;
-			return map_item(r, CML_ITEM_DOCUMENT, n) == CML_OK ? READY : r->err;
+			return item_ready(r, CML_ITEM_DOCUMENT, n);
 		}
 		if (is(r, name, N_CONTAINER) && p->role == R_ROOT) {
 			r->container_no++;
@@ -2404,7 +2965,7 @@ on_start(cml_reader *r, const xmlChar *name)
 			cnode *n;
 			if ((st = capture(r, &n)) != CML_OK)
 				return st;
-			return map_item(r, CML_ITEM_COUNTERPARTY, n) == CML_OK ? READY : r->err;
+			return item_ready(r, CML_ITEM_COUNTERPARTY, n);
 		}
 		break;
 
@@ -2484,7 +3045,7 @@ on_start(cml_reader *r, const xmlChar *name)
 			cnode *n;
 			if ((st = capture(r, &n)) != CML_OK)
 				return st;
-			return map_item(r, p->item_kind, n) == CML_OK ? READY : r->err;
+			return item_ready(r, p->item_kind, n);
 		}
 		break;
 

@@ -2133,6 +2133,19 @@ only_changes(const cml_writer *w, cml_tristate from_item)
 	return tristate_str(from_item);
 }
 
+/*
+ * The flag of a Каталог or ПакетПредложений that holds n items. A header
+ * with none is changes-only whatever was decided: a real site deletes every
+ * element a whole Каталог (or ПакетПредложений) lacks, so an empty one sent
+ * as whole would empty the shop (PROTOCOL.md §10; УТ 11 writes its split
+ * classifier file's empty Каталог header with the flag for that reason).
+ */
+static const char *
+only_changes_of(const cml_writer *w, cml_tristate from_item, size_t n)
+{
+	return n == 0 ? "true" : only_changes(w, from_item);
+}
+
 static bool
 has_classifier(const cml_writer *w)
 {
@@ -2184,7 +2197,8 @@ a_catalog(asmb *a, bool with_goods)
 {
 	cml_writer *w = a->w;
 
-	a_open(a, 1, "Каталог", only_changes(w, w->cat.only_changes));
+	a_open(a, 1, "Каталог", only_changes_of(w, w->cat.only_changes,
+	    with_goods ? (size_t)w->sec[SEC_PRODUCTS].count : 0));
 	a_body(a, SEC_CAT_HEAD);
 	if (with_goods)
 		a_wrap(a, 2, "Товары", SEC_PRODUCTS);
@@ -2196,7 +2210,8 @@ a_package(asmb *a, int sec, bool with_types)
 {
 	cml_writer *w = a->w;
 
-	a_open(a, 1, "ПакетПредложений", only_changes(w, w->pkg.only_changes));
+	a_open(a, 1, "ПакетПредложений", only_changes_of(w, w->pkg.only_changes,
+	    (size_t)w->sec[sec].count));
 	a_body(a, SEC_PKG_HEAD);
 	if (with_types && w->ver < 209) {
 		a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);

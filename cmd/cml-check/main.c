@@ -27,13 +27,14 @@ enum problem_kind {
 	P_MISSING_ID,
 	P_NO_GOODS,
 	P_WARNING,
+	P_BAD_ITEM,
 	P_KIND_COUNT
 };
 
 static const char *const problem_names[P_KIND_COUNT] = {
 	"unreadable files", "duplicate ids", "offers without product",
 	"prices with unknown price type", "items without id",
-	"whole catalogs without goods", "warnings",
+	"whole catalogs without goods", "warnings", "unreadable items",
 };
 
 /* An offer read before any product: checked at the end. */
@@ -131,6 +132,19 @@ problem(struct check *c, enum problem_kind k, const char *file, unsigned long li
 		fprintf(stderr, "%s: %s:%lu: %s\n", cmd_progname, file, line, msg);
 	else
 		fprintf(stderr, "%s: %s: %s\n", cmd_progname, file, msg);
+}
+
+/* An item the reader skipped (a value out of its domain): the file is
+ * bad data, but the rest of it is still worth checking. */
+static void
+bad_item(struct check *c, const char *msg)
+{
+	c->problems[P_BAD_ITEM]++;
+	cmd_raise(&c->status, EXIT_DATA);
+	if (c->o->max_problems != 0 && c->listed >= c->o->max_problems)
+		return;
+	c->listed++;
+	cmd_error("%s: item skipped", msg);
 }
 
 static void
@@ -601,7 +615,11 @@ run(struct check_opts *o)
 			continue;
 		}
 		fs->opened = true;
-		while ((st = cmd_source_next(src, &it)) == CML_OK) {
+		while ((st = cmd_source_next(src, &it)) == CML_OK || st == CML_ERR_ITEM) {
+			if (st == CML_ERR_ITEM) {
+				bad_item(&c, cmd_source_errmsg(src));
+				continue;
+			}
 			check_item(&c, it);
 			if (o->dump && it->kind != CML_ITEM_FILE &&
 			    cml_item_dump_json(it, stdout) != CML_OK) {

@@ -86,6 +86,7 @@ cmd_exit_for(cml_status st)
 	case CML_ERR_HOSTILE:
 	case CML_ERR_FORMAT:
 	case CML_ERR_VALUE:
+	case CML_ERR_ITEM:
 		return EXIT_DATA;
 	case CML_ERR_USAGE:
 		return EXIT_USAGE;

@@ -137,7 +137,9 @@ for f in "$data"/reader/fidelity-*.xml; do
 done
 
 # 8. СодержитТолькоИзменения is what full-export decided, on every element
-# that carries it, whatever the input said (a changes-only input here)
+# that carries it, whatever the input said (a changes-only input here); an
+# empty header (the split classifier file's Каталог, as УТ 11 writes it) is
+# always changes-only, since a site deletes all that a whole one lacks
 flags() { grep -ho '<[^ >]* СодержитТолькоИзменения="[a-z]*"' "$1"/*.xml | sort | uniq -c | tr -s ' '; }
 in=$data/reader/fidelity-changes-only.xml
 "$bin/full-export" -q --no-record -o "$tmp/flag" "$in" >/dev/null
@@ -145,7 +147,8 @@ in=$data/reader/fidelity-changes-only.xml
 "$bin/full-export" -q --no-record --schema=3.1 -o "$tmp/flag31" "$in" >/dev/null
 want() { printf ' 1 <%s СодержитТолькоИзменения="%s"\n' Каталог "$1" Классификатор "$1" Контрагенты "$1" ПакетПредложений "$1"; }
 if [ "$(flags "$tmp/flag")" = "$(want false)" ] && [ "$(flags "$tmp/flagp")" = "$(want true)" ] &&
-   ! grep -q 'СодержитТолькоИзменения="true"' "$tmp"/flag31/*.xml; then
+   ! grep -q 'СодержитТолькоИзменения="true"' "$tmp"/flag31/[!c]*.xml &&
+   grep -q '<Каталог СодержитТолькоИзменения="true"' "$tmp"/flag31/classifier.xml; then
 	ok "changes-only input: the package is marked full, or partial with --partial, everywhere"
 else
 	bad "СодержитТолькоИзменения: $(flags "$tmp/flag" | tr '\n' ' ') / --partial: $(flags "$tmp/flagp" | tr '\n' ' ')"

@@ -20,8 +20,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == NULL)
 		return 0;
 	st = cml_reader_open_memory(r, data, size, "fuzz.xml");
-	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK)
-		;
+	/* an item error skips one item: read on, as cml-check does */
+	while ((st == CML_OK || st == CML_ERR_ITEM) &&
+	       ((st = cml_reader_next(r, &it)) == CML_OK || st == CML_ERR_ITEM))
+		if ((st == CML_ERR_ITEM) != (it == NULL) ||
+		    (st == CML_ERR_ITEM && cml_reader_errmsg(r)[0] == '\0'))
+			__builtin_trap();
 	/* an error must come with a message */
 	if (st < 0 && cml_reader_errmsg(r)[0] == '\0')
 		__builtin_trap();

@@ -321,7 +321,299 @@ test_hostile(void)
 	hostile(R("bad-truncated.xml"), CML_ERR_SYNTAX, "bad-truncated.xml:");
 	hostile(R("bad-junk-before-decl.xml"), CML_ERR_SYNTAX, "bad-junk-before-decl.xml:1:");
 	hostile(R("bad-raw-ampersand.xml"), CML_ERR_SYNTAX, "bad-raw-ampersand.xml:2:");
-	hostile(R("bad-price-nan.xml"), CML_ERR_VALUE, "bad-price-nan.xml:7: <ЦенаЗаЕдиницу>: 'дорого' is not a number");
+	hostile(R("bad-price-nan.xml"), CML_ERR_ITEM,
+	        "bad-price-nan.xml:7: Предложение/Цены/Цена/ЦенаЗаЕдиницу: 'дорого' is not a "
+	        "number (in <Предложение> Ид \"p2\" of line 6)");
+}
+
+/* ---- generated inputs ---- */
+
+typedef struct gbuf {
+	char *p;
+	size_t len, cap;
+} gbuf;
+
+static void
+gput(gbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (b->p == NULL)
+			abort();
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+gstr(gbuf *b, const char *s)
+{
+	gput(b, s, strlen(s));
+}
+
+/* Reads a buffer to its end (item errors included); the final status. */
+static cml_status
+read_mem(const cml_reader_opts *o, const gbuf *b, const char *name, char *err, size_t errcap)
+{
+	cml_reader *r = cml_reader_new(o);
+	const cml_item *it;
+	cml_status st = cml_reader_open_memory(r, b->p, b->len, name);
+
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK)
+		;
+	snprintf(err, errcap, "%s", cml_reader_errmsg(r));
+	cml_reader_free(r);
+	return st;
+}
+
+#define CATALOG_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
+	"<КоммерческаяИнформация ВерсияСхемы=\"2.05\">\n<Каталог><Ид>c</Ид><Товары>\n"
+#define CATALOG_TAIL "</Товары></Каталог></КоммерческаяИнформация>\n"
+
+/* A value out of its domain skips that item only (issue 9 item 7). */
+static void
+test_item_error(void)
+{
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *it;
+	cml_status st = cml_reader_open_file(r, R("bad-order-discount-sum.xml"));
+	char ids[4][32] = { "" };
+	int n_docs = 0, n_bad = 0;
+
+	CHECK_INT(st, CML_OK);
+	while ((st = cml_reader_next(r, &it)) == CML_OK || st == CML_ERR_ITEM) {
+		if (st == CML_ERR_ITEM) {
+			const char *want = "bad-order-discount-sum.xml:41: "
+			                   "Документ/Товары/Товар/Скидки/Скидка/Сумма: 'Скидка' is "
+			                   "not a number (in <Документ> Ид \"order-2\" of line 22)";
+			n_bad++;
+			CHECK(it == NULL);
+			if (strstr(cml_reader_errmsg(r), want) == NULL)
+				fprintf(stderr, "  message was: %s\n", cml_reader_errmsg(r));
+			CHECK(strstr(cml_reader_errmsg(r), want) != NULL);
+			continue;
+		}
+		if (it->kind == CML_ITEM_DOCUMENT && n_docs < 4)
+			snprintf(ids[n_docs++], sizeof(ids[0]), "%s", it->u.document.id);
+	}
+	CHECK_INT(st, CML_END);
+	CHECK_INT(n_bad, 1);
+	CHECK_INT(n_docs, 2);
+	CHECK_STR(ids[0], "order-1");
+	CHECK_STR(ids[1], "order-3");
+
+	/* an item without Ид, then broken XML: the structural error stays fatal */
+	static const char offer[] = "<?xml version=\"1.0\"?>\n<КоммерческаяИнформация>"
+		"<ПакетПредложений><Предложения>\n<Предложение><Цены><Цена>"
+		"<ЦенаЗаЕдиницу>?</ЦенаЗаЕдиницу></Цена></Цены></Предложение>\n"
+		"<Предложение><Ид>o2</Ид></Предложение>\n";
+	/* libxml2 parses ahead: the broken end comes well after the items */
+	gbuf b = { 0 };
+	gstr(&b, offer);
+	for (int i = 0; i < 2000; i++)
+		gstr(&b, "<!-- a comment that keeps the broken end far from the items -->\n");
+	gstr(&b, "<Предложение><Ид>o3</Предложение>");
+	st = cml_reader_open_memory(r, b.p, b.len, "offers.xml");
+	int items = 0;
+	n_bad = 0;
+	while ((st = cml_reader_next(r, &it)) == CML_OK || st == CML_ERR_ITEM) {
+		if (st == CML_ERR_ITEM) {
+			n_bad++;
+			CHECK(strstr(cml_reader_errmsg(r),
+			             "offers.xml:3: Предложение/Цены/Цена/ЦенаЗаЕдиницу: '?' is not "
+			             "a number (in <Предложение> of line 3, no Ид)") !=
+			      NULL);
+		} else if (it->kind == CML_ITEM_OFFER) {
+			items++;
+			CHECK_STR(it->u.offer.id, "o2");
+		}
+	}
+	CHECK_INT(n_bad, 1);
+	CHECK_INT(items, 1);
+	CHECK_INT(st, CML_ERR_SYNTAX);
+	CHECK_INT(cml_reader_next(r, &it), CML_ERR_SYNTAX);
+	cml_reader_free(r);
+	free(b.p);
+}
+
+/* 200,000 attributes on one element: refused at once, not after minutes
+ * of libxml2's pairwise duplicate check (issue 8 item 6). */
+static void
+test_many_attributes(void)
+{
+	gbuf b = { 0 };
+	char err[1024], a[64];
+	cml_reader_opts o = { 0 };
+
+	gstr(&b, CATALOG_HEAD "<Товар");
+	for (int i = 0; i < 200000; i++) {
+		snprintf(a, sizeof(a), " a%d=\"%d\"", i, i);
+		gstr(&b, a);
+	}
+	gstr(&b, "><Ид>p1</Ид></Товар>\n" CATALOG_TAIL);
+
+	double t0 = now();
+	CHECK_INT(read_mem(NULL, &b, "attrs.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	CHECK(now() - t0 < 0.5);
+	CHECK(strstr(err, "attrs.xml:4: <Товар>: more than 64 attributes: refused") != NULL);
+
+	/* the limit is an option, and as many as it allows are read */
+	b.len = 0;
+	gstr(&b, CATALOG_HEAD "<Товар");
+	for (int i = 0; i < 64; i++) {
+		snprintf(a, sizeof(a), " a%d='%d'", i, i);
+		gstr(&b, a);
+	}
+	gstr(&b, "><Ид>p1</Ид></Товар>\n" CATALOG_TAIL);
+	CHECK_INT(read_mem(NULL, &b, "attrs.xml", err, sizeof(err)), CML_END);
+	o.max_attrs = 63;
+	CHECK_INT(read_mem(&o, &b, "attrs.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	CHECK(strstr(err, "<Товар>: more than 63 attributes") != NULL);
+
+	/* '=' and '>' where they are no attributes: in a value, a comment,
+	 * a CDATA section, a processing instruction, text */
+	char eq[200];
+	memset(eq, '=', sizeof(eq) - 1);
+	eq[sizeof(eq) - 1] = '\0';
+	b.len = 0;
+	gstr(&b, CATALOG_HEAD "<?pi ");
+	gstr(&b, eq);
+	gstr(&b, " ?><!-- <Товар ");
+	gstr(&b, eq);
+	gstr(&b, "> --><Товар a=\"");
+	gstr(&b, eq);
+	gstr(&b, "> <\" b='>'><Ид>p1</Ид><Описание><![CDATA[<x ");
+	gstr(&b, eq);
+	gstr(&b, ">]]> ");
+	gstr(&b, eq);
+	gstr(&b, " &gt;</Описание></Товар>\n" CATALOG_TAIL);
+	CHECK_INT(read_mem(&o, &b, "attrs.xml", err, sizeof(err)), CML_ERR_SYNTAX); /* '<' in a value */
+	char *lt = strstr(b.p, "> <\"");
+	lt[2] = ' ';
+	CHECK_INT(read_mem(&o, &b, "attrs.xml", err, sizeof(err)), CML_END);
+	if (strcmp(err, "") != 0)
+		fprintf(stderr, "  message was: %s\n", err);
+
+	/* UTF-16LE: the same count */
+	gbuf w = { 0 };
+	b.len = 0;
+	gstr(&b, "<КоммерческаяИнформация><Каталог><Товары>\n<Товар");
+	for (int i = 0; i < 1000; i++) {
+		snprintf(a, sizeof(a), " a%d=\"%d\"", i, i);
+		gstr(&b, a);
+	}
+	gstr(&b, "/></Товары></Каталог></КоммерческаяИнформация>");
+	gput(&w, "\xFF\xFE", 2);
+	for (size_t i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.p[i];
+		unsigned u = c;
+		if (c >= 0x80) {
+			u = (unsigned)(c & 0x1F) << 6 | ((unsigned char)b.p[i + 1] & 0x3F);
+			i++;
+		}
+		char pair[2] = { (char)(u & 0xFF), (char)(u >> 8) };
+		gput(&w, pair, 2);
+	}
+	CHECK_INT(read_mem(NULL, &w, "attrs16.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	CHECK(strstr(err, "attrs16.xml:2: <Товар>: more than 64 attributes") != NULL);
+	free(w.p);
+	free(b.p);
+}
+
+/* A text of 12 MB is read (libxml2 alone stops at 10 MB); the limit is
+ * max_item_bytes, with cmlkit's message (issue 9 item 8). */
+static void
+test_text_limit(void)
+{
+	const size_t big = 12u * 1000 * 1000;
+	gbuf b = { 0 };
+	char err[1024];
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *it;
+	cml_status st;
+	size_t desc_len = 0;
+
+	gstr(&b, CATALOG_HEAD "<Товар><Ид>p1</Ид>\n<Описание>");
+	char *chunk = malloc(1000);
+	memset(chunk, 'x', 1000);
+	for (size_t i = 0; i < big / 1000; i++)
+		gput(&b, chunk, 1000);
+	gstr(&b, "</Описание></Товар>\n" CATALOG_TAIL);
+
+	st = cml_reader_open_memory(r, b.p, b.len, "text.xml");
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK)
+		if (it->kind == CML_ITEM_PRODUCT && it->u.product.description != NULL)
+			desc_len = strlen(it->u.product.description);
+	if (st != CML_END)
+		fprintf(stderr, "  message was: %s\n", cml_reader_errmsg(r));
+	CHECK_INT(st, CML_END);
+	CHECK_INT(desc_len, big);
+	cml_reader_free(r);
+
+	/* past the limit: refused before libxml2 holds it, naming the element */
+	cml_reader_opts o = { .max_item_bytes = 1u << 20 };
+	long before = rss_kib();
+	CHECK_INT(read_mem(&o, &b, "text.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	CHECK(strstr(err, "text.xml:5: <Описание>: text of more than 1048576 bytes: refused") !=
+	      NULL);
+	CHECK(!RSS_MEANINGFUL || rss_kib() - before < 8 * 1024);
+
+	/* the same in UTF-16LE */
+	gbuf w = { 0 };
+	for (size_t i = 0; i < b.len && i < 3u << 20; i++) {
+		unsigned char c = (unsigned char)b.p[i];
+		unsigned u = c;
+		if (c >= 0x80) { /* the two-byte UTF-8 of the Cyrillic names */
+			u = (unsigned)(c & 0x1F) << 6 | ((unsigned char)b.p[i + 1] & 0x3F);
+			i++;
+		}
+		char pair[2] = { (char)(u & 0xFF), (char)(u >> 8) };
+		gput(&w, pair, 2);
+	}
+	CHECK_INT(read_mem(&o, &w, "text16.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	if (strstr(err, "text16.xml:5: <Описание>: text of more than") == NULL)
+		fprintf(stderr, "  message was: %s\n", err);
+	CHECK(strstr(err, "text16.xml:5: <Описание>: text of more than") != NULL);
+	free(w.p);
+	free(chunk);
+	free(b.p);
+}
+
+/* The item limit counts what the item costs in memory, not its text:
+ * 800,000 empty property values (issue 8 item 8). */
+static void
+test_item_memory(void)
+{
+	gbuf b = { 0 };
+	char err[1024];
+
+	gstr(&b, CATALOG_HEAD "<Товар><Ид>big</Ид><ЗначенияСвойств>\n");
+	for (int i = 0; i < 800000; i++)
+		gstr(&b, "<ЗначенияСвойства><Ид>p</Ид><Значение/></ЗначенияСвойства>\n");
+	gstr(&b, "</ЗначенияСвойств></Товар>\n" CATALOG_TAIL);
+
+	long before = rss_kib();
+	double t0 = now();
+	CHECK_INT(read_mem(NULL, &b, "props.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	if (strstr(err, "props.xml:4: <Товар> Ид \"big\": the item takes more than 67108864 "
+	                "bytes of memory: refused") == NULL)
+		fprintf(stderr, "  message was: %s\n", err);
+	CHECK(strstr(err, "props.xml:4: <Товар> Ид \"big\": the item takes more than 67108864 "
+	                  "bytes of memory: refused") != NULL);
+	CHECK(!RSS_MEANINGFUL || rss_kib() - before < 80 * 1024);
+	fprintf(stderr, "  800k property values: %.2f s, peak RSS +%ld KiB\n", now() - t0,
+	        rss_kib() - before);
+
+	/* a smaller limit holds too */
+	cml_reader_opts o = { .max_item_bytes = 1u << 20 };
+	CHECK_INT(read_mem(&o, &b, "props.xml", err, sizeof(err)), CML_ERR_HOSTILE);
+	CHECK(strstr(err, "more than 1048576 bytes of memory") != NULL);
+	free(b.p);
 }
 
 static void
@@ -382,10 +674,30 @@ test_not_cml(void)
 	CHECK_INT(st, CML_ERR_FORMAT);
 	CHECK(strstr(cml_reader_errmsg(r), "CommerceML 1.x") != NULL);
 
+	/* what happened and what to do, not libxml2's "Extra content" */
 	st = cml_reader_open_memory(r, "", 0, "empty.xml");
 	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK)
 		;
-	CHECK(st < 0);
+	CHECK_INT(st, CML_ERR_FORMAT);
+	CHECK(strstr(cml_reader_errmsg(r), "empty.xml: the input is empty (0 bytes): no "
+	                                   "CommerceML in it; was it written completely?") != NULL);
+	st = cml_reader_open_memory(r, "\n \r\n", 4, "blank.xml");
+	CHECK_INT(st, CML_ERR_FORMAT);
+	CHECK(strstr(cml_reader_errmsg(r), "blank.xml: the input is empty (only white space)") !=
+	      NULL);
+
+	/* UTF-32, with a BOM (libxml2: "Document is empty") and without */
+	static const char u32le[] = "\xFF\xFE\0\0<\0\0\0?\0\0\0";
+	static const char u32be[] = "\0\0\0<\0\0\0?";
+	st = cml_reader_open_memory(r, u32le, sizeof(u32le) - 1, "u32.xml");
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK)
+		;
+	CHECK_INT(st, CML_ERR_ENCODING);
+	CHECK(strstr(cml_reader_errmsg(r), "u32.xml: the input is UTF-32: CommerceML is read in "
+	                                   "UTF-8, windows-1251 or UTF-16; convert it first "
+	                                   "(iconv -f UTF-32 -t UTF-8)") != NULL);
+	st = cml_reader_open_memory(r, u32be, sizeof(u32be) - 1, "u32be.xml");
+	CHECK_INT(st, CML_ERR_ENCODING);
 	cml_reader_free(r);
 }
 
@@ -556,6 +868,10 @@ main(void)
 	RUN(test_deep);
 	RUN(test_not_cml);
 	RUN(test_flat_memory);
+	RUN(test_item_error);
+	RUN(test_many_attributes);
+	RUN(test_text_limit);
+	RUN(test_item_memory);
 	RUN(test_alloc_failures);
 	RUN(test_errors_are_sticky);
 	RUN(test_fidelity);

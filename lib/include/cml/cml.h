@@ -41,6 +41,8 @@ typedef enum cml_status {
 	CML_ERR_STATE = -9,   /* call out of order (writer finished, ...) */
 	CML_ERR_NET = -10,    /* the site or the network failed; worth retrying later */
 	CML_ERR_REFUSED = -11,/* the site answered and refused */
+	CML_ERR_ITEM = -12,   /* one item could not be read: it is skipped, the next
+	                       * call goes on with the next item (cml_reader_next) */
 	CML_ERR_BUSY = -20,   /* another run holds the database */
 } cml_status;
 

@@ -15,6 +15,21 @@
  *
  * Security: no network, no DTD loading, no entity declarations (a file
  * with a DOCTYPE is refused), nesting deeper than max_depth is refused.
+ *
+ * Limits (cmlkit(7)): an element with more than max_attrs attributes,
+ * a text run or a piece of markup longer than max_item_bytes, or one
+ * item whose captured form takes more than max_item_bytes of memory is
+ * refused (CML_ERR_HOSTILE) before it costs more: reading an input of N
+ * bytes takes time linear in N and memory bounded by the biggest item.
+ *
+ * Item errors: a well-formed item with a value out of its domain (a
+ * <Сумма> that is no number) is not fatal. cml_reader_next() returns
+ * CML_ERR_ITEM, *item NULL, and cml_reader_errmsg() says
+ * "FILE:LINE: Документ/Товары/Товар/Скидки/Скидка/Сумма: 'x' is not a
+ * number (in <Документ> Ид "..." of line N)". The item is
+ * skipped; the next call goes on with the next item. The caller decides
+ * whether a skipped item spoils the run. Every other error (not
+ * well-formed XML, encoding, limits, out of memory) ends the input.
  */
 #ifndef CML_READER_H
 #define CML_READER_H
@@ -45,11 +60,14 @@ typedef void cml_unmodeled_fn(void *ud, const char *path, const char *file,
 
 typedef struct cml_reader_opts {
 	unsigned max_depth;     /* element nesting limit; 0 = 64 */
-	size_t max_item_bytes;  /* text held for one item; 0 = 64 MiB */
+	size_t max_item_bytes;  /* memory one item may take (its text, elements and
+	                         * attributes), and the longest text run or markup;
+	                         * 0 = 64 MiB */
 	cml_warn_fn *warn;      /* NULL: warnings are dropped */
 	void *warn_ud;
 	cml_unmodeled_fn *unmodeled; /* NULL: not looked for */
 	void *unmodeled_ud;
+	unsigned max_attrs;     /* attributes on one element; 0 = 64 */
 } cml_reader_opts;
 
 /* opts may be NULL for the defaults. NULL when out of memory. */
@@ -64,8 +82,9 @@ CML_NODISCARD cml_status cml_reader_open_fd(cml_reader *r, int fd, const char *n
 CML_NODISCARD cml_status cml_reader_open_memory(cml_reader *r, const void *buf,
                                                 size_t len, const char *name);
 
-/* CML_OK with *item set, CML_END after the last item, or an error.
- * After an error every further call returns the same error. */
+/* CML_OK with *item set, CML_END after the last item, CML_ERR_ITEM for
+ * an item that was skipped (see above: the next call goes on), or an
+ * error. After any other error every further call returns the same one. */
 CML_NODISCARD cml_status cml_reader_next(cml_reader *r, const cml_item **item);
 
 /* The last error: "FILE:LINE: <element>: what is wrong". "" if none. */
