@@ -210,6 +210,17 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 		cml_status st = cml_netrc_lookup(s->netrc_file, s->url, s->user, &login, &pw);
 
 		if (st == CML_OK) {
+			/* the same warning as for a password file */
+			struct stat sb;
+			const char *home = getenv("HOME");
+			char path[4096];
+			if (s->netrc_file != NULL)
+				snprintf(path, sizeof(path), "%s", s->netrc_file);
+			else
+				snprintf(path, sizeof(path), "%s/.netrc", home != NULL ? home : "");
+			if (stat(path, &sb) == 0 && (sb.st_mode & 0044) != 0)
+				cmd_warn("%s: the netrc file is readable by others (chmod 600 it)",
+				         path);
 			s->password = strdup(pw);
 			s->netrc_user = login != NULL ? strdup(login) : NULL;
 			cml_exchange_secret_free(pw);
