@@ -132,24 +132,25 @@ entity_at(const char *p, unsigned char c)
 static size_t
 secret_form_at(const char *s, const char *sec)
 {
-	const char *p = s;
+	const unsigned char *q = (const unsigned char *)sec;
+	int h1, h2;
+	size_t n, rest;
 
-	for (const unsigned char *q = (const unsigned char *)sec; *q != '\0'; q++) {
-		int h1, h2;
-		size_t n;
-		if ((unsigned char)*p == *q)
-			p++;
-		else if (*p == '%' && (h1 = hexval(p[1])) >= 0 && (h2 = hexval(p[2])) >= 0 &&
-		         h1 * 16 + h2 == *q)
-			p += 3;
-		else if (*q == ' ' && *p == '+')
-			p++;
-		else if (*p == '&' && (n = entity_at(p, *q)) > 0)
-			p += n;
-		else
-			return 0;
-	}
-	return (size_t)(p - s);
+	if (*q == '\0')
+		return 0; /* the end: the caller adds what it matched */
+	/* each spelling is tried: "%25" is a '%' itself or its encoding */
+	if ((unsigned char)*s == *q && (q[1] == '\0' || (rest = secret_form_at(s + 1, sec + 1)) > 0))
+		return 1 + (q[1] == '\0' ? 0 : rest);
+	if (*s == '%' && (h1 = hexval(s[1])) >= 0 && (h2 = hexval(s[2])) >= 0 &&
+	    h1 * 16 + h2 == *q && (q[1] == '\0' || (rest = secret_form_at(s + 3, sec + 1)) > 0))
+		return 3 + (q[1] == '\0' ? 0 : rest);
+	if (*q == ' ' && *s == '+' &&
+	    (q[1] == '\0' || (rest = secret_form_at(s + 1, sec + 1)) > 0))
+		return 1 + (q[1] == '\0' ? 0 : rest);
+	if (*s == '&' && (n = entity_at(s, *q)) > 0 &&
+	    (q[1] == '\0' || (rest = secret_form_at(s + n, sec + 1)) > 0))
+		return n + (q[1] == '\0' ? 0 : rest);
+	return 0;
 }
 
 /* At s, "://user:password@" or "://user@": the length of the user-info
@@ -180,13 +181,18 @@ userinfo_at(const char *s)
 static char *
 masked(const cml_exchange *x, const char *s, size_t min)
 {
-	const char *pw = x->password != NULL && strlen(x->password) >= min ? x->password : NULL;
+	size_t pwlen = x->password != NULL ? strlen(x->password) : 0;
+	/* the spellings are matched recursively, a level a byte: a password
+	 * longer than any real one is matched as it is */
+	const char *pw = pwlen >= min && pwlen <= 1024 ? x->password : NULL;
 	const char *exact[] = { x->b64_auth, x->b64_pw, x->cookie_value, x->sessid };
 	cml_buf b = { 0 };
 	bool ok = true;
 
 	while (ok && *s != '\0') {
-		size_t n = pw != NULL ? secret_form_at(s, pw) : 0;
+		size_t n = pw != NULL ? secret_form_at(s, pw)
+		           : pwlen > 1024 && strncmp(s, x->password, pwlen) == 0 ? pwlen
+		                                                                 : 0;
 		for (size_t i = 0; n == 0 && i < CML_ARRAY_LEN(exact); i++)
 			if (exact[i] != NULL && strlen(exact[i]) >= 3 &&
 			    strncmp(s, exact[i], strlen(exact[i])) == 0)
