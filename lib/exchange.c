@@ -80,6 +80,7 @@ struct cml_exchange {
 	bool empty;       /* the answer was an empty page */
 	double body_done; /* upload: when its body was all sent (now_ms), 0 before */
 	bool answer_late; /* upload: the answer took longer than timeout_ms after it */
+	bool endless;     /* the last failure: an answer that did not end */
 
 	char curl_err[CURL_ERROR_SIZE];
 	char errmsg[CML_ERRMSG_MAX];
@@ -1113,6 +1114,7 @@ endless(cml_exchange *x, const char *what)
 	curl_off_t got = 0;
 
 	(void)curl_easy_getinfo(x->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	x->endless = true;
 	return fail(x, CML_ERR_NET,
 	            "%s: the site's answer did not end within %u s (--timeout; %" PRId64
 	            " bytes came): its script may be stuck in a loop (see the site's error "
@@ -1326,6 +1328,7 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 	x->empty = false;
 	x->body_done = 0;
 	x->answer_late = false;
+	x->endless = false;
 	if (url == NULL || (x->o.log != NULL && shown == NULL)) {
 		st = fail(x, CML_ERR_NOMEM, "out of memory");
 		goto out;
@@ -1707,7 +1710,12 @@ cml_exchange_upload(cml_exchange *x, const char *name, const char *path)
 	                     after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
 	                     after.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
 		st = fail(x, CML_ERR_IO, "%s changed while it was being sent", path);
-	if (st == CML_ERR_NET)
+	if (st == CML_ERR_NET && x->endless)
+		/* the body went out; its answer did not come whole */
+		cml_msg_set(x->errmsg + strlen(x->errmsg), sizeof(x->errmsg) - strlen(x->errmsg),
+		            "; the site did not confirm %s%s, so it is not imported", name,
+		            x->o.retries > 0 ? ", even sent from the start again" : "");
+	else if (st == CML_ERR_NET)
 		cml_msg_set(x->errmsg + strlen(x->errmsg), sizeof(x->errmsg) - strlen(x->errmsg),
 		            "; %s was not sent whole%s", name,
 		            x->o.retries > 0 ? ", even from the start again" : "");

@@ -2336,6 +2336,7 @@ test_upload_endless_answer(void)
 		CHECK(errmsg_has(x, "upload trickle.xml (bytes 0-300000 of 300000): the site's "
 		                    "answer did not end within 1 s (--timeout"));
 		CHECK(errmsg_has(x, "stuck in a loop"));
+		CHECK(errmsg_has(x, "; the site did not confirm trickle.xml, so it is not imported"));
 		t0 = now_s();
 		CHECK_INT(seen(x, cml_exchange_import(x, "trickle.xml")), CML_ERR_NET);
 		CHECK(now_s() - t0 < 3.5);
