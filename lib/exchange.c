@@ -31,6 +31,7 @@
 
 #include "cml/exchange.h"
 #include "cml_private.h"
+#include "exchange_private.h"
 
 #define ANSWER_MAX (64 * 1024) /* a text answer longer than this is cut */
 #define LOG_MAX 512
@@ -336,6 +337,10 @@ cut_utf8(char *s, size_t n)
 }
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *ud);
+static cml_status take_answer(cml_exchange *x, const char *what, const char *mode,
+                              const char *ct, enum answer *a);
+static bool unknown_command(cml_exchange *x);
+static cml_status success_answer(cml_exchange *x, enum answer a);
 static size_t on_read(char *buf, size_t size, size_t n, void *ud);
 static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                    curl_off_t ulnow);
@@ -840,13 +845,12 @@ on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl
 
 /* The charset named in the Content-Type, lower-cased, or "". */
 static void
-answer_charset(cml_exchange *x, char *out, size_t cap)
+answer_charset(const char *ct, char *out, size_t cap)
 {
-	char *ct = NULL;
 	const char *p;
 
 	out[0] = '\0';
-	if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL)
+	if (ct == NULL)
 		return;
 	if ((p = strcasestr(ct, "charset=")) == NULL)
 		return;
@@ -868,7 +872,7 @@ answer_charset(cml_exchange *x, char *out, size_t cap)
  * bytes that do not convert become '?'.
  */
 static cml_status
-decode_answer(cml_exchange *x)
+decode_answer(cml_exchange *x, const char *ct)
 {
 	const char *src = x->body.len > 0 ? x->body.data : "";
 	size_t n = x->body.len;
@@ -880,7 +884,7 @@ decode_answer(cml_exchange *x)
 		src += 3;
 		n -= 3;
 	}
-	answer_charset(x, cs, sizeof(cs));
+	answer_charset(ct, cs, sizeof(cs));
 	/* a site may well say utf-8 and send windows-1251: the bytes decide */
 	if (strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0)
 		cs[0] = '\0';
@@ -1380,8 +1384,28 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 		*a = ANS_SUCCESS;
 		goto out;
 	}
-	if ((st = decode_answer(x)) != CML_OK)
-		goto out;
+	char *ct = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK)
+		ct = NULL;
+	st = take_answer(x, what, mode, ct, a);
+out:
+	cml_free(url);
+	cml_free(shown);
+	return st;
+}
+
+/*
+ * A text answer in x->body, HTTP 2xx with Content-Type ct (may be NULL):
+ * decoded and classified into *a, its message taken; an empty page or an
+ * HTML page is a CML_ERR_NET failure.
+ */
+static cml_status
+take_answer(cml_exchange *x, const char *what, const char *mode, const char *ct, enum answer *a)
+{
+	cml_status st;
+
+	if ((st = decode_answer(x, ct)) != CML_OK)
+		return st;
 	const char *t = x->text;
 	while (*t == ' ' || *t == '\t' || is_break(*t))
 		t++;
@@ -1392,36 +1416,37 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 	}
 	if (*t == '\0') {
 		x->empty = true;
-		st = fail(x, CML_ERR_NET, "%s: the site answered with an empty page", what);
-		goto out;
+		return fail(x, CML_ERR_NET, "%s: the site answered with an empty page", what);
 	}
 	if (*t == '<') {
 		/* an error page may show the request's headers: the password
-		 * goes before the page is cut to its gist */
+		 * is masked before the page is cut to its gist (a base64 cut
+		 * short would not match), and after (dropped tags and joined
+		 * lines can put it back together) */
 		char gist[400];
 		char *page = cml_strdup(t);
 		if (page == NULL || !mask_site(x, &page)) {
 			wipe_free(page);
-			st = fail(x, CML_ERR_NOMEM, "out of memory");
-			goto out;
+			return fail(x, CML_ERR_NOMEM, "out of memory");
 		}
 		html_gist(page, gist, sizeof(gist));
 		wipe_free(page);
+		if ((page = cml_strdup(gist)) == NULL || !mask_site(x, &page)) {
+			wipe_free(page);
+			return fail(x, CML_ERR_NOMEM, "out of memory");
+		}
 		st = fail(x, CML_ERR_NET,
 		          "%s: the site answered with an HTML page instead of the protocol (an "
 		          "error in the site's code?): %s",
-		          what, gist[0] != '\0' ? gist : "(no text)");
-		goto out;
+		          what, page[0] != '\0' ? page : "(no text)");
+		wipe_free(page);
+		return st;
 	}
 	*a = classify(x);
 	if (x->message == NULL)
-		st = fail(x, CML_ERR_NOMEM, "out of memory");
-	else
-		log_answer(x, mode);
-out:
-	cml_free(url);
-	cml_free(shown);
-	return st;
+		return fail(x, CML_ERR_NOMEM, "out of memory");
+	log_answer(x, mode);
+	return CML_OK;
 }
 
 /*
@@ -1513,12 +1538,10 @@ take(char **dst, const char *v)
 	return *dst != NULL;
 }
 
-cml_status
-cml_exchange_checkauth(cml_exchange *x)
+/* checkauth's answer (st, a: what the request gave): the session. */
+static cml_status
+checkauth_answer(cml_exchange *x, cml_status st, enum answer a)
 {
-	enum answer a;
-	cml_status st = request(x, "checkauth", "checkauth", NULL, &a);
-
 	if (st == CML_ERR_REFUSED && (x->http == 401 || x->http == 403))
 		return fail(x, CML_ERR_REFUSED,
 		            "checkauth: the site refused the login (HTTP %ld): check the user "
@@ -1581,6 +1604,15 @@ cml_exchange_checkauth(cml_exchange *x)
 	return st;
 }
 
+cml_status
+cml_exchange_checkauth(cml_exchange *x)
+{
+	enum answer a;
+	cml_status st = request(x, "checkauth", "checkauth", NULL, &a);
+
+	return checkauth_answer(x, st, a);
+}
+
 /* "key=value", "key-value" (OpenCart writes "zip-no") or "key: value". */
 static const char *
 param_value(const char *line, const char *const *keys)
@@ -1602,14 +1634,13 @@ param_value(const char *line, const char *const *keys)
 	return NULL;
 }
 
-cml_status
-cml_exchange_init(cml_exchange *x)
+/* init's answer (st, a: what the request gave): zip and file_limit. */
+static cml_status
+init_answer(cml_exchange *x, cml_status st, enum answer a)
 {
 	static const char *const zip_keys[] = { "zip", NULL };
 	static const char *const limit_keys[] = { "file_limit", "file-limit", "filelimit",
 		                                  "file_size_limit", NULL };
-	enum answer a;
-	cml_status st = request(x, "init", "init", NULL, &a);
 
 	if (st != CML_OK)
 		return st;
@@ -1649,6 +1680,47 @@ cml_exchange_init(cml_exchange *x)
 	logf_(x, "  zip=%s, file_limit=%" PRId64 "%s", x->zip ? "yes" : "no", x->file_limit,
 	      x->file_limit == 0 ? " (no limit)" : "");
 	return CML_OK;
+}
+
+cml_status
+cml_exchange_init(cml_exchange *x)
+{
+	enum answer a;
+	cml_status st = request(x, "init", "init", NULL, &a);
+
+	return init_answer(x, st, a);
+}
+
+cml_status
+cml_exchange_parse_answer(cml_exchange *x, const char *mode, const void *body, size_t len,
+                          const char *content_type)
+{
+	enum answer a = ANS_OTHER;
+	cml_status st;
+
+	cml_buf_clear(&x->body);
+	x->cut = false;
+	x->sink = NULL;
+	x->http = 200;
+	x->empty = false;
+	x->endless = false;
+	if (len > 0 && on_data((char *)(uintptr_t)body, 1, len, x) != len)
+		return fail(x, CML_ERR_NOMEM, "out of memory");
+	st = take_answer(x, mode, mode, content_type, &a);
+	if (strcmp(mode, "checkauth") == 0)
+		return checkauth_answer(x, st, a);
+	if (strcmp(mode, "init") == 0)
+		return init_answer(x, st, a);
+	if (st != CML_OK)
+		return st;
+	if (strcmp(mode, "import") == 0 && a == ANS_PROGRESS)
+		return CML_OK;
+	if (strcmp(mode, "success") == 0)
+		return success_answer(x, a);
+	if ((strcmp(mode, "complete") == 0 || strcmp(mode, "deactivate") == 0) &&
+	    a == ANS_FAILURE && unknown_command(x))
+		return CML_END;
+	return refused(x, mode, a);
 }
 
 /* Sends [0, size) of fd as name in chunks; no retry here. */
@@ -1939,17 +2011,22 @@ cml_exchange_query(cml_exchange *x, FILE *out)
 	return CML_OK;
 }
 
+/* mode=success's answer. */
+static cml_status
+success_answer(cml_exchange *x, enum answer a)
+{
+	if (a == ANS_ERROR)
+		return fail(x, CML_ERR_REFUSED,
+		            "success: the site answered error: it did not take the confirmation "
+		            "(its session changed?); it will send the same orders again");
+	return refused(x, "success", a);
+}
+
 cml_status
 cml_exchange_success(cml_exchange *x)
 {
 	enum answer a;
 	cml_status st = request(x, "success", "success", NULL, &a);
 
-	if (st != CML_OK)
-		return st;
-	if (a == ANS_ERROR)
-		return fail(x, CML_ERR_REFUSED,
-		            "success: the site answered error: it did not take the confirmation "
-		            "(its session changed?); it will send the same orders again");
-	return refused(x, "success", a);
+	return st != CML_OK ? st : success_answer(x, a);
 }
