@@ -33,7 +33,8 @@ static const struct argp_option options[] = {
 	  "Do not verify the site's TLS certificate (anyone on the way can read the password)",
 	  10 },
 	{ "timeout", OPT_TIMEOUT, "SECONDS", 0,
-	  "Give up on an answer, or on a stalled upload, after SECONDS (default 300)", 10 },
+	  "Give up on an answer not whole within SECONDS (an upload's: after its body), or on an "
+	  "upload that stalls for SECONDS (default 300)", 10 },
 	{ "connect-timeout", OPT_CONNECT_TIMEOUT, "SECONDS", 0,
 	  "Wait SECONDS at most for a connection (default 30)", 10 },
 	{ "retries", OPT_RETRIES, "N", 0,
