@@ -134,24 +134,27 @@ entity_at(const char *p, unsigned char c)
 static size_t
 secret_form_at(const char *s, const char *sec)
 {
-	const unsigned char *q = (const unsigned char *)sec;
+	unsigned char c = (unsigned char)*sec;
+	size_t len[3], k = 0, n;
 	int h1, h2;
-	size_t n, rest;
 
-	if (*q == '\0')
-		return 0; /* the end: the caller adds what it matched */
-	/* each spelling is tried: "%25" is a '%' itself or its encoding */
-	if ((unsigned char)*s == *q && (q[1] == '\0' || (rest = secret_form_at(s + 1, sec + 1)) > 0))
-		return 1 + (q[1] == '\0' ? 0 : rest);
+	if (c == '\0')
+		return 0;
+	/* the spellings of c at s; each is tried, as "%25" is a '%' and its
+	 * encoding both */
+	if ((unsigned char)*s == c || (c == ' ' && *s == '+'))
+		len[k++] = 1;
 	if (*s == '%' && (h1 = hexval(s[1])) >= 0 && (h2 = hexval(s[2])) >= 0 &&
-	    h1 * 16 + h2 == *q && (q[1] == '\0' || (rest = secret_form_at(s + 3, sec + 1)) > 0))
-		return 3 + (q[1] == '\0' ? 0 : rest);
-	if (*q == ' ' && *s == '+' &&
-	    (q[1] == '\0' || (rest = secret_form_at(s + 1, sec + 1)) > 0))
-		return 1 + (q[1] == '\0' ? 0 : rest);
-	if (*s == '&' && (n = entity_at(s, *q)) > 0 &&
-	    (q[1] == '\0' || (rest = secret_form_at(s + n, sec + 1)) > 0))
-		return n + (q[1] == '\0' ? 0 : rest);
+	    h1 * 16 + h2 == c)
+		len[k++] = 3;
+	if (*s == '&' && (n = entity_at(s, c)) > 0)
+		len[k++] = n;
+	for (size_t i = 0; i < k; i++) {
+		if (sec[1] == '\0')
+			return len[i];
+		if ((n = secret_form_at(s + len[i], sec + 1)) > 0)
+			return len[i] + n;
+	}
 	return 0;
 }
 
@@ -1796,13 +1799,49 @@ out:
 	return st;
 }
 
+/* The temporary archive being written. */
+struct zip_out {
+	int fd;
+	int err; /* the first failed write's errno, 0: none */
+	const char *path;
+};
+
+/*
+ * libarchive's output. A failed write is kept in err, not handed back:
+ * in its fatal state libarchive (3.6) never ends the deflate stream of
+ * the entry it was writing, which leaks it; so it is told all went well,
+ * and the caller checks err after every call and stops.
+ */
+static la_ssize_t
+zip_write(struct archive *ar, void *ud, const void *buf, size_t n)
+{
+	struct zip_out *z = ud;
+	const char *p = buf;
+	size_t left = n;
+
+	(void)ar;
+	while (z->err == 0 && left > 0) {
+		ssize_t w = write(z->fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			z->err = errno;
+			break;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	return (la_ssize_t)n;
+}
+
 /* A failure of the archive (name: of the file being added, or NULL): a
  * full disk is said as such, with where the archive was. */
 static cml_status
-zip_fail(cml_exchange *x, struct archive *ar, const char *archive, const char *name)
+zip_fail(cml_exchange *x, struct archive *ar, const struct zip_out *z, const char *name)
 {
-	int e = archive_errno(ar);
-	const char *why = archive_error_string(ar);
+	int e = z->err != 0 ? z->err : archive_errno(ar);
+	const char *why = z->err != 0 ? strerror(z->err) : archive_error_string(ar);
+	const char *archive = z->path;
 
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
 		return fail(x, CML_ERR_IO,
@@ -1815,7 +1854,7 @@ zip_fail(cml_exchange *x, struct archive *ar, const char *archive, const char *n
 
 /* Adds one file to the archive at archive. */
 static cml_status
-zip_add(cml_exchange *x, struct archive *ar, const char *archive, const char *dir,
+zip_add(cml_exchange *x, struct archive *ar, const struct zip_out *archive, const char *dir,
         const char *name, char *buf, size_t cap)
 {
 	char path[4096];
@@ -1839,7 +1878,7 @@ zip_add(cml_exchange *x, struct archive *ar, const char *archive, const char *di
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_mtime(e, sb.st_mtim.tv_sec, 0);
-	if (archive_write_header(ar, e) != ARCHIVE_OK) {
+	if (archive_write_header(ar, e) != ARCHIVE_OK || archive->err != 0) {
 		st = zip_fail(x, ar, archive, name);
 		goto out;
 	}
@@ -1853,12 +1892,12 @@ zip_add(cml_exchange *x, struct archive *ar, const char *archive, const char *di
 		}
 		if (n == 0)
 			break;
-		if (archive_write_data(ar, buf, (size_t)n) != n) {
+		if (archive_write_data(ar, buf, (size_t)n) != n || archive->err != 0) {
 			st = zip_fail(x, ar, archive, name);
 			goto out;
 		}
 	}
-	if (archive_write_finish_entry(ar) != ARCHIVE_OK)
+	if (archive_write_finish_entry(ar) != ARCHIVE_OK || archive->err != 0)
 		st = zip_fail(x, ar, archive, name);
 out:
 	archive_entry_free(e);
@@ -1884,6 +1923,7 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 	if (fd < 0)
 		return fail(x, CML_ERR_IO, "cannot create a temporary archive in %s: %s",
 		            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", strerror(errno));
+	struct zip_out zo = { .fd = fd, .path = path };
 	ar = archive_write_new();
 	buf = cml_malloc(256 * 1024);
 	if (ar == NULL || buf == NULL) {
@@ -1894,15 +1934,16 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 	 * million-product package should not wait on the compressor */
 	if (archive_write_set_format_zip(ar) != ARCHIVE_OK ||
 	    archive_write_set_options(ar, "zip:compression-level=3") < ARCHIVE_WARN ||
-	    archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
+	    archive_write_set_bytes_in_last_block(ar, 1) != ARCHIVE_OK ||
+	    archive_write_open(ar, &zo, NULL, zip_write, NULL) != ARCHIVE_OK) {
 		st = fail(x, CML_ERR_IO, "zip: %s", archive_error_string(ar));
 		goto out;
 	}
 	logf_(x, "packing %s", name);
 	for (const char *const *n = names; st == CML_OK && *n != NULL; n++)
-		st = zip_add(x, ar, path, dir, *n, buf, 256 * 1024);
-	if (st == CML_OK && archive_write_close(ar) != ARCHIVE_OK)
-		st = zip_fail(x, ar, path, NULL);
+		st = zip_add(x, ar, &zo, dir, *n, buf, 256 * 1024);
+	if (st == CML_OK && (archive_write_close(ar) != ARCHIVE_OK || zo.err != 0))
+		st = zip_fail(x, ar, &zo, NULL);
 	if (st == CML_OK)
 		st = cml_exchange_upload(x, name, path);
 out:
