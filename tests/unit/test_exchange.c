@@ -64,6 +64,7 @@ enum act {
 	CLOSE, /* read the request, close without answering */
 	HALF,  /* read half of the body, then close */
 	TRICKLE, /* answer head and body, then a byte every 50 ms for ever */
+	SLOWREAD, /* read the body at 100 bytes a second, then answer */
 };
 
 struct step {
@@ -239,7 +240,11 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		memmove(buf, buf + hlen + take, inbuf - take);
 		have = inbuf - take;
 		while (r.len < want) {
-			size_t room = sizeof(data);
+			size_t room = s != NULL && s->act == SLOWREAD ? 10 : sizeof(data);
+			if (s != NULL && s->act == SLOWREAD) {
+				struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000000L };
+				nanosleep(&ts, NULL);
+			}
 			if ((long long)room > want - r.len)
 				room = (size_t)(want - r.len);
 			ssize_t k = recv(cfd, data, room, 0);
@@ -255,7 +260,7 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		(*reqno)++;
 		if (write(recfd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 			return;
-		if (s != NULL && s->act != ANSWER && s->act != TRICKLE)
+		if (s != NULL && s->act != ANSWER && s->act != TRICKLE && s->act != SLOWREAD)
 			return; /* the caller closes: a FIN, or a reset over unread data */
 
 		static const struct step none = { .code = 500, .body = "no step left" };
@@ -2348,6 +2353,44 @@ test_upload_endless_answer(void)
 	CHECK(nreq == 3 && reqs[1].len == 300000);
 }
 
+/*
+ * A site that takes an upload's body at a crawl (10 bytes each 100 ms;
+ * on loopback TCP then opens its window in steps seconds apart): bounded
+ * by the timeout, and said as a stalled upload, not as a missing answer.
+ */
+static void
+test_upload_slow_body(void)
+{
+	const struct step steps[] = {
+		{ .body = "zip=no\nfile_limit=0\n" },
+		{ .match = "mode=file", .act = SLOWREAD, .body = "success\n" },
+	};
+	char path[128];
+	cml_exchange_opts o;
+	cml_exchange *x;
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/slow.xml", tmpdir);
+	if (!make_file(path, 20000000, 9) || !SRV_START(steps)) {
+		CHECK(!"setup");
+		return;
+	}
+	o = opts();
+	o.timeout_ms = 1000;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_OK);
+		t0 = now_s();
+		CHECK_INT(seen(x, cml_exchange_upload(x, "slow.xml", path)), CML_ERR_NET);
+		CHECK(now_s() - t0 < 10);
+		CHECK(errmsg_has(x, "the upload stalled: the site took no data for 1 s (--timeout)"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	unlink(path);
+	CHECK_INT(nreq, 1); /* the slow request is not recorded: the server was stopped */
+}
+
 /* checkauth said success without a cookie, and init failed: say why. */
 static void
 test_success_without_cookie(void)
@@ -2507,6 +2550,7 @@ main(int argc, char **argv)
 	T(test_password_forms);
 	T(test_password_short);
 	T(test_upload_endless_answer);
+	T(test_upload_slow_body);
 	T(test_success_without_cookie);
 	T(test_zip_no_room);
 	if (only == NULL)
