@@ -31,6 +31,7 @@
 
 #include "cml/exchange.h"
 #include "cml_private.h"
+#include "exchange_private.h"
 
 #define ANSWER_MAX (64 * 1024) /* a text answer longer than this is cut */
 #define LOG_MAX 512
@@ -60,9 +61,11 @@ struct cml_exchange {
 	const char *cookie_value; /* in cookie, after the '=' */
 	char *sessid;
 	char *timestamp;
+	char *b64_auth, *b64_pw; /* base64 of user:password and of the password */
 	bool zip;
 	int64_t file_limit;
 	bool inited;
+	bool authed;     /* checkauth said success */
 
 	/* the current answer */
 	cml_buf body;     /* raw bytes, at most ANSWER_MAX */
@@ -76,6 +79,9 @@ struct cml_exchange {
 	char *message;    /* the site's words after the status */
 	long http;
 	bool empty;       /* the answer was an empty page */
+	double body_done; /* upload: when its body was all sent (now_ms), 0 before */
+	bool answer_late; /* upload: the answer took longer than timeout_ms after it */
+	bool endless;     /* the last failure: an answer that did not end */
 
 	char curl_err[CURL_ERROR_SIZE];
 	char errmsg[CML_ERRMSG_MAX];
@@ -85,30 +91,170 @@ struct cml_exchange {
 
 static cml_status fail(cml_exchange *x, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
 
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+/* The length of an HTML entity for the byte c at p (&amp; &#64; &#x40;), 0 if none. */
+static size_t
+entity_at(const char *p, unsigned char c)
+{
+	static const struct {
+		char c;
+		const char *e;
+	} named[] = { { '&', "&amp;" }, { '<', "&lt;" }, { '>', "&gt;" }, { '"', "&quot;" },
+		      { '\'', "&apos;" } };
+
+	for (size_t i = 0; i < CML_ARRAY_LEN(named); i++)
+		if ((unsigned char)named[i].c == c && strncmp(p, named[i].e, strlen(named[i].e)) == 0)
+			return strlen(named[i].e);
+	if (p[0] != '&' || p[1] != '#' || c >= 0x80)
+		return 0;
+	bool hex = p[2] == 'x' || p[2] == 'X';
+	size_t i = hex ? 3 : 2, start = i;
+	unsigned v = 0;
+	while (i < start + 6 && (hex ? hexval(p[i]) >= 0 : (p[i] >= '0' && p[i] <= '9'))) {
+		v = v * (hex ? 16u : 10u) + (unsigned)(hex ? hexval(p[i]) : p[i] - '0');
+		i++;
+	}
+	return i > start && p[i] == ';' && v == c ? i + 1 : 0;
+}
+
 /*
- * Replaces the session's secrets (the password, the cookie's value, the
- * sessid) in a message or log line with "(hidden)". Sites echo them back
- * (a cookie repeated in an answer, a sessid in a redirect's Location), so
- * every message and log line passes through here, whatever its source.
+ * The length of a written form of sec at s, 0 when there is none: each
+ * byte of sec as itself, percent-encoded in either case ('+' for a
+ * space), as URLs, forms and libcurl write it, or as an HTML entity, in
+ * any mix.
+ */
+static size_t
+secret_form_at(const char *s, const char *sec)
+{
+	unsigned char c = (unsigned char)*sec;
+	size_t len[3], k = 0, n;
+	int h1, h2;
+
+	if (c == '\0')
+		return 0;
+	/* the spellings of c at s; each is tried, as "%25" is a '%' and its
+	 * encoding both */
+	if ((unsigned char)*s == c || (c == ' ' && *s == '+'))
+		len[k++] = 1;
+	if (*s == '%' && (h1 = hexval(s[1])) >= 0 && (h2 = hexval(s[2])) >= 0 &&
+	    h1 * 16 + h2 == c)
+		len[k++] = 3;
+	if (*s == '&' && (n = entity_at(s, c)) > 0)
+		len[k++] = n;
+	for (size_t i = 0; i < k; i++) {
+		if (sec[1] == '\0')
+			return len[i];
+		if ((n = secret_form_at(s + len[i], sec + 1)) > 0)
+			return len[i] + n;
+	}
+	return 0;
+}
+
+/* At s, "://user:password@" or "://user@": the length of the user-info
+ * part after "://" (through the '@'), 0 when there is none. */
+static size_t
+userinfo_at(const char *s)
+{
+	size_t at = 0;
+
+	if (strncmp(s, "://", 3) != 0)
+		return 0;
+	for (size_t i = 3; s[i] != '\0' && strchr("/?#<>\"' \t\r\n\v", s[i]) == NULL; i++)
+		if (s[i] == '@')
+			at = i - 2;
+	return at;
+}
+
+/*
+ * s with the session's secrets replaced by "(hidden)": the password in
+ * every form it can take (secret_form_at; base64 of user:password as in
+ * an Authorization header, and of the password alone), the cookie's value
+ * and the sessid; and the user info of any URL (libcurl writes the login
+ * into a redirect's URL) dropped. Passwords shorter than min are left:
+ * text from the site is masked with min 1, whole messages again with 3
+ * (the client's own words never hold the password, and a password of
+ * one letter would mask every such letter in them). NULL: out of memory.
+ */
+static char *
+masked(const cml_exchange *x, const char *s, size_t min)
+{
+	size_t pwlen = x->password != NULL ? strlen(x->password) : 0;
+	/* the spellings are matched recursively, a level a byte: a password
+	 * longer than any real one is matched as it is */
+	const char *pw = pwlen >= min && pwlen <= 1024 ? x->password : NULL;
+	const char *exact[] = { x->b64_auth, x->b64_pw, x->cookie_value, x->sessid };
+	cml_buf b = { 0 };
+	bool ok = true;
+
+	while (ok && *s != '\0') {
+		size_t n = pw != NULL ? secret_form_at(s, pw)
+		           : pwlen > 1024 && strncmp(s, x->password, pwlen) == 0 ? pwlen
+		                                                                 : 0;
+		for (size_t i = 0; n == 0 && i < CML_ARRAY_LEN(exact); i++)
+			if (exact[i] != NULL && strlen(exact[i]) >= 3 &&
+			    strncmp(s, exact[i], strlen(exact[i])) == 0)
+				n = strlen(exact[i]);
+		if (n > 0) {
+			ok = cml_buf_append(&b, "(hidden)", 8);
+			s += n;
+		} else if ((n = userinfo_at(s)) > 0) {
+			ok = cml_buf_append(&b, "://", 3);
+			s += 3 + n;
+		} else {
+			ok = cml_buf_append(&b, s, 1);
+			s++;
+		}
+	}
+	if (ok && b.data == NULL)
+		ok = cml_buf_append(&b, "", 0);
+	if (!ok || b.data == NULL) {
+		if (b.data != NULL)
+			explicit_bzero(b.data, b.len);
+		cml_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/*
+ * Masks a message or log line in place (masked, min 3). Sites echo the
+ * secrets back (a cookie repeated in an answer, a sessid in a redirect's
+ * Location, an error page showing the request's headers), so every
+ * message and log line passes through here, whatever its source.
  */
 static void
 scrub(const cml_exchange *x, char *buf, size_t cap)
 {
-	const char *secrets[] = { x->password, x->cookie_value, x->sessid };
-	char tmp[CML_ERRMSG_MAX];
+	char *m = masked(x, buf, 3);
 
-	for (size_t i = 0; i < CML_ARRAY_LEN(secrets); i++) {
-		const char *sec = secrets[i];
-		size_t n = sec != NULL ? strlen(sec) : 0;
-		char *hit;
-
-		if (n < 3)
-			continue;
-		while ((hit = strstr(buf, sec)) != NULL) {
-			cml_msg_set(tmp, sizeof(tmp), "%.*s(hidden)%s", (int)(hit - buf), buf, hit + n);
-			cml_msg_set(buf, cap, "%s", tmp);
-		}
+	if (m == NULL) {
+		cml_msg_set(buf, cap, "(message withheld: out of memory)");
+		return;
 	}
+	cml_msg_set(buf, cap, "%s", m);
+	cml_free(m);
+}
+
+/* Masks site text in place (masked, min 1); false when out of memory. */
+static bool
+mask_site(const cml_exchange *x, char **s)
+{
+	char *m = masked(x, *s, 1);
+
+	if (m == NULL)
+		return false;
+	explicit_bzero(*s, strlen(*s));
+	cml_free(*s);
+	*s = m;
+	return true;
 }
 
 static cml_status
@@ -194,7 +340,13 @@ cut_utf8(char *s, size_t n)
 }
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *ud);
+static cml_status take_answer(cml_exchange *x, const char *what, const char *mode,
+                              const char *ct, enum answer *a);
+static bool unknown_command(cml_exchange *x);
+static cml_status success_answer(cml_exchange *x, enum answer a);
 static size_t on_read(char *buf, size_t size, size_t n, void *ud);
+static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow);
 
 /* ---- URLs and netrc ---- */
 
@@ -325,6 +477,31 @@ cml_exchange_secret_free(char *s)
 
 /* ---- handle ---- */
 
+/* base64 of a, b (RFC 4648, padded), as an Authorization header carries
+ * "user:password"; NULL when out of memory. */
+static char *
+b64_pair(const char *a, const char *b)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t na = strlen(a), n = na + strlen(b), o = 0;
+	char *out = cml_malloc((n + 2) / 3 * 4 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned char c[3] = { 0, 0, 0 };
+		for (size_t k = 0; k < 3 && i + k < n; k++)
+			c[k] = (unsigned char)(i + k < na ? a[i + k] : b[i + k - na]);
+		unsigned v = (unsigned)c[0] << 16 | (unsigned)c[1] << 8 | c[2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* The options every request shares, set once. */
 static void
 setup(cml_exchange *x)
@@ -354,6 +531,10 @@ setup(cml_exchange *x)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, x);
+	/* the clock on an upload's answer (http_once) */
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	/* fewer, bigger reads and writes for chunks of hundreds of KB */
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024L);
 }
@@ -418,6 +599,17 @@ cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, si
 			cml_free(login);
 		x->o.user = x->user;
 	}
+	if (x->password != NULL) {
+		/* the forms an echoed Authorization header shows it in */
+		cml_buf up = { 0 };
+		if (!cml_buf_appendf(&up, "%s:", x->user != NULL ? x->user : ""))
+			goto fail_x;
+		x->b64_auth = b64_pair(up.data, x->password);
+		x->b64_pw = b64_pair("", x->password);
+		cml_buf_free(&up);
+		if (x->b64_auth == NULL || x->b64_pw == NULL)
+			goto fail_x;
+	}
 	if (x->o.connect_timeout_ms == 0)
 		x->o.connect_timeout_ms = 30000;
 	if (x->o.timeout_ms == 0)
@@ -470,6 +662,8 @@ cml_exchange_free(cml_exchange *x)
 	cml_free(x->type);
 	cml_free(x->user);
 	wipe_free(x->password);
+	wipe_free(x->b64_auth);
+	wipe_free(x->b64_pw);
 	cml_free(x->netrc_file);
 	cml_free(x->version);
 	cml_free(x->cacert);
@@ -626,15 +820,40 @@ on_read(char *buf, size_t size, size_t n, void *ud)
 	return (size_t)got;
 }
 
+/*
+ * An upload's bound after its body: libcurl's low-speed limit keeps a
+ * stalled body from hanging, but a site that trickles an answer byte by
+ * byte would pass it for ever. Once the last byte of the body is sent,
+ * the answer has timeout_ms, as a GET's whole request has. libcurl calls
+ * this at least once a second.
+ */
+static int
+on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	cml_exchange *x = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	if (x->up == NULL)
+		return 0;
+	if (x->body_done == 0 && ulnow >= (curl_off_t)x->up->len)
+		x->body_done = now_ms();
+	if (x->body_done > 0 && now_ms() - x->body_done > (double)x->o.timeout_ms) {
+		x->answer_late = true;
+		return 1; /* CURLE_ABORTED_BY_CALLBACK */
+	}
+	return 0;
+}
+
 /* The charset named in the Content-Type, lower-cased, or "". */
 static void
-answer_charset(cml_exchange *x, char *out, size_t cap)
+answer_charset(const char *ct, char *out, size_t cap)
 {
-	char *ct = NULL;
 	const char *p;
 
 	out[0] = '\0';
-	if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL)
+	if (ct == NULL)
 		return;
 	if ((p = strcasestr(ct, "charset=")) == NULL)
 		return;
@@ -656,7 +875,7 @@ answer_charset(cml_exchange *x, char *out, size_t cap)
  * bytes that do not convert become '?'.
  */
 static cml_status
-decode_answer(cml_exchange *x)
+decode_answer(cml_exchange *x, const char *ct)
 {
 	const char *src = x->body.len > 0 ? x->body.data : "";
 	size_t n = x->body.len;
@@ -668,7 +887,7 @@ decode_answer(cml_exchange *x)
 		src += 3;
 		n -= 3;
 	}
-	answer_charset(x, cs, sizeof(cs));
+	answer_charset(ct, cs, sizeof(cs));
 	/* a site may well say utf-8 and send windows-1251: the bytes decide */
 	if (strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0)
 		cs[0] = '\0';
@@ -841,9 +1060,36 @@ classify(cml_exchange *x)
 	cml_free(copy);
 	cml_free(x->message);
 	x->message = m.data != NULL ? m.data : cml_strdup("");
+	/* the site's words are shown and returned: never with the password
+	 * an error page may echo */
+	if (x->message != NULL && !mask_site(x, &x->message)) {
+		wipe_free(x->message);
+		x->message = NULL;
+	}
 	if (a == ANS_OTHER && x->message != NULL)
 		cut_utf8(x->message, 300);
 	return a;
+}
+
+/* The answer's first line (after leading blanks), masked (mask_site),
+ * cut to n bytes; "" when there is none or no memory. */
+static void
+first_line(cml_exchange *x, char *out, size_t cap, size_t n)
+{
+	const char *t = x->text != NULL ? x->text : "";
+	char *line;
+
+	out[0] = '\0';
+	while (*t == ' ' || *t == '\t' || is_break(*t))
+		t++;
+	if ((line = cml_malloc(strcspn(t, "\r\n\v") + 1)) == NULL)
+		return;
+	memcpy(line, t, strcspn(t, "\r\n\v"));
+	line[strcspn(t, "\r\n\v")] = '\0';
+	if (mask_site(x, &line))
+		cml_msg_set(out, cap, "%s", line);
+	wipe_free(line);
+	cut_utf8(out, n);
 }
 
 /* The answer's first line, for the log, and the site's words after a
@@ -853,16 +1099,9 @@ static void
 log_answer(cml_exchange *x, const char *mode)
 {
 	char first[200];
-	const char *t = x->text != NULL ? x->text : "";
 
-	while (*t == ' ' || *t == '\t' || is_break(*t))
-		t++;
-	size_t n = 0;
-	while (t[n] != '\0' && !is_break(t[n]) && n + 1 < sizeof(first))
-		n++;
-	memcpy(first, t, n);
-	first[n] = '\0';
-	cut_utf8(first, 120);
+	first_line(x, first, sizeof(first), 120);
+	size_t n = strlen(first);
 	const char *m = cml_exchange_message(x);
 	bool words = strcmp(mode, "checkauth") != 0 && strcmp(mode, "init") != 0 && m[0] != '\0' &&
 	             (strcmp(first, "success") == 0 || strcmp(first, "progress") == 0 ||
@@ -875,14 +1114,44 @@ log_answer(cml_exchange *x, const char *mode)
 
 /* ---- one request ---- */
 
+/* An answer that began but did not end within the bound. */
+static cml_status
+endless(cml_exchange *x, const char *what)
+{
+	curl_off_t got = 0;
+
+	(void)curl_easy_getinfo(x->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	x->endless = true;
+	return fail(x, CML_ERR_NET,
+	            "%s: the site's answer did not end within %u s (--timeout; %" PRId64
+	            " bytes came): its script may be stuck in a loop (see the site's error "
+	            "log); run again later",
+	            what, (x->o.timeout_ms + 999) / 1000, (int64_t)got);
+}
+
 /* What a curl failure means for the caller. */
 static cml_status
 transport_fail(cml_exchange *x, const char *what, CURLcode rc)
 {
-	const char *detail = x->curl_err[0] != '\0' ? x->curl_err : curl_easy_strerror(rc);
+	char detail[CURL_ERROR_SIZE + 64];
+	char *d = cml_strdup(x->curl_err[0] != '\0' ? x->curl_err : curl_easy_strerror(rc));
+
+	/* libcurl's words may hold a URL, with the login it added */
+	if (d != NULL && mask_site(x, &d))
+		cml_msg_set(detail, sizeof(detail), "%s", d);
+	else
+		cml_msg_set(detail, sizeof(detail), "%s", curl_easy_strerror(rc));
+	wipe_free(d);
 
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
+		if (x->body.len > 0 || x->sunk > 0)
+			return endless(x, what);
+		if (x->up != NULL && x->body_done == 0)
+			return fail(x, CML_ERR_NET,
+			            "%s: the upload stalled: the site took no data for %u s "
+			            "(--timeout)",
+			            what, (x->o.timeout_ms + 999) / 1000);
 		return fail(x, CML_ERR_NET, "%s: no answer from the site within %u s (--timeout)",
 		            what, (x->o.timeout_ms + 999) / 1000);
 	case CURLE_GOT_NOTHING:
@@ -902,6 +1171,17 @@ transport_fail(cml_exchange *x, const char *what, CURLcode rc)
 		            "%s: the connection to the site broke while the data was on its way",
 		            what);
 	case CURLE_PEER_FAILED_VERIFICATION:
+		/* a CA file does not help a certificate made out to another name */
+		if (strstr(detail, "host name") != NULL || strstr(detail, "hostname") != NULL)
+			return fail(x, CML_ERR_REFUSED,
+			            "%s: the site's certificate is for another name: %s (give --url "
+			            "the host name the certificate names)",
+			            what, detail);
+		if (x->cacert != NULL)
+			return fail(x, CML_ERR_REFUSED,
+			            "%s: the site's certificate does not verify against the CAs in "
+			            "%s: %s (is it the CA that signed the site's certificate?)",
+			            what, x->cacert, detail);
 		return fail(x, CML_ERR_REFUSED,
 		            "%s: the site's certificate does not verify: %s (give its CA with "
 		            "--cacert; --insecure turns the check off)",
@@ -912,8 +1192,15 @@ transport_fail(cml_exchange *x, const char *what, CURLcode rc)
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return fail(x, CML_ERR_USAGE, "%s: bad site URL: %s", what, detail);
-	case CURLE_READ_ERROR:
 	case CURLE_ABORTED_BY_CALLBACK:
+		if (x->answer_late)
+			return x->body.len > 0 ? endless(x, what)
+			                       : fail(x, CML_ERR_NET,
+			                              "%s: no answer from the site within %u s of the "
+			                              "end of the upload (--timeout)",
+			                              what, (x->o.timeout_ms + 999) / 1000);
+		/* FALLTHROUGH */
+	case CURLE_READ_ERROR:
 		return fail(x, CML_ERR_IO, "%s: cannot read the file being sent (did it change?)",
 		            what);
 	case CURLE_WRITE_ERROR:
@@ -926,6 +1213,79 @@ transport_fail(cml_exchange *x, const char *what, CURLcode rc)
 	default:
 		return fail(x, CML_ERR_NET, "%s: %s", what, detail);
 	}
+}
+
+/*
+ * The path of url, and url without user info, query and fragment (in
+ * *bare, masked), both from libcurl's URL parser; false when it is not a
+ * URL or out of memory.
+ */
+static bool
+url_bare(const cml_exchange *x, const char *url, char **path, char **bare)
+{
+	CURLU *u = curl_url();
+	char *p = NULL, *b = NULL;
+	bool ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	          curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	          curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	          curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
+	          curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+	          curl_url_get(u, CURLUPART_PATH, &p, 0) == CURLUE_OK &&
+	          curl_url_get(u, CURLUPART_URL, &b, 0) == CURLUE_OK;
+
+	*path = *bare = NULL;
+	if (ok) {
+		*path = cml_strdup(p);
+		*bare = cml_strdup(b);
+		ok = *path != NULL && *bare != NULL && mask_site(x, bare);
+		if (!ok) {
+			cml_free(*path);
+			wipe_free(*bare);
+			*path = *bare = NULL;
+		}
+	}
+	curl_free(p);
+	curl_free(b);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/*
+ * A 3xx answer. To the same script elsewhere (http to https, a new
+ * host) the site has moved, and its new address is the advice; anywhere
+ * else (a login form, the front page) the script did not take the
+ * request, and the address it sends us to is no --url. The address is
+ * shown without user info (libcurl writes the login into it) or query.
+ */
+static cml_status
+redirected(cml_exchange *x, const char *what, long code)
+{
+	char *loc = NULL, *ours = NULL, *theirs = NULL, *bare = NULL, *ours_bare = NULL;
+	cml_status st;
+
+	(void)curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc);
+	if (loc == NULL || !url_bare(x, loc, &theirs, &bare))
+		st = fail(x, CML_ERR_REFUSED,
+		          "%s: the site redirects (HTTP %ld) without saying where: check --url",
+		          what, code);
+	else if (url_bare(x, x->url, &ours, &ours_bare) && strcmp(ours, theirs) == 0)
+		st = fail(x, CML_ERR_REFUSED,
+		          "%s: the site redirects (HTTP %ld) to %s: the exchange script has moved "
+		          "there; give that address as --url",
+		          what, code, bare);
+	else
+		st = fail(x, CML_ERR_REFUSED,
+		          "%s: the site redirects (HTTP %ld) to %s, not to an exchange script (a "
+		          "login page?): the exchange script did not take the request; check that "
+		          "--url is the script itself (e.g. .../bitrix/admin/1c_exchange.php) and "
+		          "that the user may run the exchange (its group's rights in the site's "
+		          "exchange settings)",
+		          what, code, bare);
+	cml_free(ours);
+	cml_free(theirs);
+	wipe_free(bare);
+	wipe_free(ours_bare);
+	return st;
 }
 
 /* The HTTP status of a finished transfer, as the caller sees it. */
@@ -944,14 +1304,8 @@ http_fail(cml_exchange *x, const char *what)
 	if (code == 404)
 		return fail(x, CML_ERR_REFUSED,
 		            "%s: no exchange script at this URL (HTTP 404): check --url", what);
-	if (code >= 300 && code < 400) {
-		char *loc = NULL;
-		(void)curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc);
-		return fail(x, CML_ERR_REFUSED,
-		            "%s: the site redirects (HTTP %ld)%s%s: give the address it "
-		            "redirects to as --url",
-		            what, code, loc != NULL ? " to " : "", loc != NULL ? loc : "");
-	}
+	if (code >= 300 && code < 400)
+		return redirected(x, what, code);
 	return fail(x, CML_ERR_REFUSED, "%s: the site answered HTTP %ld", what, code);
 }
 
@@ -979,6 +1333,9 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 	x->curl_err[0] = '\0';
 	x->http = 0;
 	x->empty = false;
+	x->body_done = 0;
+	x->answer_late = false;
+	x->endless = false;
 	if (url == NULL || (x->o.log != NULL && shown == NULL)) {
 		st = fail(x, CML_ERR_NOMEM, "out of memory");
 		goto out;
@@ -1012,12 +1369,13 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 	}
 
 	CURLcode rc = curl_easy_perform(c);
-	x->up = NULL;
 	if (rc != CURLE_OK) {
 		st = transport_fail(x, what, rc);
+		x->up = NULL;
 		logf_(x, "  failed: %s", x->errmsg);
 		goto out;
 	}
+	x->up = NULL;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->http);
 	if (x->http < 200 || x->http > 299) {
 		st = http_fail(x, what);
@@ -1029,8 +1387,28 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 		*a = ANS_SUCCESS;
 		goto out;
 	}
-	if ((st = decode_answer(x)) != CML_OK)
-		goto out;
+	char *ct = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK)
+		ct = NULL;
+	st = take_answer(x, what, mode, ct, a);
+out:
+	cml_free(url);
+	cml_free(shown);
+	return st;
+}
+
+/*
+ * A text answer in x->body, HTTP 2xx with Content-Type ct (may be NULL):
+ * decoded and classified into *a, its message taken; an empty page or an
+ * HTML page is a CML_ERR_NET failure.
+ */
+static cml_status
+take_answer(cml_exchange *x, const char *what, const char *mode, const char *ct, enum answer *a)
+{
+	cml_status st;
+
+	if ((st = decode_answer(x, ct)) != CML_OK)
+		return st;
 	const char *t = x->text;
 	while (*t == ' ' || *t == '\t' || is_break(*t))
 		t++;
@@ -1041,27 +1419,37 @@ http_once(cml_exchange *x, const char *what, const char *mode, const char *const
 	}
 	if (*t == '\0') {
 		x->empty = true;
-		st = fail(x, CML_ERR_NET, "%s: the site answered with an empty page", what);
-		goto out;
+		return fail(x, CML_ERR_NET, "%s: the site answered with an empty page", what);
 	}
 	if (*t == '<') {
+		/* an error page may show the request's headers: the password
+		 * is masked before the page is cut to its gist (a base64 cut
+		 * short would not match), and after (dropped tags and joined
+		 * lines can put it back together) */
 		char gist[400];
-		html_gist(t, gist, sizeof(gist));
+		char *page = cml_strdup(t);
+		if (page == NULL || !mask_site(x, &page)) {
+			wipe_free(page);
+			return fail(x, CML_ERR_NOMEM, "out of memory");
+		}
+		html_gist(page, gist, sizeof(gist));
+		wipe_free(page);
+		if ((page = cml_strdup(gist)) == NULL || !mask_site(x, &page)) {
+			wipe_free(page);
+			return fail(x, CML_ERR_NOMEM, "out of memory");
+		}
 		st = fail(x, CML_ERR_NET,
 		          "%s: the site answered with an HTML page instead of the protocol (an "
 		          "error in the site's code?): %s",
-		          what, gist[0] != '\0' ? gist : "(no text)");
-		goto out;
+		          what, page[0] != '\0' ? page : "(no text)");
+		wipe_free(page);
+		return st;
 	}
 	*a = classify(x);
 	if (x->message == NULL)
-		st = fail(x, CML_ERR_NOMEM, "out of memory");
-	else
-		log_answer(x, mode);
-out:
-	cml_free(url);
-	cml_free(shown);
-	return st;
+		return fail(x, CML_ERR_NOMEM, "out of memory");
+	log_answer(x, mode);
+	return CML_OK;
 }
 
 /*
@@ -1103,6 +1491,13 @@ refused(cml_exchange *x, const char *what, enum answer a)
 
 	switch (a) {
 	case ANS_FAILURE:
+		if (x->authed && x->cookie == NULL)
+			return fail(x, CML_ERR_REFUSED,
+			            "%s: the site answered failure: %s; its checkauth said success "
+			            "but gave no session cookie, so it does not know this session: "
+			            "the site's exchange script or its PHP sessions are broken (ask "
+			            "the site's administrator)",
+			            what, m[0] != '\0' ? m : "(no reason given)");
 		return fail(x, CML_ERR_REFUSED, "%s: the site answered failure: %s", what,
 		            m[0] != '\0' ? m : "(no reason given)");
 	case ANS_ERROR:
@@ -1117,15 +1512,7 @@ refused(cml_exchange *x, const char *what, enum answer a)
 		break;
 	}
 	char first[320];
-	const char *t = x->text != NULL ? x->text : "";
-	while (*t == ' ' || is_break(*t))
-		t++;
-	size_t n = strcspn(t, "\r\n\v");
-	if (n >= sizeof(first))
-		n = sizeof(first) - 1;
-	memcpy(first, t, n);
-	first[n] = '\0';
-	cut_utf8(first, 200);
+	first_line(x, first, sizeof(first), 200);
 	return fail(x, CML_ERR_REFUSED,
 	            "%s: the site answered neither success, progress nor failure: \"%s\"", what,
 	            first);
@@ -1154,12 +1541,10 @@ take(char **dst, const char *v)
 	return *dst != NULL;
 }
 
-cml_status
-cml_exchange_checkauth(cml_exchange *x)
+/* checkauth's answer (st, a: what the request gave): the session. */
+static cml_status
+checkauth_answer(cml_exchange *x, cml_status st, enum answer a)
 {
-	enum answer a;
-	cml_status st = request(x, "checkauth", "checkauth", NULL, &a);
-
 	if (st == CML_ERR_REFUSED && (x->http == 401 || x->http == 403))
 		return fail(x, CML_ERR_REFUSED,
 		            "checkauth: the site refused the login (HTTP %ld): check the user "
@@ -1214,11 +1599,21 @@ cml_exchange_checkauth(cml_exchange *x)
 		explicit_bzero(x->message, strlen(x->message));
 		x->message[0] = '\0';
 	}
+	x->authed = st == CML_OK;
 	if (st == CML_OK)
 		logf_(x, "  session: %s, %s, %s", x->cookie != NULL ? "cookie" : "no cookie",
 		      x->sessid != NULL ? "sessid" : "no sessid",
 		      x->timestamp != NULL ? "timestamp" : "no timestamp");
 	return st;
+}
+
+cml_status
+cml_exchange_checkauth(cml_exchange *x)
+{
+	enum answer a;
+	cml_status st = request(x, "checkauth", "checkauth", NULL, &a);
+
+	return checkauth_answer(x, st, a);
 }
 
 /* "key=value", "key-value" (OpenCart writes "zip-no") or "key: value". */
@@ -1242,14 +1637,13 @@ param_value(const char *line, const char *const *keys)
 	return NULL;
 }
 
-cml_status
-cml_exchange_init(cml_exchange *x)
+/* init's answer (st, a: what the request gave): zip and file_limit. */
+static cml_status
+init_answer(cml_exchange *x, cml_status st, enum answer a)
 {
 	static const char *const zip_keys[] = { "zip", NULL };
 	static const char *const limit_keys[] = { "file_limit", "file-limit", "filelimit",
 		                                  "file_size_limit", NULL };
-	enum answer a;
-	cml_status st = request(x, "init", "init", NULL, &a);
 
 	if (st != CML_OK)
 		return st;
@@ -1289,6 +1683,47 @@ cml_exchange_init(cml_exchange *x)
 	logf_(x, "  zip=%s, file_limit=%" PRId64 "%s", x->zip ? "yes" : "no", x->file_limit,
 	      x->file_limit == 0 ? " (no limit)" : "");
 	return CML_OK;
+}
+
+cml_status
+cml_exchange_init(cml_exchange *x)
+{
+	enum answer a;
+	cml_status st = request(x, "init", "init", NULL, &a);
+
+	return init_answer(x, st, a);
+}
+
+cml_status
+cml_exchange_parse_answer(cml_exchange *x, const char *mode, const void *body, size_t len,
+                          const char *content_type)
+{
+	enum answer a = ANS_OTHER;
+	cml_status st;
+
+	cml_buf_clear(&x->body);
+	x->cut = false;
+	x->sink = NULL;
+	x->http = 200;
+	x->empty = false;
+	x->endless = false;
+	if (len > 0 && on_data((char *)(uintptr_t)body, 1, len, x) != len)
+		return fail(x, CML_ERR_NOMEM, "out of memory");
+	st = take_answer(x, mode, mode, content_type, &a);
+	if (strcmp(mode, "checkauth") == 0)
+		return checkauth_answer(x, st, a);
+	if (strcmp(mode, "init") == 0)
+		return init_answer(x, st, a);
+	if (st != CML_OK)
+		return st;
+	if (strcmp(mode, "import") == 0 && a == ANS_PROGRESS)
+		return CML_OK;
+	if (strcmp(mode, "success") == 0)
+		return success_answer(x, a);
+	if ((strcmp(mode, "complete") == 0 || strcmp(mode, "deactivate") == 0) &&
+	    a == ANS_FAILURE && unknown_command(x))
+		return CML_END;
+	return refused(x, mode, a);
 }
 
 /* Sends [0, size) of fd as name in chunks; no retry here. */
@@ -1350,7 +1785,12 @@ cml_exchange_upload(cml_exchange *x, const char *name, const char *path)
 	                     after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
 	                     after.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
 		st = fail(x, CML_ERR_IO, "%s changed while it was being sent", path);
-	if (st == CML_ERR_NET)
+	if (st == CML_ERR_NET && x->endless)
+		/* the body went out; its answer did not come whole */
+		cml_msg_set(x->errmsg + strlen(x->errmsg), sizeof(x->errmsg) - strlen(x->errmsg),
+		            "; the site did not confirm %s%s, so it is not imported", name,
+		            x->o.retries > 0 ? ", even sent from the start again" : "");
+	else if (st == CML_ERR_NET)
 		cml_msg_set(x->errmsg + strlen(x->errmsg), sizeof(x->errmsg) - strlen(x->errmsg),
 		            "; %s was not sent whole%s", name,
 		            x->o.retries > 0 ? ", even from the start again" : "");
@@ -1359,10 +1799,63 @@ out:
 	return st;
 }
 
-/* Adds one file to the archive. */
+/* The temporary archive being written. */
+struct zip_out {
+	int fd;
+	int err; /* the first failed write's errno, 0: none */
+	const char *path;
+};
+
+/*
+ * libarchive's output. A failed write is kept in err, not handed back:
+ * in its fatal state libarchive (3.6) never ends the deflate stream of
+ * the entry it was writing, which leaks it; so it is told all went well,
+ * and the caller checks err after every call and stops.
+ */
+static la_ssize_t
+zip_write(struct archive *ar, void *ud, const void *buf, size_t n)
+{
+	struct zip_out *z = ud;
+	const char *p = buf;
+	size_t left = n;
+
+	(void)ar;
+	while (z->err == 0 && left > 0) {
+		ssize_t w = write(z->fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			z->err = errno;
+			break;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	return (la_ssize_t)n;
+}
+
+/* A failure of the archive (name: of the file being added, or NULL): a
+ * full disk is said as such, with where the archive was. */
 static cml_status
-zip_add(cml_exchange *x, struct archive *ar, const char *dir, const char *name, char *buf,
-        size_t cap)
+zip_fail(cml_exchange *x, struct archive *ar, const struct zip_out *z, const char *name)
+{
+	int e = z->err != 0 ? z->err : archive_errno(ar);
+	const char *why = z->err != 0 ? strerror(z->err) : archive_error_string(ar);
+	const char *archive = z->path;
+
+	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+		return fail(x, CML_ERR_IO,
+		            "zip: cannot write the temporary archive %s: %s: make room there or "
+		            "point TMPDIR at a disk with room for the zipped package",
+		            archive, strerror(e));
+	return fail(x, CML_ERR_IO, "zip: %s%s%s", name != NULL ? name : "",
+	            name != NULL ? ": " : "", why != NULL ? why : "cannot write the archive");
+}
+
+/* Adds one file to the archive at archive. */
+static cml_status
+zip_add(cml_exchange *x, struct archive *ar, const struct zip_out *archive, const char *dir,
+        const char *name, char *buf, size_t cap)
 {
 	char path[4096];
 	struct stat sb;
@@ -1385,8 +1878,8 @@ zip_add(cml_exchange *x, struct archive *ar, const char *dir, const char *name, 
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_mtime(e, sb.st_mtim.tv_sec, 0);
-	if (archive_write_header(ar, e) != ARCHIVE_OK) {
-		st = fail(x, CML_ERR_IO, "zip: %s: %s", name, archive_error_string(ar));
+	if (archive_write_header(ar, e) != ARCHIVE_OK || archive->err != 0) {
+		st = zip_fail(x, ar, archive, name);
 		goto out;
 	}
 	for (;;) {
@@ -1399,13 +1892,13 @@ zip_add(cml_exchange *x, struct archive *ar, const char *dir, const char *name, 
 		}
 		if (n == 0)
 			break;
-		if (archive_write_data(ar, buf, (size_t)n) != n) {
-			st = fail(x, CML_ERR_IO, "zip: %s: %s", name, archive_error_string(ar));
+		if (archive_write_data(ar, buf, (size_t)n) != n || archive->err != 0) {
+			st = zip_fail(x, ar, archive, name);
 			goto out;
 		}
 	}
-	if (archive_write_finish_entry(ar) != ARCHIVE_OK)
-		st = fail(x, CML_ERR_IO, "zip: %s: %s", name, archive_error_string(ar));
+	if (archive_write_finish_entry(ar) != ARCHIVE_OK || archive->err != 0)
+		st = zip_fail(x, ar, archive, name);
 out:
 	archive_entry_free(e);
 	if (fd >= 0)
@@ -1430,6 +1923,7 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 	if (fd < 0)
 		return fail(x, CML_ERR_IO, "cannot create a temporary archive in %s: %s",
 		            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", strerror(errno));
+	struct zip_out zo = { .fd = fd, .path = path };
 	ar = archive_write_new();
 	buf = cml_malloc(256 * 1024);
 	if (ar == NULL || buf == NULL) {
@@ -1440,15 +1934,16 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 	 * million-product package should not wait on the compressor */
 	if (archive_write_set_format_zip(ar) != ARCHIVE_OK ||
 	    archive_write_set_options(ar, "zip:compression-level=3") < ARCHIVE_WARN ||
-	    archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
+	    archive_write_set_bytes_in_last_block(ar, 1) != ARCHIVE_OK ||
+	    archive_write_open(ar, &zo, NULL, zip_write, NULL) != ARCHIVE_OK) {
 		st = fail(x, CML_ERR_IO, "zip: %s", archive_error_string(ar));
 		goto out;
 	}
 	logf_(x, "packing %s", name);
 	for (const char *const *n = names; st == CML_OK && *n != NULL; n++)
-		st = zip_add(x, ar, dir, *n, buf, 256 * 1024);
-	if (st == CML_OK && archive_write_close(ar) != ARCHIVE_OK)
-		st = fail(x, CML_ERR_IO, "zip: %s", archive_error_string(ar));
+		st = zip_add(x, ar, &zo, dir, *n, buf, 256 * 1024);
+	if (st == CML_OK && (archive_write_close(ar) != ARCHIVE_OK || zo.err != 0))
+		st = zip_fail(x, ar, &zo, NULL);
 	if (st == CML_OK)
 		st = cml_exchange_upload(x, name, path);
 out:
@@ -1557,17 +2052,22 @@ cml_exchange_query(cml_exchange *x, FILE *out)
 	return CML_OK;
 }
 
+/* mode=success's answer. */
+static cml_status
+success_answer(cml_exchange *x, enum answer a)
+{
+	if (a == ANS_ERROR)
+		return fail(x, CML_ERR_REFUSED,
+		            "success: the site answered error: it did not take the confirmation "
+		            "(its session changed?); it will send the same orders again");
+	return refused(x, "success", a);
+}
+
 cml_status
 cml_exchange_success(cml_exchange *x)
 {
 	enum answer a;
 	cml_status st = request(x, "success", "success", NULL, &a);
 
-	if (st != CML_OK)
-		return st;
-	if (a == ANS_ERROR)
-		return fail(x, CML_ERR_REFUSED,
-		            "success: the site answered error: it did not take the confirmation "
-		            "(its session changed?); it will send the same orders again");
-	return refused(x, "success", a);
+	return st != CML_OK ? st : success_answer(x, a);
 }

@@ -33,7 +33,8 @@ static const struct argp_option options[] = {
 	  "Do not verify the site's TLS certificate (anyone on the way can read the password)",
 	  10 },
 	{ "timeout", OPT_TIMEOUT, "SECONDS", 0,
-	  "Give up on an answer, or on a stalled upload, after SECONDS (default 300)", 10 },
+	  "Give up on an answer not whole within SECONDS (an upload's: after its body), or on an "
+	  "upload that stalls for SECONDS (default 300)", 10 },
 	{ "connect-timeout", OPT_CONNECT_TIMEOUT, "SECONDS", 0,
 	  "Wait SECONDS at most for a connection (default 30)", 10 },
 	{ "retries", OPT_RETRIES, "N", 0,
@@ -210,6 +211,17 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 		cml_status st = cml_netrc_lookup(s->netrc_file, s->url, s->user, &login, &pw);
 
 		if (st == CML_OK) {
+			/* the same warning as for a password file */
+			struct stat sb;
+			const char *home = getenv("HOME");
+			char path[4096];
+			if (s->netrc_file != NULL)
+				snprintf(path, sizeof(path), "%s", s->netrc_file);
+			else
+				snprintf(path, sizeof(path), "%s/.netrc", home != NULL ? home : "");
+			if (stat(path, &sb) == 0 && (sb.st_mode & 0044) != 0)
+				cmd_warn("%s: the netrc file is readable by others (chmod 600 it)",
+				         path);
 			s->password = strdup(pw);
 			s->netrc_user = login != NULL ? strdup(login) : NULL;
 			cml_exchange_secret_free(pw);

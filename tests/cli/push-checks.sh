@@ -203,6 +203,65 @@ push
 expect "3.1 split package: exit 0, whole" '[ "$rc" = 0 ] && received_same'
 expect "3.1 split package: 1C's order" '[ "$(imported_order)" = "classifier.xml goods.xml offers.xml prices.xml rests.xml " ]'
 
+# ---- the password in every form it can take (and a short one) ----
+
+hard='p@ss w:r/d%Пароль'
+printf '%s\n' "$hard" >"$tmp/pw-hard"
+chmod 600 "$tmp/pw-hard"
+no_forms() { # password: none of its forms in push.out and push.err, no URL with user info
+	python3 - "$1" admin "$tmp/push.out" "$tmp/push.err" <<'EOF'
+import base64, sys, urllib.parse
+pw, user = sys.argv[1], sys.argv[2]
+text = b"".join(open(f, "rb").read() for f in sys.argv[3:])
+q = urllib.parse.quote(pw, safe="")
+forms = [pw.encode(), q.encode(), q.lower().encode(), urllib.parse.quote_plus(pw, safe="").encode(),
+         base64.b64encode(("%s:%s" % (user, pw)).encode()), base64.b64encode(pw.encode()),
+         b"@127.0.0.1"]
+sys.exit(1 if any(f in text for f in forms) else 0)
+EOF
+}
+hard_fault() { # description, status, message, cmlsite options... (site and client: $hard)
+	desc=$1 want=$2 msg=$3
+	shift 3
+	start_site --password-file "$tmp/pw-hard" "$@"
+	fresh
+	push -v --password-file "$tmp/pw-hard" --retries 0 --timeout 1
+	if status_is "$want" && err_has "$msg" && no_forms "$hard" && pending 0; then
+		ok "$desc"
+	else
+		bad "$desc (want exit $want, \"$msg\", no form of the password)"
+	fi
+}
+hard_fault "a relative login redirect at checkauth: no login in the URL shown" 5 \
+	"redirects (HTTP 302) to http://127.0.0.1:" --fault redirect
+expect "a login redirect: not advised as --url" \
+	'err_has "not to an exchange script" && ! err_has "as --url"'
+hard_fault "an error page echoing the Authorization header: masked" 4 \
+	"HTTP_AUTHORIZATION: Basic (hidden) PHP_AUTH_USER: admin PHP_AUTH_PW: (hidden)" \
+	--fault echo-auth
+hard_fault "a failure quoting the password, raw and percent-encoded: masked" 5 \
+	"Неверный пароль (hidden) / (hidden)" --fault failure \
+	--failure-text "Неверный пароль $hard / $(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="").lower())' "$hard")"
+hard_fault "success without a cookie: said why init fails" 5 \
+	"gave no session cookie, so it does not know this session" --fault no-cookie
+printf 'q7\n' >"$tmp/pw-short"
+chmod 600 "$tmp/pw-short"
+start_site --password-file "$tmp/pw-short" --fault failure --failure-text "wrong password q7, see q7"
+fresh
+push -v --password-file "$tmp/pw-short"
+expect "a two-character password quoted by the site: masked" \
+	'[ "$rc" = 5 ] && err_has "wrong password (hidden), see (hidden)" && ! grep -qF q7 "$tmp/push.err" "$tmp/push.out"'
+
+# an upload answered by a trickle that never ends: bounded by --timeout
+start_site --fault trickle
+fresh
+t0=$(date +%s)
+push --timeout 1 --retries 1
+t1=$(date +%s)
+expect "an endless answer to an upload: exit 4 within the timeouts, said so" \
+	'[ "$rc" = 4 ] && err_has "answer did not end within 1 s" && err_has "stuck in a loop" && [ $((t1 - t0)) -lt 15 ] && pending 0'
+expect "an endless answer to an upload: started again from init once" '[ "$(requests init)" = 2 ]'
+
 # ---- faults: the message, the status, and no acknowledgement ----
 
 fault() { # description, status, message, cmlsite options... -- catalog-push options
@@ -281,6 +340,18 @@ if command -v openssl >/dev/null; then
 	push --cacert "$tmp/cert.pem"
 	expect "https with --cacert: delivered and verified" '[ "$rc" = 0 ] && received_same && acked'
 	fresh
+	good_url=$url
+	url=$(printf '%s' "$url" | sed 's|//127.0.0.1:|//localhost:|')
+	push --cacert "$tmp/cert.pem" --retries 0
+	expect "https, a certificate for another name: said so, --cacert not advised" \
+		'[ "$rc" = 5 ] && err_has "certificate is for another name" && ! err_has "give its CA with --cacert" && pending 0'
+	url=$good_url
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca \
+		-keyout "$tmp/key2.pem" -out "$tmp/other-ca.pem" >/dev/null 2>&1
+	push --cacert "$tmp/other-ca.pem" --retries 0
+	expect "https, --cacert of another CA: said which file it does not verify against" \
+		'[ "$rc" = 5 ] && err_has "does not verify against the CAs in $tmp/other-ca.pem" && pending 0'
+	fresh
 	push --insecure
 	expect "https with --insecure: delivered, with a warning" \
 		'[ "$rc" = 0 ] && acked && err_has "not checked"'
@@ -309,11 +380,21 @@ expect "password from CMLKIT_PASSWORD" '[ "$rc" = 0 ] && acked'
 expect "--verbose logs requests, hides the sessid" 'err_has "mode=init&sessid=(hidden)"'
 fresh
 printf 'machine 127.0.0.1 login admin password %s\n' "$pass" >"$tmp/netrc"
+chmod 600 "$tmp/netrc"
 env -u CMLKIT_PASSWORD "$bin/catalog-push" -v --db "$tmp/cmlkit.db" --url "$url" \
 	--netrc-file "$tmp/netrc" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
 rc=$?
 cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
 expect "user and password from netrc" '[ "$rc" = 0 ] && acked'
+expect "a netrc file of mode 0600: no warning" '! err_has "readable by others"'
+fresh
+chmod 644 "$tmp/netrc"
+env -u CMLKIT_PASSWORD "$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" \
+	--netrc-file "$tmp/netrc" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
+rc=$?
+cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+expect "a netrc file readable by others: a warning, and it is used" \
+	'[ "$rc" = 0 ] && acked && err_has "$tmp/netrc: the netrc file is readable by others (chmod 600 it)"'
 fresh
 printf 'machine example.org login other password x\nmachine 127.0.0.1 login someone password x\nmachine 127.0.0.1\n  login admin\n  password %s\n' "$pass" >"$tmp/netrc"
 env -u CMLKIT_PASSWORD "$bin/catalog-push" --db "$tmp/cmlkit.db" --url "$url" --user admin \
@@ -360,6 +441,8 @@ expect "a URL that is not http(s): usage error" '[ "$rc" = 2 ] && err_has "http:
 
 # ---- the password never shows ----
 expect "the password appears in no output" '[ -z "$(grep -lF -- "$pass" "$tmp/all-output")" ]'
+expect "the odd password appears in no output, in no form" \
+	'cp "$tmp/all-output" "$tmp/push.err" && : >"$tmp/push.out" && no_forms "$hard"'
 expect "the password appears in nothing the site kept" '[ -z "$(grep -rlF -- "$pass" "$tmp/site")" ]'
 
 echo "$passes passed, $fails failed"

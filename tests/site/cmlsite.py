@@ -32,7 +32,8 @@ Options (all documented in tests/README):
 Faults (--fault, repeatable; MODE "any" or "*" means every mode):
     wrong-password@checkauth  failure@import  html@import  empty@import
     http500@any  drop@file  slow@import  endless@import  inline-success@file
-    error-text@checkauth
+    error-text@checkauth  redirect@checkauth  echo-auth@checkauth
+    trickle@file  no-cookie@checkauth
 At most one fault fires per request: the first one given that matches the
 request's mode and has firings left.
 
@@ -101,7 +102,10 @@ HTML_FATAL = ("<!DOCTYPE html>\n<html><head><title>Error</title></head><body><b>
               "</body></html>").encode("utf-8")
 HTML_500 = (b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
             b"<body><h1>Internal Server Error</h1></body></html>")
+HTML_REDIRECT = (b"<!DOCTYPE html>\n<html><head><title>302 Found</title></head>"
+                 b"<body><a href=\"/auth/?login=yes\">Login</a></body></html>")
 HTML_TYPE = "text/html; charset=UTF-8"
+TRICKLE_SECONDS = 600  # how long the trickle fault goes on if the client does not give up
 XML_TYPE = "application/xml; charset=windows-1251"
 
 # fault name -> the mode it applies to unless the spec names one (None = every mode)
@@ -116,6 +120,10 @@ FAULT_DEFAULT_MODE = {
     "endless": "import",
     "inline-success": "file",
     "error-text": "checkauth",
+    "redirect": "checkauth",
+    "echo-auth": "checkauth",
+    "trickle": "file",
+    "no-cookie": "checkauth",
 }
 
 # modes each known type understands; anything else is "Неизвестная команда."
@@ -352,6 +360,8 @@ class Site:
         ok = self.check_password(req.creds)
         if fault and fault.name == "wrong-password":
             ok = False
+        if ok and fault and fault.name == "no-cookie":
+            return self.text("success\n")  # a site that lost its PHP session
         if not ok:
             if self.args.auth_401:
                 return self.text("failure\n" + MSG_AUTH, status=401,
@@ -499,9 +509,22 @@ class Site:
         self.log_import("sale", "(success)", 0, "-", "-")
         return self.text("success\n")
 
-    def fault_answer(self, fault):
+    def fault_answer(self, fault, req):
         """The answer of a fault that replaces the normal one (None: not such a fault)."""
         name = fault.name
+        if name == "redirect":
+            # Bitrix's login redirect: relative, as the admin pages send it
+            return Answer(302, HTML_REDIRECT, HTML_TYPE, "(redirect)",
+                          [("Location", "/auth/?login=yes&backurl=%2Fbitrix%2Fadmin%2F")])
+        if name == "echo-auth":
+            # a debugging error page that prints the request's headers
+            auth = req.headers.get("Authorization") or ""
+            page = ("<!DOCTYPE html>\n<html><head><title>Access denied</title></head><body>"
+                    "<h1>Access denied</h1><pre>HTTP_AUTHORIZATION: %s\nPHP_AUTH_USER: %s\n"
+                    "PHP_AUTH_PW: %s</pre></body></html>"
+                    % (auth, req.creds[0] if req.creds else "",
+                       req.creds[1] if req.creds else ""))
+            return Answer(200, page.encode("utf-8"), HTML_TYPE, "<!DOCTYPE html>")
         if name == "failure":
             return self.failure(self.args.failure_text)
         if name == "html":
@@ -628,6 +651,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if answer is None and fault and fault.name == "slow":
                 time.sleep(site.args.slow_seconds)  # outside the lock: others go on
 
+            if answer is None and fault and fault.name == "trickle":
+                self.drain()  # the whole body, then an answer that never ends
+                self.close_connection = True
+                raise Dropped("(trickled)")
+
             if answer is None and fault and fault.name == "drop":
                 if self.command == "POST" and self.length > 0:
                     self.read_some(max(1, self.length // 2))
@@ -636,7 +664,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if answer is None:
                 with site.lock:
                     if fault:
-                        answer = site.fault_answer(fault)
+                        answer = site.fault_answer(fault, self)
                     if answer is None:
                         try:
                             answer = site.dispatch(self, fault)
@@ -669,6 +697,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "-" if note else answer.status, note or answer.first or "(empty)",
                 fault.name if fault else "-"])
 
+        if note == "(trickled)":
+            self.trickle()
+            return
         if note is not None:
             # an abrupt end: no answer at all
             try:
@@ -686,6 +717,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(answer.body)
+
+    def trickle(self):
+        """A status line, then a body a byte at a time that never ends."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", self.server.site.text("").ctype)
+            self.send_header("Content-Length", "1000000000")
+            self.end_headers()
+            self.wfile.write(b"success\n")
+            self.wfile.flush()
+            deadline = time.monotonic() + TRICKLE_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                self.wfile.write(b".")
+                self.wfile.flush()
+        except (ConnectionError, socket.timeout, ssl.SSLError):
+            pass
+        self.close_connection = True
 
     def cookie_state(self):
         if self.cookie is None:

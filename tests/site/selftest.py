@@ -581,7 +581,50 @@ def test_faults(top, sites):
        "dropped requests: half the body read, no status")
 
 
-TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults]
+def test_client_faults(top, sites):
+    """The faults that test what a client shows: redirect, echo-auth, no-cookie, trickle."""
+    site = Site(top, "client-faults", "--fault", "redirect:1", "--fault", "echo-auth:1",
+                "--fault", "no-cookie:1", "--fault", "trickle:1")
+    sites.append(site)
+    auth = "Basic " + base64.b64encode(b"admin:secret").decode("ascii")
+    q = "%s?type=catalog&mode=checkauth" % PATH
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=TIMEOUT)
+    conn.request("GET", q, headers={"Authorization": auth})
+    r = conn.getresponse()
+    r.read()
+    eq((r.status, r.getheader("Location")), (302, "/auth/?login=yes&backurl=%2Fbitrix%2Fadmin%2F"),
+       "redirect: a relative login redirect")
+    conn.close()
+    r = site.request(dict(type="catalog", mode="checkauth"), auth=("admin", "secret"))
+    eq(r.status, 200, "echo-auth: status")
+    check(("HTTP_AUTHORIZATION: %s" % auth).encode() in r.body and b"PHP_AUTH_PW: secret" in r.body,
+          "echo-auth: the page shows the Authorization header and the password")
+    site.expect(site.request(dict(type="catalog", mode="checkauth"), auth=("admin", "secret")),
+                "success\n", "no-cookie: success alone")
+    x = Exchange(site, "catalog")
+    site.expect(x.call("init"), "zip=no\nfile_limit=204800", "init after no-cookie")
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=TIMEOUT)
+    conn.request("POST", "%s?type=catalog&mode=file&filename=a.xml&sessid=%s" % (PATH, x.sessid),
+                 body=b"x" * 1000, headers={"Cookie": "PHPSESSID=" + x.cookie})
+    r = conn.getresponse()
+    eq((r.status, r.getheader("Content-Length")), (200, "1000000000"), "trickle: an endless answer")
+    start = time.monotonic()
+    got = r.read(8)
+    while time.monotonic() - start < 0.5:
+        got += r.read(1)
+    eq(got[:8], b"success\n", "trickle: starts as success")
+    check(1 <= len(got) - 8 <= 5, "trickle: about a byte each 0.2 s (%d in 0.5 s)" % (len(got) - 8))
+    conn.close()
+    time.sleep(0.5)  # the site notices the close at its next byte
+    rows = [row[1:] for row in lines_of(os.path.join(site.dir, "requests.log"))]
+    eq([row[-1] for row in rows if row[-1] != "-"], ["redirect", "echo-auth", "no-cookie", "trickle"],
+       "client faults logged")
+    eq([row[-2] for row in rows][-1], "(trickled)", "trickle logged")
+    check(b"secret" not in read(os.path.join(site.dir, "requests.log")), "no password in the log")
+
+
+TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
+         test_client_faults]
 
 
 def main():

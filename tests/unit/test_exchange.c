@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -62,6 +63,8 @@ enum act {
 	ANSWER,
 	CLOSE, /* read the request, close without answering */
 	HALF,  /* read half of the body, then close */
+	TRICKLE, /* answer head and body, then a byte every 50 ms for ever */
+	SLOWREAD, /* read the body at 100 bytes a second, then answer */
 };
 
 struct step {
@@ -237,7 +240,11 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		memmove(buf, buf + hlen + take, inbuf - take);
 		have = inbuf - take;
 		while (r.len < want) {
-			size_t room = sizeof(data);
+			size_t room = s != NULL && s->act == SLOWREAD ? 10 : sizeof(data);
+			if (s != NULL && s->act == SLOWREAD) {
+				struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000000L };
+				nanosleep(&ts, NULL);
+			}
 			if ((long long)room > want - r.len)
 				room = (size_t)(want - r.len);
 			ssize_t k = recv(cfd, data, room, 0);
@@ -253,7 +260,7 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		(*reqno)++;
 		if (write(recfd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 			return;
-		if (s != NULL && s->act != ANSWER)
+		if (s != NULL && s->act != ANSWER && s->act != TRICKLE && s->act != SLOWREAD)
 			return; /* the caller closes: a FIN, or a reset over unread data */
 
 		static const struct step none = { .code = 500, .body = "no step left" };
@@ -274,6 +281,19 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 		                 reason(code), h, blen);
 		if (n < 0 || (size_t)n >= sizeof(head))
 			return;
+		if (s->act == TRICKLE) {
+			/* a script in a loop: an answer that never ends */
+			n = snprintf(head, sizeof(head),
+			             "HTTP/1.1 200 OK\r\n%sContent-Length: 100000000\r\n\r\n", h);
+			if (send_all(cfd, head, (size_t)n) != 0 || send_all(cfd, body, blen) != 0)
+				return;
+			for (;;) {
+				struct timespec ts = { .tv_sec = 0, .tv_nsec = 50000000L };
+				nanosleep(&ts, NULL);
+				if (send_all(cfd, ".", 1) != 0)
+					return;
+			}
+		}
 		if (send_all(cfd, head, (size_t)n) != 0 || send_all(cfd, body, blen) != 0)
 			return;
 	}
@@ -2145,6 +2165,304 @@ test_redirect_secret(void)
 	CHECK(logs.p != NULL && strstr(logs.p + from, "ckREDIR31") == NULL);
 }
 
+/* ---- the password in every form (issue 8, item 3) ---- */
+
+/* Spaces, '@', ':', '/', '%' and Cyrillic: every byte that URLs,
+ * libcurl and HTML pages write differently. */
+#define HARD_PW "p@ss w:r/d%Пароль"
+
+/* pw percent-encoded (all but letters and digits), hex in upper or lower case */
+static void
+pct(const char *pw, char *out, size_t cap, bool lower)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)pw; *p != '\0' && o + 4 < cap; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, cap - o, lower ? "%%%02x" : "%%%02X", *p);
+	}
+	out[o] = '\0';
+}
+
+/* Whether text shows pw (of user) in any form: raw, percent-encoded,
+ * base64 with the user or alone; or any URL with user info. */
+static bool
+shows_password(const char *text, const char *user, const char *pw)
+{
+	char buf[512], up[256];
+
+	if (text == NULL)
+		return false;
+	if (strstr(text, pw) != NULL)
+		return true;
+	pct(pw, buf, sizeof(buf), false);
+	if (strstr(text, buf) != NULL)
+		return true;
+	pct(pw, buf, sizeof(buf), true);
+	if (strstr(text, buf) != NULL)
+		return true;
+	snprintf(up, sizeof(up), "%s:%s", user, pw);
+	b64(up, buf, sizeof(buf));
+	if (strstr(text, buf) != NULL)
+		return true;
+	b64(pw, buf, sizeof(buf));
+	if (strstr(text, buf) != NULL)
+		return true;
+	return strstr(text, "@127.0.0.1") != NULL;
+}
+
+/*
+ * A relative redirect at checkauth (libcurl's redirect URL then holds
+ * the login, percent-encoded), an error page echoing the Authorization
+ * header and the password in three spellings, and a failure line quoting
+ * it percent-encoded in lower case. Bugs found by this test: the first
+ * showed "http://exchange:p%40ss%20w%3ar%2fd...@127.0.0.1/auth/" and
+ * advised it as --url; the second showed the base64 and every spelling.
+ */
+static void
+test_password_forms(void)
+{
+	char page[2048], fail_line[512], b[256], up[128], low[256];
+	const struct step steps[] = {
+		{ .code = 302, .head = "Location: /auth/?login=yes&back=1c\r\n" },
+		{ .head = "Content-Type: text/html; charset=UTF-8\r\n", .body = page },
+		{ .head = "Content-Type: text/plain; charset=UTF-8\r\n", .body = fail_line },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+	size_t from = logs.len, efrom = errs.len, mfrom = msgs.len;
+
+	snprintf(up, sizeof(up), "%s:%s", USER, HARD_PW);
+	b64(up, b, sizeof(b));
+	pct(HARD_PW, low, sizeof(low), true);
+	snprintf(page, sizeof(page),
+	         "<html><head><title>Access denied</title></head><body><pre>"
+	         "HTTP_AUTHORIZATION: Basic %s\nPHP_AUTH_PW: %s\nQUERY: pw=%s\n"
+	         "ESCAPED: p&#64;ss w&#x3A;r&#47;d&#37;Пароль\n</pre></body></html>",
+	         b, HARD_PW, low);
+	snprintf(fail_line, sizeof(fail_line), "failure\nНеверный пароль %s (%s)\n", low,
+	         HARD_PW);
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	o.password = HARD_PW;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "redirects (HTTP 302) to http://127.0.0.1:"));
+		CHECK(errmsg_has(x, "/auth/, not to an exchange script"));
+		CHECK(strstr(cml_exchange_errmsg(x), "as --url") == NULL);
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_ERR_NET);
+		CHECK(errmsg_has(x, "HTML page"));
+		CHECK(errmsg_has(x, "HTTP_AUTHORIZATION: Basic (hidden)"));
+		CHECK(errmsg_has(x, "PHP_AUTH_PW: (hidden)"));
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "Неверный пароль (hidden) ((hidden))"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 3);
+	CHECK(nreq == 3 && strcmp(reqs[0].auth + 6, b) == 0); /* what was sent: "Basic " b */
+	CHECK(!shows_password(errs.p + efrom, USER, HARD_PW));
+	CHECK(!shows_password(msgs.p + mfrom, USER, HARD_PW));
+	CHECK(!shows_password(logs.p + from, USER, HARD_PW));
+}
+
+/* A password of one or two characters is masked too, in the site's
+ * words (before: only passwords of 3 or more). */
+static void
+test_password_short(void)
+{
+	const struct step steps[] = {
+		{ .body = "failure\nwrong password q7 for exchange\n" },
+		{ .body = "failure\nwrong password Z\n" },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	o.password = "q7";
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "checkauth: the site refused the login: wrong password "
+		                    "(hidden) for exchange"));
+		CHECK(strstr(cml_exchange_message(x), "q7") == NULL);
+	}
+	cml_exchange_free(x);
+	o.password = "Z";
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "wrong password (hidden)"));
+		CHECK(strchr(cml_exchange_message(x), 'Z') == NULL);
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 2);
+}
+
+/*
+ * An upload whose answer never ends (a site script in a loop, printing):
+ * bounded by the timeout from the end of the body, like a GET's answer.
+ * A bug found by this test: only a stall was bounded, so a trickle held
+ * the client (and catalog-push's lock) for ever.
+ */
+static void
+test_upload_endless_answer(void)
+{
+	const struct step steps[] = {
+		{ .body = "zip=no\nfile_limit=0\n" },
+		{ .match = "mode=file", .act = TRICKLE, .body = "success\n" },
+		{ .match = "mode=import", .act = TRICKLE, .body = "progress\n" },
+	};
+	char path[128];
+	cml_exchange_opts o;
+	cml_exchange *x;
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/trickle.xml", tmpdir);
+	if (!make_file(path, 300000, 5) || !SRV_START(steps)) {
+		CHECK(!"setup");
+		return;
+	}
+	o = opts();
+	o.timeout_ms = 500;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_OK);
+		t0 = now_s();
+		CHECK_INT(seen(x, cml_exchange_upload(x, "trickle.xml", path)), CML_ERR_NET);
+		CHECK(now_s() - t0 < 3.5);
+		CHECK(errmsg_has(x, "upload trickle.xml (bytes 0-300000 of 300000): the site's "
+		                    "answer did not end within 1 s (--timeout"));
+		CHECK(errmsg_has(x, "stuck in a loop"));
+		CHECK(errmsg_has(x, "; the site did not confirm trickle.xml, so it is not imported"));
+		t0 = now_s();
+		CHECK_INT(seen(x, cml_exchange_import(x, "trickle.xml")), CML_ERR_NET);
+		CHECK(now_s() - t0 < 3.5);
+		CHECK(errmsg_has(x, "import trickle.xml: the site's answer did not end within"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 3);
+	CHECK(nreq == 3 && reqs[1].len == 300000);
+}
+
+/*
+ * A site that takes an upload's body at a crawl (10 bytes each 100 ms;
+ * on loopback TCP then opens its window in steps seconds apart): bounded
+ * by the timeout, and said as a stalled upload, not as a missing answer.
+ */
+static void
+test_upload_slow_body(void)
+{
+	const struct step steps[] = {
+		{ .body = "zip=no\nfile_limit=0\n" },
+		{ .match = "mode=file", .act = SLOWREAD, .body = "success\n" },
+	};
+	char path[128];
+	cml_exchange_opts o;
+	cml_exchange *x;
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/slow.xml", tmpdir);
+	if (!make_file(path, 20000000, 9) || !SRV_START(steps)) {
+		CHECK(!"setup");
+		return;
+	}
+	o = opts();
+	o.timeout_ms = 1000;
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_OK);
+		t0 = now_s();
+		CHECK_INT(seen(x, cml_exchange_upload(x, "slow.xml", path)), CML_ERR_NET);
+		CHECK(now_s() - t0 < 10);
+		CHECK(errmsg_has(x, "the upload stalled: the site took no data for 1 s (--timeout)"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	unlink(path);
+	CHECK_INT(nreq, 1); /* the slow request is not recorded: the server was stopped */
+}
+
+/* checkauth said success without a cookie, and init failed: say why. */
+static void
+test_success_without_cookie(void)
+{
+	const struct step steps[] = {
+		{ .body = "success\n" },
+		{ .body = answer1251("failure", "Нет доступа") },
+	};
+	cml_exchange_opts o;
+	cml_exchange *x;
+
+	if (!SRV_START(steps))
+		return;
+	o = opts();
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_checkauth(x)), CML_OK);
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_ERR_REFUSED);
+		CHECK(errmsg_has(x, "init: the site answered failure: Нет доступа; its checkauth "
+		                    "said success but gave no session cookie"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 2);
+}
+
+/* No room for the temporary archive (a file size limit stands in for a
+ * full $TMPDIR: the same failed write): said as such, with where. */
+static void
+test_zip_no_room(void)
+{
+	const struct step steps[] = {
+		{ .body = "zip=yes\nfile_limit=0\n" },
+	};
+	const char *const names[] = { "big.xml", NULL };
+	char dir[128], path[160];
+	struct rlimit old, lim;
+	cml_exchange_opts o;
+	cml_exchange *x;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/pkg-full", tmpdir);
+	snprintf(path, sizeof(path), "%s/big.xml", dir);
+	if (mkdir(dir, 0700) != 0 || (f = fopen(path, "wb")) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	srand(7);
+	for (int i = 0; i < 200000; i++)
+		putc(rand() & 0xff, f); /* does not compress */
+	fclose(f);
+	if (!SRV_START(steps) || getrlimit(RLIMIT_FSIZE, &old) != 0)
+		return;
+	o = opts();
+	x = xopen(&o);
+	if (x != NULL) {
+		CHECK_INT(seen(x, cml_exchange_init(x)), CML_OK);
+		signal(SIGXFSZ, SIG_IGN);
+		lim = old;
+		lim.rlim_cur = 50000;
+		CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+		CHECK_INT(seen(x, cml_exchange_upload_zip(x, "package.zip", dir, names)),
+		          CML_ERR_IO);
+		CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+		CHECK(errmsg_has(x, "zip: cannot write the temporary archive "));
+		CHECK(errmsg_has(x, "File too large: make room there or point TMPDIR at a disk"));
+	}
+	cml_exchange_free(x);
+	srv_stop();
+	CHECK_INT(nreq, 1);
+}
+
 /* ---- secrets, over every scenario above ---- */
 
 static void
@@ -2229,6 +2547,12 @@ main(int argc, char **argv)
 	T(test_alloc_failures);
 	T(test_secret_echoed);
 	T(test_redirect_secret);
+	T(test_password_forms);
+	T(test_password_short);
+	T(test_upload_endless_answer);
+	T(test_upload_slow_body);
+	T(test_success_without_cookie);
+	T(test_zip_no_room);
 	if (only == NULL)
 		RUN(test_secrets);
 #undef T
