@@ -365,14 +365,18 @@ find_generation(cml_store *store, struct package *p, const char *operand, cml_ge
 		return EXIT_OK;
 	}
 	if (gi->superseded != NULL) {
-		cmd_error("%s: refused: generation %" PRId64 " was superseded by a later %s run "
-		          "(%s): the source may have changed back since it was written, so its "
-		          "package is stale and is not sent; push the package the latest "
-		          "delta-export or full-export wrote (when it wrote none, the site is "
-		          "up to date)",
-		          operand, p->gen, gi->superseded_by != NULL ? gi->superseded_by : "export",
-		          gi->superseded);
-		return EXIT_ATTENTION;
+		/* Not an error: the source moved on, and a later run decided
+		 * what the site needs (when it wrote nothing, nothing). Said
+		 * unless -q, so a person learns why nothing was sent. */
+		cmd_warn("%s: refused: generation %" PRId64 " was superseded by a later %s run "
+		         "(%s): the source may have changed back since it was written, so its "
+		         "package is stale and is not sent; push the package the latest "
+		         "delta-export or full-export wrote (when it wrote none, the site is "
+		         "up to date)",
+		         operand, p->gen, gi->superseded_by != NULL ? gi->superseded_by : "export",
+		         gi->superseded);
+		*skip = true;
+		return EXIT_OK;
 	}
 	if (gi->files == NULL || !files_from_stamp(p, gi->files)) {
 		cmd_error("%s: generation %" PRId64 " has no record of its files (written by an "
