@@ -667,10 +667,29 @@ lock_take(cml_store *s, const char *program, bool *waited)
 	*waited = false;
 	if (s->lock_path == NULL)
 		return CML_OK;
-	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Never through a symbolic link, and only a file of its own: the
+	 * holder line is written over the file's content, which must not
+	 * empty somebody else's file (ln -s victim cmlkit.db.lock). */
+	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	                  0600);
+	if (s->lock_fd < 0 && errno == ELOOP)
+		return fail(s, CML_ERR_IO,
+		            "the run lock %s is a symbolic link: refusing to use it (remove it; "
+		            "cmlkit creates the lock itself)",
+		            s->lock_path);
 	if (s->lock_fd < 0)
 		return fail(s, CML_ERR_IO, "cannot open the run lock %s: %s", s->lock_path,
 		            strerror(errno));
+	struct stat lsb;
+	if (fstat(s->lock_fd, &lsb) != 0 || !S_ISREG(lsb.st_mode) || lsb.st_nlink != 1) {
+		close(s->lock_fd);
+		s->lock_fd = -1;
+		return fail(s, CML_ERR_IO,
+		            "the run lock %s is not a file of its own (a hard link, or not a "
+		            "regular file): refusing to use it (remove it; cmlkit creates the "
+		            "lock itself)",
+		            s->lock_path);
+	}
 	for (;;) {
 		if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
 			break;
