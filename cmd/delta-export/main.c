@@ -120,6 +120,10 @@ run(struct delta_opts *o)
 		status = ack(store, o->ack);
 		goto out;
 	}
+	if (o->pkg.output != NULL && !pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
 		status = EXIT_LOCAL;
 		goto out;
@@ -153,7 +157,7 @@ run(struct delta_opts *o)
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
 	if (!o->dry_run) {
 		if (!pkg_make_dir(o->pkg.output) ||
-		    (package = pkg_abs_dir(o->pkg.output)) == NULL) {
+		    (package = pkg_abs_dir(o->pkg.output)) == NULL || !pkg_recover(o->pkg.output)) {
 			status = EXIT_LOCAL;
 			goto out;
 		}
