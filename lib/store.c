@@ -218,8 +218,27 @@ db_fail(cml_store *s, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
 
-	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: %s: %s", s->path, what,
-	            sqlite3_errmsg(s->db));
+	int e = sqlite3_system_errno(s->db);
+	const char *hint = "";
+
+	/* the errno SQLite kept is not always the cause (a read-only mount
+	 * reads as "unable to open database file"): ask the file system */
+	if (e != ENOSPC && e != EDQUOT && access(s->path, W_OK) != 0 &&
+	    (errno == EROFS || errno == EACCES))
+		e = errno;
+
+	/* SQLite says "disk I/O error" for a full disk when it cannot grow
+	 * its -shm file, and a bare "attempt to write a readonly database"
+	 * for a mode or mount it cannot write: say which and what to do. */
+	if ((rc & 0xff) == SQLITE_FULL || e == ENOSPC || e == EDQUOT)
+		hint = ": no space left on the disk holding it (or over quota; the -wal and "
+		       "-shm files are made beside it): free some space, then run again";
+	else if ((rc & 0xff) == SQLITE_READONLY || e == EROFS || e == EACCES || e == EPERM)
+		hint = ": it cannot be written (the database file, its -wal and -shm files and "
+		       "its directory must be writable by this user, on a file system mounted "
+		       "read-write); a program that only reads it can use it as it is";
+	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: %s: %s%s", s->path, what,
+	            sqlite3_errmsg(s->db), hint);
 	cml_status st = status_of(rc);
 	return st == CML_OK ? CML_ERR_IO : st;
 }

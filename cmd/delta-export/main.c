@@ -111,6 +111,9 @@ run(struct delta_opts *o)
 	const char *db = o->db != NULL ? o->db : cml_store_default_path();
 	cml_store_opts so = { 0 };
 
+	if (o->ack == 0 && o->pkg.output != NULL &&
+	    !pkg_check_output(o->pkg.output, o->inputs, o->n_inputs))
+		return EXIT_USAGE;
 	store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
 	if (store == NULL) {
 		cmd_error("%s", errbuf);
@@ -118,10 +121,6 @@ run(struct delta_opts *o)
 	}
 	if (o->ack != 0) {
 		status = ack(store, o->ack);
-		goto out;
-	}
-	if (o->pkg.output != NULL && !pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
-		status = EXIT_USAGE;
 		goto out;
 	}
 	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
