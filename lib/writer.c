@@ -2,7 +2,8 @@
  * writer.c: the streaming CommerceML package writer (see writer.h).
  *
  * Every item is written as soon as it is added, into a temporary file of
- * its own section beside the target (".import.xml.XXXXXX"). A section is
+ * its own section beside the target (".cmlkit-tmp.PID.import.xml.XXXXXX",
+so that what a dead run left can be told; cml_writer_recover). A section is
  * the content of one container element: the Товар elements of
  * Каталог/Товары, the Предложение elements of ПакетПредложений/Предложения,
  * the ТипЦены elements of ТипыЦен, and so on, so that items of different
@@ -15,7 +16,9 @@
  * cml_writer_finish() assembles each final file into another temporary
  * file: XML declaration, the root element, the container elements and,
  * between them, the section bodies copied byte for byte; then it renames
- * every assembled file into place.
+ * every assembled file into place, with a journal (".cmlkit-install")
+ * listing the renames while they happen, so that a run killed between two
+ * of them is completed by the next and never leaves a mix of packages.
  *
  * Two things are kept in memory: the headers (Классификатор, Каталог,
  * ПакетПредложений: a few strings, the last one seen wins) and the groups.
