@@ -88,7 +88,6 @@ push)
 	"$bin/full-export" -q --db "$tmp/0.db" --date $D -o "$tmp/0" "${A[@]}" >/dev/null || exit 1
 	# the package is where it was recorded: run/ is pkg/, never rewritten
 	mv "$tmp/0" "$tmp/pkg"
-	py_sql "$tmp/0.db" "UPDATE generations SET package = '$tmp/pkg'" >/dev/null
 	python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE generations SET package = ?", (sys.argv[2],)); c.commit()' \
 		"$tmp/0.db" "$(cd "$tmp/pkg" && pwd -P)"
@@ -194,8 +193,7 @@ for i in $(seq 1 "$trials"); do
 		;;
 	esac
 	[ -z "$(ls -A "$tmp/t")" ] || fail "left in TMPDIR: $(ls -A "$tmp/t")"
-	left=$(ls -A "$tmp" | grep -E '^run\.db-(journal|wal|shm)$' | grep -v -- '-wal\|-shm')
-	[ -z "$left" ] || fail "left beside the database: $left"
+	[ ! -e "$tmp/run.db-journal" ] || fail "a rollback journal left beside the database"
 done
 echo "$mode: $trials trials, $killed killed before they ended ($term by SIGTERM), $journal caught while the package was being put in place"
 echo "$((trials - fails)) trials passed, $fails checks failed"

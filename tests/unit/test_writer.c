@@ -1262,8 +1262,9 @@ test_recover(void)
 	put_file(dir, name[3], "ours");
 	put_file(dir, name[4], "init's");
 	put_file(dir, ".import.xml.FFFFFF", "not ours");
-	snprintf(journal, sizeof(journal), "cmlkit-install %ld\n%s\timport.xml\n%s\toffers.xml\nend\n",
-	    dead, name[1], name[0]);
+	snprintf(journal, sizeof(journal),
+	    "cmlkit-install %ld\n%s\timport.xml\n%s\toffers.xml\nend\n", dead, name[1],
+	    name[0]);
 	put_file(dir, ".cmlkit-install", journal);
 
 	CHECK_INT(cml_writer_recover(dir, &completed, &removed, err, sizeof(err)), CML_OK);
