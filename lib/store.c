@@ -232,8 +232,27 @@ db_fail(cml_store *s, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
 
-	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: %s: %s", s->path, what,
-	            sqlite3_errmsg(s->db));
+	int e = sqlite3_system_errno(s->db);
+	const char *hint = "";
+
+	/* the errno SQLite kept is not always the cause (a read-only mount
+	 * reads as "unable to open database file"): ask the file system */
+	if (e != ENOSPC && e != EDQUOT && access(s->path, W_OK) != 0 &&
+	    (errno == EROFS || errno == EACCES))
+		e = errno;
+
+	/* SQLite says "disk I/O error" for a full disk when it cannot grow
+	 * its -shm file, and a bare "attempt to write a readonly database"
+	 * for a mode or mount it cannot write: say which and what to do. */
+	if ((rc & 0xff) == SQLITE_FULL || e == ENOSPC || e == EDQUOT)
+		hint = ": no space left on the disk holding it (or over quota; the -wal and "
+		       "-shm files are made beside it): free some space, then run again";
+	else if ((rc & 0xff) == SQLITE_READONLY || e == EROFS || e == EACCES || e == EPERM)
+		hint = ": it cannot be written (the database file, its -wal and -shm files and "
+		       "its directory must be writable by this user, on a file system mounted "
+		       "read-write); a program that only reads it can use it as it is";
+	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s: %s: %s%s", s->path, what,
+	            sqlite3_errmsg(s->db), hint);
 	cml_status st = status_of(rc);
 	return st == CML_OK ? CML_ERR_IO : st;
 }
@@ -683,10 +702,29 @@ lock_take(cml_store *s, const char *program, bool *waited)
 	*waited = false;
 	if (s->lock_path == NULL)
 		return CML_OK;
-	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Never through a symbolic link, and only a file of its own: the
+	 * holder line is written over the file's content, which must not
+	 * empty somebody else's file (ln -s victim cmlkit.db.lock). */
+	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	                  0600);
+	if (s->lock_fd < 0 && errno == ELOOP)
+		return fail(s, CML_ERR_IO,
+		            "the run lock %s is a symbolic link: refusing to use it (remove it; "
+		            "cmlkit creates the lock itself)",
+		            s->lock_path);
 	if (s->lock_fd < 0)
 		return fail(s, CML_ERR_IO, "cannot open the run lock %s: %s", s->lock_path,
 		            strerror(errno));
+	struct stat lsb;
+	if (fstat(s->lock_fd, &lsb) != 0 || !S_ISREG(lsb.st_mode) || lsb.st_nlink != 1) {
+		close(s->lock_fd);
+		s->lock_fd = -1;
+		return fail(s, CML_ERR_IO,
+		            "the run lock %s is not a file of its own (a hard link, or not a "
+		            "regular file): refusing to use it (remove it; cmlkit creates the "
+		            "lock itself)",
+		            s->lock_path);
+	}
 	for (;;) {
 		if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
 			break;

@@ -2,7 +2,8 @@
  * writer.c: the streaming CommerceML package writer (see writer.h).
  *
  * Every item is written as soon as it is added, into a temporary file of
- * its own section beside the target (".import.xml.XXXXXX"). A section is
+ * its own section beside the target (".cmlkit-tmp.PID.import.xml.XXXXXX",
+so that what a dead run left can be told; cml_writer_recover). A section is
  * the content of one container element: the Товар elements of
  * Каталог/Товары, the Предложение elements of ПакетПредложений/Предложения,
  * the ТипЦены elements of ТипыЦен, and so on, so that items of different
@@ -15,7 +16,9 @@
  * cml_writer_finish() assembles each final file into another temporary
  * file: XML declaration, the root element, the container elements and,
  * between them, the section bodies copied byte for byte; then it renames
- * every assembled file into place.
+ * every assembled file into place, with a journal (".cmlkit-install")
+ * listing the renames while they happen, so that a run killed between two
+ * of them is completed by the next and never leaves a mix of packages.
  *
  * Two things are kept in memory: the headers (Классификатор, Каталог,
  * ПакетПредложений: a few strings, the last one seen wins) and the groups.
@@ -29,9 +32,11 @@
  * CML_ERR_STATE and the message of the first error stays.
  */
 #define _GNU_SOURCE /* copy_file_range */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +291,18 @@ path_join(const char *dir, const char *sep, const char *name, const char *suffix
 	memcpy(p + a + b, name, c);
 	memcpy(p + a + b + c, suffix, d + 1);
 	return p;
+}
+
+/* The name of a temporary file of this process in dir: DIR/.cmlkit-tmp.PID.NAME.XXXXXX,
+ * so that a later run can tell the files of a dead run (cml_writer_recover) and a
+ * signal handler those of its own process. */
+static char *
+tmp_name(const char *dir, const char *name)
+{
+	char mid[64];
+
+	cml_msg_set(mid, sizeof(mid), "/%s%ld.", CML_WRITER_TMP_PREFIX, (long)getpid());
+	return path_join(dir, mid, name, ".XXXXXX");
 }
 
 /* ---- emitting elements ----
@@ -1292,7 +1309,7 @@ frag_open(cml_writer *w, int sec)
 
 	if (f->x != NULL)
 		return CML_OK;
-	f->path = path_join(w->dir, "/.", w->names[sec_file(w, sec)], ".XXXXXX");
+	f->path = tmp_name(w->dir, w->names[sec_file(w, sec)]);
 	if (f->path == NULL) {
 		st = nomem(w);
 		goto out;
@@ -2275,15 +2292,18 @@ a_content(asmb *a, int fi)
 	}
 }
 
-/* Creates path + ".XXXXXX" with O_EXCL; unlike mkstemp, the mode
- * follows the umask, as for any file a program writes. */
+/* Creates a temporary name for the file name with O_EXCL. Unlike mkstemp,
+ * the mode is given: a file of documents or counterparties (names, INN,
+ * addresses, phones) is 0600 whatever the umask, like the database; a
+ * catalog file follows the umask, as for any file a program writes, since
+ * a site reading the folder may run as another user. */
 static cml_status
-create_final(cml_writer *w, const char *name, char **pathp, int *fdp)
+create_final(cml_writer *w, const char *name, mode_t mode, char **pathp, int *fdp)
 {
 	static const char chars[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	static unsigned long counter;
-	char *path = path_join(w->dir, "/.", name, ".XXXXXX");
+	char *path = tmp_name(w->dir, name);
 	size_t len;
 	int fd = -1;
 
@@ -2301,7 +2321,7 @@ create_final(cml_writer *w, const char *name, char **pathp, int *fdp)
 			path[i] = chars[r % (sizeof(chars) - 1)];
 			r /= sizeof(chars) - 1;
 		}
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -2324,7 +2344,9 @@ assemble(cml_writer *w, int fi)
 	cml_status st = CML_OK;
 	int fd = -1;
 
-	if ((st = create_final(w, w->names[fi], &a.f.path, &fd)) != CML_OK)
+	mode_t mode = fi == F_ORDERS || fi == F_CPS ? 0600 : 0666;
+
+	if ((st = create_final(w, w->names[fi], mode, &a.f.path, &fd)) != CML_OK)
 		return st;
 	w->final_tmp[fi] = a.f.path;
 	if ((a.f.fp = fdopen(fd, "wb")) == NULL) {
@@ -2383,11 +2405,81 @@ out:
 	return st;
 }
 
+static void
+sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
+/*
+ * Writes DIR/.cmlkit-install before the renames: the pairs of names about
+ * to be renamed, so that a run killed between two renames (a new
+ * import.xml beside the old offers.xml) is completed by the next one
+ * (cml_writer_recover), and a site reading the folder can tell a package
+ * being put in place. It is written under a temporary name, synced and
+ * renamed, so it appears whole or not at all; the files it names are
+ * already synced.
+ */
+static cml_status
+journal_write(cml_writer *w, char *const *final, char **journalp)
+{
+	char buf[4096];
+	size_t len;
+	char *tmp = NULL, *journal = NULL;
+	cml_status st = CML_OK;
+	int fd = -1;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "cmlkit-install %ld\n", (long)getpid());
+	for (int fi = 0; fi < F_COUNT; fi++) {
+		if (final[fi] == NULL)
+			continue;
+		const char *t = strrchr(w->final_tmp[fi], '/') + 1;
+		int n = snprintf(buf + len, sizeof(buf) - len, "%s\t%s\n", t, w->names[fi]);
+
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			return set_err(w, CML_ERR_IO, "%s: file names too long", w->dir);
+		len += (size_t)n;
+	}
+	if (len + 4 >= sizeof(buf))
+		return set_err(w, CML_ERR_IO, "%s: file names too long", w->dir);
+	memcpy(buf + len, "end\n", 4);
+	len += 4;
+	if ((journal = path_join(w->dir, "/", CML_WRITER_JOURNAL, "")) == NULL)
+		return nomem(w);
+	if ((st = create_final(w, "install", 0600, &tmp, &fd)) != CML_OK)
+		goto out;
+	if (write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
+		st = io_err(w, tmp, errno);
+		goto out;
+	}
+	if (rename(tmp, journal) != 0) {
+		st = io_err(w, journal, errno);
+		goto out;
+	}
+	sync_dir(w->dir);
+	*journalp = journal;
+	journal = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (st != CML_OK && tmp != NULL)
+		unlink(tmp);
+	cml_free(tmp);
+	cml_free(journal);
+	return st;
+}
+
 /* Renames the assembled files into place. On a failure, the files
  * renamed so far that did not exist before are removed again. */
 static cml_status
 install(cml_writer *w)
 {
+	char *journal = NULL;
 	char *final[F_COUNT] = { NULL };
 	bool existed[F_COUNT] = { false };
 	cml_status st = CML_OK;
@@ -2404,6 +2496,8 @@ install(cml_writer *w)
 		}
 		existed[fi] = lstat(final[fi], &sb) == 0;
 	}
+	if ((st = journal_write(w, final, &journal)) != CML_OK)
+		goto out;
 	for (done = 0; done < F_COUNT; done++) {
 		if (final[done] == NULL)
 			continue;
@@ -2421,12 +2515,9 @@ install(cml_writer *w)
 			goto out;
 		}
 	}
-	/* Make the renames durable; a failure here changes nothing. */
-	int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	/* Make the renames durable before the journal goes; a failure here
+	 * changes nothing. */
+	sync_dir(w->dir);
 	for (fi = 0, done = 0; fi < F_COUNT; fi++) {
 		if (final[fi] == NULL)
 			continue;
@@ -2436,6 +2527,10 @@ install(cml_writer *w)
 	}
 	w->files[done] = NULL;
 out:
+	if (journal != NULL) {
+		unlink(journal);
+		cml_free(journal);
+	}
 	for (fi = 0; fi < F_COUNT; fi++)
 		cml_free(final[fi]);
 	return st;
@@ -2621,4 +2716,173 @@ cml_writer_files(const cml_writer *w)
 	if (w == NULL || w->state != ST_DONE)
 		return none;
 	return w->files;
+}
+
+/* ---- what killed runs left ---- */
+
+/* The process ID in a temporary file's name (".cmlkit-tmp.PID."), or 0. */
+static long
+tmp_pid(const char *name)
+{
+	size_t n = strlen(CML_WRITER_TMP_PREFIX);
+	char *end;
+	long pid;
+
+	if (strncmp(name, CML_WRITER_TMP_PREFIX, n) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(name + n, &end, 10);
+	if (errno != 0 || end == name + n || *end != '.' || pid <= 0)
+		return 0;
+	return pid;
+}
+
+/* True unless the process is certainly gone; ours counts as alive. */
+static bool
+pid_alive(long pid)
+{
+	if (pid == (long)getpid())
+		return true;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+static bool
+plain_name(const char *s)
+{
+	return s[0] != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
+	       strcmp(s, "..") != 0;
+}
+
+/* Completes the renames DIR/.cmlkit-install lists (see journal_write). */
+static cml_status
+finish_install(const char *dir, size_t *completed, char *err, size_t cap)
+{
+	char *journal = path_join(dir, "/", CML_WRITER_JOURNAL, "");
+	char line[1024];
+	FILE *fp = NULL;
+	cml_status st = CML_OK;
+	long pid = 0;
+	bool ended = false;
+
+	if (journal == NULL) {
+		cml_msg_set(err, cap, "out of memory");
+		return CML_ERR_NOMEM;
+	}
+	if ((fp = fopen(journal, "re")) == NULL) {
+		if (errno != ENOENT) {
+			cml_msg_set(err, cap, "%s: %s", journal, strerror(errno));
+			st = CML_ERR_IO;
+		}
+		goto out;
+	}
+	if (fgets(line, sizeof(line), fp) == NULL ||
+	    sscanf(line, "cmlkit-install %ld", &pid) != 1 || pid <= 0)
+		goto bad;
+	if (pid_alive(pid) && pid != (long)getpid())
+		goto out; /* another run is putting its package in place now */
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *nl = strchr(line, '\n'), *tab = strchr(line, '\t');
+		char *from = NULL, *to = NULL;
+
+		if (nl == NULL)
+			goto bad;
+		*nl = '\0';
+		if (strcmp(line, "end") == 0) {
+			ended = true;
+			break;
+		}
+		if (tab == NULL)
+			goto bad;
+		*tab = '\0';
+		if (tmp_pid(line) != pid || !plain_name(tab + 1) || tab[1] == '.')
+			goto bad;
+		from = path_join(dir, "/", line, "");
+		to = path_join(dir, "/", tab + 1, "");
+		int r = from != NULL && to != NULL ? rename(from, to) : -2;
+		int e = errno;
+
+		cml_free(from);
+		cml_free(to);
+		if (r == -2) {
+			cml_msg_set(err, cap, "out of memory");
+			st = CML_ERR_NOMEM;
+			goto out;
+		}
+		if (r == 0)
+			(*completed)++;
+		else if (e != ENOENT) { /* ENOENT: renamed before the kill */
+			cml_msg_set(err, cap, "%s/%s: %s", dir, tab + 1, strerror(e));
+			st = CML_ERR_IO;
+			goto out;
+		}
+	}
+	if (!ended)
+		goto bad;
+	sync_dir(dir);
+	if (unlink(journal) != 0) {
+		cml_msg_set(err, cap, "%s: %s", journal, strerror(errno));
+		st = CML_ERR_IO;
+	}
+	goto out;
+bad:
+	cml_msg_set(err, cap, "%s: not a cmlkit install journal; see what it is and remove it",
+	    journal);
+	st = CML_ERR_IO;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	cml_free(journal);
+	return st;
+}
+
+cml_status
+cml_writer_recover(const char *dir, size_t *completed, size_t *removed, char *err,
+    size_t cap)
+{
+	size_t c = 0, r = 0;
+	cml_status st;
+	DIR *d = NULL;
+	struct dirent *de;
+	char dummy[1];
+
+	if (err == NULL || cap == 0) {
+		err = dummy;
+		cap = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (dir == NULL)
+		return CML_ERR_USAGE;
+	if ((st = finish_install(dir, &c, err, cap)) != CML_OK)
+		goto out;
+	if ((d = opendir(dir)) == NULL) {
+		cml_msg_set(err, cap, "%s: %s", dir, strerror(errno));
+		st = CML_ERR_IO;
+		goto out;
+	}
+	int dfd = dirfd(d);
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		long pid = tmp_pid(de->d_name);
+
+		if (pid == 0 || pid_alive(pid))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) == 0)
+			r++;
+		else if (errno != ENOENT) {
+			cml_msg_set(err, cap, "%s/%s: %s", dir, de->d_name, strerror(errno));
+			st = CML_ERR_IO;
+			goto out;
+		}
+	}
+	if (errno != 0) {
+		cml_msg_set(err, cap, "%s: %s", dir, strerror(errno));
+		st = CML_ERR_IO;
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	if (completed != NULL)
+		*completed = c;
+	if (removed != NULL)
+		*removed = r;
+	return st;
 }

@@ -5,11 +5,17 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cml/writer.h>
 
 #include "cmdutil.h"
 
@@ -264,4 +270,83 @@ cmd_parse_args(const struct argp *argp, int argc, char **argv, void *input)
 	argp_program_version_hook = cmd_print_version;
 	argp_err_exit_status = EXIT_USAGE;
 	return argp_parse(argp, argc, argv, 0, NULL, input) == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
+/* ---- SIGTERM, SIGINT, SIGHUP: no temporary files left ---- */
+
+static int sig_dirfd = -1;
+static char sig_prefix[64]; /* ".cmlkit-tmp.PID." */
+static size_t sig_prefix_len;
+
+/* Removes this process's temporary files from the output directory and
+ * dies of the signal. Only async-signal-safe calls: the directory is read
+ * with getdents64 on a descriptor opened beforehand. While the package is
+ * being put in place (the install journal exists) nothing is removed: the
+ * next run completes the package from the files the journal names. */
+static void
+on_signal(int sig)
+{
+	char buf[4096];
+	int saved = errno;
+
+	if (sig_dirfd >= 0 &&
+	    faccessat(sig_dirfd, CML_WRITER_JOURNAL, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+		/* unlinking while reading may make getdents skip an entry:
+		 * read again until a pass removes nothing */
+		for (int pass = 0; pass < 8; pass++) {
+			bool any = false;
+			long n;
+
+			if (lseek(sig_dirfd, 0, SEEK_SET) != 0)
+				break;
+			while ((n = syscall(SYS_getdents64, sig_dirfd, buf, sizeof(buf))) > 0) {
+				for (long off = 0; off < n;) {
+					/* struct linux_dirent64: ino 8, off 8,
+					 * reclen 2, type 1, name */
+					unsigned short reclen;
+					const char *name = buf + off + 19;
+
+					memcpy(&reclen, buf + off + 16, sizeof(reclen));
+					if (reclen == 0)
+						break;
+					if (strncmp(name, sig_prefix, sig_prefix_len) == 0 &&
+					    unlinkat(sig_dirfd, name, 0) == 0)
+						any = true;
+					off += reclen;
+				}
+			}
+			if (!any)
+				break;
+		}
+	}
+	errno = saved;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+cmd_clean_on_signal(const char *dir)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+
+	if (sig_dirfd < 0)
+		sig_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sig_dirfd < 0)
+		return; /* the writer will say what is wrong with dir */
+	snprintf(sig_prefix, sizeof(sig_prefix), "%s%ld.", CML_WRITER_TMP_PREFIX,
+	         (long)getpid());
+	sig_prefix_len = strlen(sig_prefix);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		/* a signal ignored by whoever started us stays ignored
+		 * (nohup) */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }

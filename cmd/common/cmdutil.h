@@ -75,6 +75,11 @@ int cmd_parse_args(const struct argp *argp, int argc, char **argv, void *input);
 bool cmd_expand_inputs(char **operands, int n, char ***out, size_t *n_out);
 void cmd_free_list(char **list);
 
+/* From now on SIGTERM, SIGINT and SIGHUP remove this process's temporary
+ * files from dir (the package's output directory) before it dies of the
+ * signal: a killed run leaves nothing but what kill -9 would. */
+void cmd_clean_on_signal(const char *dir);
+
 /* True when name ends in ".csv" (case-insensitive). */
 bool cmd_is_csv_name(const char *name);
 

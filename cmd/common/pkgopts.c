@@ -179,3 +179,114 @@ fail:
 	free(text);
 	return NULL;
 }
+
+bool
+pkg_recover(const char *dir)
+{
+	char err[1024];
+	size_t completed = 0, removed = 0;
+	cml_status st = cml_writer_recover(dir, &completed, &removed, err, sizeof(err));
+
+	if (completed > 0)
+		cmd_warn("%s: completed the package a killed run was putting in place "
+		         "(%zu files renamed)",
+		         dir, completed);
+	if (removed > 0)
+		cmd_verbose("%s: removed %zu temporary files of killed runs", dir, removed);
+	if (st != CML_OK) {
+		cmd_error("%s", err);
+		return false;
+	}
+	cmd_clean_on_signal(dir);
+	return true;
+}
+
+/* The real name of path, which need not exist yet: the real name of its
+ * longest existing prefix, the rest appended as written. malloc'd. */
+static char *
+real_name(const char *path)
+{
+	char buf[PATH_MAX], *tail = NULL, *abs = NULL, *out = NULL;
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return NULL;
+	memcpy(buf, path, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	for (;;) {
+		if ((abs = realpath(buf, NULL)) != NULL)
+			break;
+		char *slash = strrchr(buf, '/');
+		if (slash == NULL) {
+			tail = buf;
+			abs = realpath(".", NULL);
+			break;
+		}
+		if (tail != NULL)
+			tail[-1] = '/';
+		*slash = '\0';
+		tail = slash + 1;
+		if (slash == buf) {
+			abs = strdup("/");
+			break;
+		}
+	}
+	if (abs == NULL)
+		return NULL;
+	if (tail == NULL)
+		return abs;
+	size_t a = strlen(abs), t = strlen(tail);
+	if ((out = malloc(a + t + 2)) != NULL) {
+		memcpy(out, abs, a);
+		out[a] = '/';
+		memcpy(out + (a > 0 && abs[a - 1] == '/' ? a : a + 1), tail, t + 1);
+	}
+	free(abs);
+	return out;
+}
+
+/* a is b or below it */
+static bool
+path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (strcmp(b, "/") == 0)
+		return true;
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+bool
+pkg_check_output(const char *output, char *const *inputs, int n_inputs)
+{
+	char *out = real_name(output);
+	bool ok = true;
+
+	if (out == NULL) {
+		cmd_error("%s: %s", output, strerror(errno ? errno : ENAMETOOLONG));
+		return false;
+	}
+	for (int i = 0; i < n_inputs && ok; i++) {
+		const char *what = NULL;
+		char *in;
+
+		if (strcmp(inputs[i], "-") == 0 || (in = realpath(inputs[i], NULL)) == NULL)
+			continue; /* stdin, or missing: reading says so */
+		if (strcmp(in, out) == 0)
+			what = "is";
+		else if (path_within(in, out))
+			what = "contains";
+		else if (path_within(out, in))
+			what = "is inside";
+		if (what != NULL) {
+			cmd_error("-o %s: the output directory %s the input %s: the package "
+			          "would replace what it is made from; choose another directory",
+			          output, what, inputs[i]);
+			ok = false;
+		}
+		free(in);
+	}
+	free(out);
+	return ok;
+}

@@ -38,4 +38,20 @@ char *pkg_abs_dir(const char *path);
  */
 char *pkg_stamp(const char *dir, const char *const *names);
 
+/*
+ * Refuses (false, with a message) an output directory that is, contains or
+ * is inside one of the input operands, compared by real names: the package
+ * would replace or be read as its own input. "-" is skipped.
+ */
+bool pkg_check_output(const char *output, char *const *inputs, int n_inputs);
+
+/*
+ * Before writing a package into dir (with the run lock held, when there
+ * is one): completes a package a killed run left half in place, removes
+ * the temporary files of dead runs (cml_writer_recover), and makes
+ * SIGTERM, SIGINT and SIGHUP remove this run's own. False with a message
+ * when dir cannot be put in order.
+ */
+bool pkg_recover(const char *dir);
+
 #endif /* CMLKIT_PKGOPTS_H */

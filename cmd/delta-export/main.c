@@ -240,9 +240,13 @@ run(struct delta_opts *o)
 	cml_status st;
 	const char *db = o->db != NULL ? o->db : cml_store_default_path();
 	cml_store_opts so = { 0 };
-
 	bool no_db = false;
 
+	if (o->ack == 0 && o->pkg.output != NULL &&
+	    !pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (o->ack == 0) {
 		if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
 			status = EXIT_LOCAL;
@@ -315,7 +319,7 @@ run(struct delta_opts *o)
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
 	if (!o->dry_run) {
 		if (!pkg_make_dir(o->pkg.output) ||
-		    (package = pkg_abs_dir(o->pkg.output)) == NULL) {
+		    (package = pkg_abs_dir(o->pkg.output)) == NULL || !pkg_recover(o->pkg.output)) {
 			status = EXIT_LOCAL;
 			goto out;
 		}

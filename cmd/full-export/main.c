@@ -208,6 +208,10 @@ run(struct export_opts *o)
 	bool in_run = false;
 	cml_status st;
 
+	if (!pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (!cmd_expand_inputs(o->inputs, o->n_inputs, &inputs, &n_inputs)) {
 		status = EXIT_LOCAL;
 		goto out;
@@ -220,6 +224,11 @@ run(struct export_opts *o)
 		in_run = true;
 		if ((status = start_record(o, &k)) != EXIT_OK)
 			goto out;
+	}
+	/* with the run lock held, when recording */
+	if (!pkg_recover(o->pkg.output)) {
+		status = EXIT_LOCAL;
+		goto out;
 	}
 	src = cmd_source_new(o->pkg.format, on_warning, NULL);
 	w = cml_writer_new(o->pkg.output, &o->pkg.w);

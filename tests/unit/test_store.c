@@ -856,6 +856,50 @@ test_lock_refused(void)
 	cml_store_close(s);
 }
 
+/* The lock is never opened through a link: a symbolic or hard link named
+ * like the lock leaves its target as it was, and the run is refused. */
+static void
+test_lock_links(void)
+{
+	char path[128], lock[160], victim[160], buf[32];
+	FILE *fp;
+
+	new_path(path, sizeof(path));
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	snprintf(victim, sizeof(victim), "%s.victim", path);
+	fp = fopen(victim, "w");
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	fputs("precious\n", fp);
+	fclose(fp);
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+
+	for (int hard = 0; hard < 2; hard++) {
+		CHECK((hard ? link(victim, lock) : symlink(victim, lock)) == 0);
+		cml_status st = cml_store_run_begin(s, "delta-export");
+		CHECK_INT(st, CML_ERR_IO);
+		if (st == CML_OK)
+			cml_store_run_rollback(s);
+		CHECK(strstr(cml_store_errmsg(s), "refusing to use it") != NULL);
+		CHECK(strstr(cml_store_errmsg(s), hard ? "hard link" : "symbolic link") != NULL);
+		fp = fopen(victim, "r");
+		CHECK(fp != NULL && fgets(buf, sizeof(buf), fp) != NULL);
+		CHECK_STR(buf, "precious\n");
+		if (fp != NULL)
+			fclose(fp);
+		CHECK(unlink(lock) == 0);
+	}
+	/* without the link, the run gets its own lock file */
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	cml_store_run_rollback(s);
+	cml_store_close(s);
+	unlink(victim);
+}
+
 static void
 test_lock_waits(void)
 {
@@ -1153,6 +1197,7 @@ main(int argc, char **argv)
 		RUN(test_baseline_items);
 		RUN(test_lock_refused);
 		RUN(test_lock_waits);
+		RUN(test_lock_links);
 		RUN(test_killed_run);
 		RUN(test_alloc_failures);
 		RUN(test_bench_small);

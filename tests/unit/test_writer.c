@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -1154,6 +1155,155 @@ test_abandon(void)
 	remove_dir(dir);
 }
 
+/* Under umask 022, the files of documents and counterparties are 0600 (they
+ * hold names, INN, addresses, phones), the catalog's follow the umask; the
+ * temporary files are this process's, by name, and private. */
+static void
+test_modes(void)
+{
+	char *dir = make_dir();
+	char path[1400], prefix[64], list[1024];
+	struct stat sb;
+	cml_writer *w;
+	mode_t old = umask(022);
+
+	if (dir == NULL || (w = cml_writer_new(dir, NULL)) == NULL) {
+		CHECK(!"setup");
+		umask(old);
+		return;
+	}
+	CHECK_INT(add_catalog(w), CML_OK);
+	CHECK_INT(add_documents(w), CML_OK);
+	snprintf(prefix, sizeof(prefix), ".cmlkit-tmp.%ld.", (long)getpid());
+	CHECK(count_files(dir, list, sizeof(list)) > 0);
+	for (char *p = list; p != NULL && *p != '\0';) {
+		char *sp = strchr(p, ' ');
+		if (sp != NULL)
+			*sp = '\0';
+		CHECK(strncmp(p, prefix, strlen(prefix)) == 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, p);
+		CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0077) == 0);
+		p = sp != NULL ? sp + 1 : NULL;
+	}
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	cml_writer_free(w);
+	umask(old);
+	static const struct {
+		const char *name;
+		unsigned mode;
+	} want[] = {
+		{ "import.xml", 0644 },
+		{ "offers.xml", 0644 },
+		{ "orders.xml", 0600 },
+		{ "contragents.xml", 0600 },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, want[i].name);
+		CHECK(stat(path, &sb) == 0);
+		CHECK_INT(sb.st_mode & 0777, want[i].mode);
+	}
+	/* nothing else: no temporary file, no install journal */
+	CHECK_INT(count_files(dir, NULL, 0), 4);
+	remove_dir(dir);
+}
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "w")) != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+static bool
+has_file(const char *dir, const char *name)
+{
+	char path[1024];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &sb) == 0;
+}
+
+/* What a killed run left: its install journal is completed, the temporary
+ * files of dead processes removed, those of live ones kept. */
+static void
+test_recover(void)
+{
+	char *dir = make_dir();
+	char name[5][128], journal[1024], err[512];
+	size_t completed = 99, removed = 99;
+	long dead, self = (long)getpid();
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (dir == NULL || pid < 0 || waitpid(pid, NULL, 0) != pid) {
+		CHECK(!"setup");
+		return;
+	}
+	dead = (long)pid; /* reaped: no such process now */
+
+	/* nothing to do */
+	CHECK_INT(cml_writer_recover(dir, &completed, &removed, err, sizeof(err)), CML_OK);
+	CHECK_INT(completed, 0);
+	CHECK_INT(removed, 0);
+
+	snprintf(name[0], sizeof(name[0]), ".cmlkit-tmp.%ld.offers.xml.AAAAAA", dead);
+	snprintf(name[1], sizeof(name[1]), ".cmlkit-tmp.%ld.import.xml.BBBBBB", dead);
+	snprintf(name[2], sizeof(name[2]), ".cmlkit-tmp.%ld.import.xml.CCCCCC", dead);
+	snprintf(name[3], sizeof(name[3]), ".cmlkit-tmp.%ld.import.xml.DDDDDD", self);
+	snprintf(name[4], sizeof(name[4]), ".cmlkit-tmp.1.import.xml.EEEEEE");
+	put_file(dir, "import.xml", "new import");  /* renamed before the kill */
+	put_file(dir, "offers.xml", "old offers");
+	put_file(dir, name[0], "new offers");       /* not renamed yet */
+	put_file(dir, name[2], "a fragment");
+	put_file(dir, name[3], "ours");
+	put_file(dir, name[4], "init's");
+	put_file(dir, ".import.xml.FFFFFF", "not ours");
+	snprintf(journal, sizeof(journal),
+	    "cmlkit-install %ld\n%s\timport.xml\n%s\toffers.xml\nend\n", dead, name[1],
+	    name[0]);
+	put_file(dir, ".cmlkit-install", journal);
+
+	CHECK_INT(cml_writer_recover(dir, &completed, &removed, err, sizeof(err)), CML_OK);
+	CHECK_STR(err, "");
+	CHECK_INT(completed, 1);
+	CHECK_INT(removed, 1);
+	size_t len = 0;
+	char *text = slurp(dir, "offers.xml", &len);
+	CHECK_STR(text, "new offers");
+	free(text);
+	CHECK(!has_file(dir, ".cmlkit-install"));
+	CHECK(!has_file(dir, name[0]));
+	CHECK(!has_file(dir, name[2]));
+	CHECK(has_file(dir, name[3]));
+	CHECK(has_file(dir, name[4]));
+	CHECK(has_file(dir, ".import.xml.FFFFFF"));
+
+	/* a journal of a live process is its business; a bad one is refused */
+	snprintf(journal, sizeof(journal), "cmlkit-install 1\n%s\toffers.xml\nend\n", name[4]);
+	put_file(dir, ".cmlkit-install", journal);
+	CHECK_INT(cml_writer_recover(dir, &completed, &removed, err, sizeof(err)), CML_OK);
+	CHECK(has_file(dir, ".cmlkit-install"));
+	CHECK(has_file(dir, name[4]));
+	snprintf(journal, sizeof(journal), "cmlkit-install %ld\n%s\t../offers.xml\nend\n",
+	    dead, name[0]);
+	put_file(dir, ".cmlkit-install", journal);
+	CHECK_INT(cml_writer_recover(dir, &completed, &removed, err, sizeof(err)), CML_ERR_IO);
+	CHECK(strstr(err, "not a cmlkit install journal") != NULL);
+	snprintf(journal, sizeof(journal), "cmlkit-install %ld\n%s\toffers.xml\n", dead,
+	    name[0]);
+	put_file(dir, ".cmlkit-install", journal);
+	CHECK_INT(cml_writer_recover(dir, &completed, &removed, err, sizeof(err)), CML_ERR_IO);
+	remove_dir(dir);
+}
+
 /* Every allocation fails in turn: no crash, no leak, no file left. */
 static void
 test_alloc_failures(void)
@@ -1216,6 +1366,8 @@ main(void)
 	RUN(test_errors);
 	RUN(test_split_errors);
 	RUN(test_abandon);
+	RUN(test_modes);
+	RUN(test_recover);
 	RUN(test_alloc_failures);
 	xmlCleanupParser();
 	return harness_done();

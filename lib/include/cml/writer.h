@@ -76,6 +76,27 @@ const char *cml_writer_errmsg(const cml_writer *w);
  * order a site should import them, NULL-terminated. */
 const char *const *cml_writer_files(const cml_writer *w);
 
+/*
+ * Temporary files are named DIR/.cmlkit-tmp.PID.NAME.XXXXXX (PID the
+ * writing process). Before the renames of a finish, DIR/.cmlkit-install
+ * lists them with their final names; it is removed once every file is in
+ * place, so while it exists the package in DIR is being replaced and is
+ * not to be read.
+ */
+#define CML_WRITER_TMP_PREFIX ".cmlkit-tmp."
+#define CML_WRITER_JOURNAL ".cmlkit-install"
+
+/*
+ * What killed runs left in dir, put in order; meant for a run holding the
+ * database's run lock, before it writes there. A package a dead run was
+ * putting in place (DIR/.cmlkit-install) is completed: its remaining files
+ * are renamed into place (*completed counts them). Then the temporary
+ * files of processes that no longer exist are removed (*removed). Files of
+ * a live process are left alone. CML_ERR_IO with the reason in err.
+ */
+CML_NODISCARD cml_status cml_writer_recover(const char *dir, size_t *completed,
+                                            size_t *removed, char *err, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
