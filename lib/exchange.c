@@ -1753,20 +1753,16 @@ send_chunks(cml_exchange *x, const char *name, int fd, int64_t size)
 	return CML_OK;
 }
 
-cml_status
-cml_exchange_upload(cml_exchange *x, const char *name, const char *path)
+/* Sends the file open on fd as name; path names it in messages. */
+static cml_status
+upload_fd(cml_exchange *x, const char *name, int fd, const char *path)
 {
 	struct stat before, after;
 	unsigned wait = x->o.retry_wait_ms;
 	cml_status st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fstat(fd, &before) != 0)
 		return fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &before) != 0) {
-		st = fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
 	for (int attempt = 0;; attempt++) {
 		if (attempt > 0) {
 			/* init makes the site drop the part it appended */
@@ -1794,7 +1790,17 @@ cml_exchange_upload(cml_exchange *x, const char *name, const char *path)
 		cml_msg_set(x->errmsg + strlen(x->errmsg), sizeof(x->errmsg) - strlen(x->errmsg),
 		            "; %s was not sent whole%s", name,
 		            x->o.retries > 0 ? ", even from the start again" : "");
-out:
+	return st;
+}
+
+cml_status
+cml_exchange_upload(cml_exchange *x, const char *name, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(x, CML_ERR_IO, "%s: %s", path, strerror(errno));
+	cml_status st = upload_fd(x, name, fd, path);
 	close(fd);
 	return st;
 }
@@ -1923,6 +1929,10 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 	if (fd < 0)
 		return fail(x, CML_ERR_IO, "cannot create a temporary archive in %s: %s",
 		            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", strerror(errno));
+	/* Nameless from here on: the open descriptor keeps the archive, and
+	 * a run killed by any signal, kill -9 included, leaves nothing in
+	 * TMPDIR for anyone to clean up. */
+	unlink(path);
 	struct zip_out zo = { .fd = fd, .path = path };
 	ar = archive_write_new();
 	buf = cml_malloc(256 * 1024);
@@ -1945,13 +1955,12 @@ cml_exchange_upload_zip(cml_exchange *x, const char *name, const char *dir,
 	if (st == CML_OK && (archive_write_close(ar) != ARCHIVE_OK || zo.err != 0))
 		st = zip_fail(x, ar, &zo, NULL);
 	if (st == CML_OK)
-		st = cml_exchange_upload(x, name, path);
+		st = upload_fd(x, name, fd, path);
 out:
 	if (ar != NULL)
 		archive_write_free(ar);
 	cml_free(buf);
 	close(fd);
-	unlink(path);
 	return st;
 }
 

@@ -80,7 +80,9 @@ push)
 	printf 'kill-loop-pass\n' >"$tmp/pw"
 	chmod 600 "$tmp/pw"
 	mkdir "$tmp/site"
-	python3 "$site_py" --dir "$tmp/site" --password-file "$tmp/pw" >"$tmp/site.out" 2>&1 &
+	# the site offers zip; every other trial sends plain files (--no-zip)
+	python3 "$site_py" --dir "$tmp/site" --password-file "$tmp/pw" --zip yes \
+		>"$tmp/site.out" 2>&1 &
 	site_pid=$!
 	for _ in $(seq 100); do [ -s "$tmp/site/port" ] && break; sleep 0.1; done
 	[ -s "$tmp/site/port" ] || { echo "the test site did not start"; cat "$tmp/site.out"; exit 1; }
@@ -138,7 +140,9 @@ for i in $(seq 1 "$trials"); do
 	fresh
 	delay=$(( (RANDOM * 32768 + RANDOM) % (ms + 5) ))
 	if [ $((RANDOM % 2)) = 0 ]; then sg=KILL; else sg=TERM; fi
-	"${cmd[@]}" >/dev/null 2>&1 &
+	extra=()
+	[ "$mode" = push ] && [ $((i % 2)) = 0 ] && extra=(--no-zip)
+	"${cmd[@]}" "${extra[@]}" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 	kill -"$sg" "$pid" 2>/dev/null && killed=$((killed + 1))

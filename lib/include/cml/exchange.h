@@ -117,8 +117,8 @@ CML_NODISCARD cml_status cml_exchange_upload(cml_exchange *x, const char *name,
                                              const char *path);
 
 /* Packs dir/names[i] (NULL-terminated) into one zip archive in $TMPDIR
- * and sends it as name, like cml_exchange_upload; the archive is
- * removed afterwards. */
+ * and sends it as name, like cml_exchange_upload. The archive's name is
+ * removed as soon as it is created: a killed process leaves nothing. */
 CML_NODISCARD cml_status cml_exchange_upload_zip(cml_exchange *x, const char *name,
                                                  const char *dir, const char *const *names);
 
