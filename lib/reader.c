@@ -24,6 +24,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -538,6 +541,29 @@ io_fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
  * state: linear in the input.
  */
 
+#if defined(__SSE2__)
+/* Newlines in p[0..n), sixteen bytes at a time (SSE2 is part of every
+ * x86-64): counting them was the largest part of the pre-scan. */
+static unsigned long
+nl_count(const unsigned char *p, size_t n)
+{
+	const __m128i nl = _mm_set1_epi8('\n');
+	unsigned long k = 0;
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const void *)(p + i));
+		/* newlines are sparse: clearing the mask's bits one by one beats
+		 * libgcc's popcount, which x86-64 without -mpopcnt calls */
+		for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)); m != 0;
+		     m &= m - 1)
+			k++;
+	}
+	for (; i < n; i++)
+		k += p[i] == '\n';
+	return k;
+}
+#else
 /* Newlines in p[0..n), eight bytes at a time. */
 static unsigned long
 nl_count(const unsigned char *p, size_t n)
@@ -565,6 +591,7 @@ nl_count(const unsigned char *p, size_t n)
 		k += p[i] == '\n';
 	return k;
 }
+#endif
 
 /* The current text or markup begins at the unit scan_unit() is given. */
 static void
@@ -858,12 +885,43 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 		if (i == n)
 			break;
 		ps->pos = ps->off + i;
+		/* the transitions of almost every tag, without scan_unit() */
+		if (ps->state == S_TEXT && p[i] == '<' && i + 1 < n && p[i + 1] != '!' &&
+		    p[i + 1] != '?') {
+			scan_mark(ps);
+			if (p[i + 1] == '/') {
+				ps->state = S_ETAG;
+				ps->run = 2;
+				i += 2;
+			} else {
+				ps->state = S_STAG;
+				ps->attrs = 0;
+				ps->name_len = 0;
+				ps->in_name = true;
+				ps->run = 1;
+				i += 1;
+			}
+			continue;
+		}
+		if ((ps->state == S_ETAG || ps->state == S_STAG) && p[i] == '>') {
+			i++;
+			scan_to_text(ps);
+			continue;
+		}
 		if ((st = scan_unit(r, p[i++])) != CML_OK)
 			return st;
 	}
-	/* the next buffer starts here: settle what depends on this one */
-	(void)scan_start_line(ps);
-	ps->line += nl_count(p, n);
+	/* the next buffer starts here: settle what depends on this one,
+	 * counting each byte's newline once */
+	if (!ps->start_known) {
+		size_t k = (size_t)(ps->start_off - ps->off);
+
+		ps->start_line = ps->line + nl_count(p, k);
+		ps->start_known = true;
+		ps->line = ps->start_line + nl_count(p + k, n - k);
+	} else {
+		ps->line += nl_count(p, n);
+	}
 	ps->off += n;
 	return CML_OK;
 }
@@ -2698,6 +2756,24 @@ static cml_status map_fields(cml_reader *r, cml_kind kind, const cnode *n);
 static void report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len,
                              size_t cap);
 
+/*
+ * Appends "/name" (just "name" at len 0) to path[0..len): the new length,
+ * or 0 when it does not fit. No printf: this runs for every element of
+ * every item, and formatting was a measurable part of reading.
+ */
+static size_t
+path_push(char *path, size_t len, size_t cap, const xmlChar *name)
+{
+	size_t k = strlen((const char *)name), sep = len > 0;
+
+	if (len + sep + k + 1 > cap)
+		return 0;
+	if (sep)
+		path[len] = '/';
+	memcpy(path + len + sep, name, k + 1);
+	return len + sep + k;
+}
+
 /* Maps a captured item tree by kind into r->item. */
 static cml_status
 map_item(cml_reader *r, cml_kind kind, const cnode *n)
@@ -2709,9 +2785,9 @@ map_item(cml_reader *r, cml_kind kind, const cnode *n)
 	cml_status st = map_fields(r, kind, n);
 	if (st == CML_OK && r->opts.unmodeled != NULL) {
 		char path[1024];
-		int len = snprintf(path, sizeof(path), "%s", (const char *)n->name);
-		if (len > 0 && (size_t)len < sizeof(path))
-			report_unmodeled(r, n, path, (size_t)len, sizeof(path));
+		size_t len = path_push(path, 0, sizeof(path), n->name);
+		if (len > 0)
+			report_unmodeled(r, n, path, len, sizeof(path));
 	}
 	return st;
 }
@@ -2766,21 +2842,19 @@ static void
 report_unmodeled(cml_reader *r, const cnode *n, char *path, size_t len, size_t cap)
 {
 	for (const cnode *c = n->child; c != NULL; c = c->next) {
-		bool used = c->used;
-		size_t l = len;
-		if (!used) {
-			if (!any_used(c)) {
-				if (!has_content(c))
-					continue;
-				l += (size_t)snprintf(path + len, cap - len, "/%s", (const char *)c->name);
-				if (l < cap)
-					r->opts.unmodeled(r->opts.unmodeled_ud, path, in_name(r), c->line);
-				path[len] = '\0';
+		if (c->child == NULL && c->used)
+			continue; /* a leaf that was read: nothing below it */
+		if (!c->used && !any_used(c)) {
+			if (!has_content(c))
 				continue;
-			}
+			size_t l = path_push(path, len, cap, c->name);
+			if (l > 0)
+				r->opts.unmodeled(r->opts.unmodeled_ud, path, in_name(r), c->line);
+			path[len] = '\0';
+			continue;
 		}
-		l += (size_t)snprintf(path + len, cap - len, "/%s", (const char *)c->name);
-		if (l < cap)
+		size_t l = path_push(path, len, cap, c->name);
+		if (l > 0)
 			report_unmodeled(r, c, path, l, cap);
 		path[len] = '\0';
 	}
