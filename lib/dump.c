@@ -463,6 +463,7 @@ dump_property(jw *w, const cml_property *p)
 	f_str(w, "id", p->id);
 	f_str(w, "name", p->name);
 	f_str(w, "value_type", p->value_type);
+	f_str(w, "type", p->type);
 	f_str(w, "version", p->version);
 	f_bool(w, "deleted", p->deleted);
 	f_tri(w, "required", p->required);
@@ -539,6 +540,7 @@ dump_product(jw *w, const cml_product *p)
 	F_ARRAY(w, "characteristics", p->characteristics, p->n_characteristics, e_pair);
 	f_str(w, "weight", p->weight);
 	F_ARRAY(w, "components", p->components, p->n_components, e_component);
+	f_str(w, "geotag", p->geotag);
 	f_status(w, "status", p->status);
 	f_bool(w, "deleted", p->deleted);
 }
@@ -574,6 +576,7 @@ dump_offer(jw *w, const cml_offer *o)
 	F_ARRAY(w, "stocks", o->stocks, o->n_stocks, e_stock);
 	f_bool(w, "has_stocks", o->has_stocks);
 	F_ARRAY(w, "components", o->components, o->n_components, e_component);
+	f_str(w, "geotag", o->geotag);
 	f_status(w, "status", o->status);
 	f_bool(w, "deleted", o->deleted);
 }

@@ -45,9 +45,10 @@
  * carries them, after the fields above, so that an item without them
  * keeps the fingerprint it always had:
  *
+ *   property:        type (10)
  *   product:         weight (21), components[(id, name, quantity)] (22),
- *                    unit.conversions[(unit, coefficient)] (23)
- *   offer_card:      components (11), unit.conversions (12)
+ *                    unit.conversions[(unit, coefficient)] (23), geotag (24)
+ *   offer_card:      components (11), unit.conversions (12), geotag (13)
  *   offer_prices:    in a price element, tax_name (6) and tax_in_sum (7)
  *                    when either is set
  *
@@ -594,6 +595,8 @@ form_property(cml_fingerprinter *f, const cml_property *p)
 	put_tri(f, 7, p->for_offers);
 	put_tri(f, 8, p->for_documents);
 	put_variants(f, 9, p->variants, p->n_variants);
+	if (!empty(p->type))
+		put_str(f, 10, p->type);
 }
 
 static void
@@ -655,6 +658,8 @@ form_product(cml_fingerprinter *f, const cml_product *p)
 		put_str(f, 21, p->weight);
 	put_components(f, 22, p->components, p->n_components);
 	put_convs(f, 23, p->unit.conversions, p->unit.n_conversions);
+	if (!empty(p->geotag))
+		put_str(f, 24, p->geotag);
 }
 
 static void
@@ -670,6 +675,8 @@ form_offer_card(cml_fingerprinter *f, const cml_offer *o)
 	put_props(f, 10, o->props, o->n_props);
 	put_components(f, 11, o->components, o->n_components);
 	put_convs(f, 12, o->unit.conversions, o->unit.n_conversions);
+	if (!empty(o->geotag))
+		put_str(f, 13, o->geotag);
 }
 
 static void
@@ -704,7 +711,7 @@ offer_has_card(const cml_offer *o)
 {
 	return !empty(o->name) || !empty(o->article) || !empty(o->barcode) ||
 	       has_unit_ref(&o->unit) || o->n_characteristics > 0 || o->n_props > 0 ||
-	       o->n_components > 0 || o->unit.n_conversions > 0;
+	       o->n_components > 0 || o->unit.n_conversions > 0 || !empty(o->geotag);
 }
 
 static bool

@@ -115,6 +115,7 @@
 	X(COMPONENTS, "Комплектующие")                            \
 	X(COMPONENT, "Комплектующее")                             \
 	X(CONVERSION, "Пересчет")                                 \
+	X(GEOTAG, "Геометка")                                     \
 	X(PROP_VALUES, "ЗначенияСвойств")                         \
 	X(PROP_VALUES1, "ЗначенияСвойства")                       \
 	X(PROP_VALUE1, "ЗначениеСвойства")                        \
@@ -2187,6 +2188,7 @@ map_property(cml_reader *r, const cnode *n, cml_property *p)
 	p->id = ctext(r, n, N_ID);
 	p->name = ctext(r, n, N_NAME);
 	p->value_type = ctext(r, n, N_VALUE_TYPE);
+	p->type = ctext(r, n, N_TYPE); /* beside ТипЗначений, kept as given */
 	p->version = ctext(r, n, N_VERSION_NO);
 	deletion(r, n, &s, &p->deleted);
 	p->required = cbool(r, n, N_REQUIRED);
@@ -2286,6 +2288,7 @@ map_product(cml_reader *r, const cnode *n, cml_product *p)
 	p->category = ctext(r, n, N_CATEGORY);
 	if ((st = cnum(r, n, N_WEIGHT, &p->weight)) != CML_OK)
 		return st;
+	p->geotag = ctext(r, n, N_GEOTAG);
 	if ((st = components(r, child(r, n, N_COMPONENTS), &p->components, &p->n_components)) !=
 	    CML_OK)
 		return st;
@@ -2358,6 +2361,7 @@ map_offer(cml_reader *r, const cnode *n, cml_offer *o)
 		o->barcode = ctext(r, n, N_BARCODE2);
 	o->name = ctext(r, n, N_NAME);
 	o->version = ctext(r, n, N_VERSION_NO);
+	o->geotag = ctext(r, n, N_GEOTAG);
 	if ((st = unit_ref(r, child(r, n, N_BASE_UNIT), &o->unit)) != CML_OK)
 		return st;
 	if ((st = pairs(r, child(r, n, N_CHARACTERISTICS), N_CHARACTERISTIC, N_NAME,

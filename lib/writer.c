@@ -901,6 +901,7 @@ put_property(emit *e, const cml_property *p)
 	e_flag(e, "ПометкаУдаления", p->deleted);
 	e_text(e, "Наименование", p->name);
 	e_text(e, "ТипЗначений", p->value_type);
+	e_text(e, "Тип", p->type);
 	e_tristate(e, "Обязательное", p->required);
 	e_tristate(e, "Множественное", p->multiple);
 	e_tristate(e, "ДляТоваров", p->for_products);
@@ -1037,6 +1038,7 @@ put_product(emit *e, const cml_product *p)
 	put_requisites(e, p->requisites, p->n_requisites);
 	e_text(e, "Вес", p->weight);
 	put_components(e, p->components, p->n_components);
+	e_text(e, "Геометка", p->geotag);
 	e_end(e);
 }
 
@@ -1063,7 +1065,7 @@ offer_has_card(const cml_offer *o)
 	    !empty(o->unit.full_name) || !empty(o->unit.intl) ||
 	    o->n_characteristics > 0 || o->n_props > 0 || o->deleted ||
 	    o->n_components > 0 || o->unit.n_conversions > 0 ||
-	    o->status != CML_STATUS_NONE;
+	    !empty(o->geotag) || o->status != CML_STATUS_NONE;
 }
 
 static void
@@ -1085,6 +1087,7 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
 		    o->n_characteristics);
 		put_prop_values(e, o->props, o->n_props);
 		put_components(e, o->components, o->n_components);
+		e_text(e, "Геометка", o->geotag);
 	}
 	if ((part == PART_ALL || part == PART_PRICES) && offer_has_prices(o)) {
 		e_start(e, "Цены");

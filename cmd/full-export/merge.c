@@ -225,6 +225,7 @@ fold(offer_merge *m, cml_offer *d, const cml_offer *s)
 	FILL(name);
 	FILL(version);
 	FILL(quantity);
+	FILL(geotag);
 #undef FILL
 	if (d->unit.code == NULL && d->unit.name == NULL && !dup_unit(m, &d->unit, &s->unit))
 		return false;
@@ -299,7 +300,7 @@ offer_merge_add_property(offer_merge *m, const cml_property *p)
 	d->p.variants = NULL;
 	d->p.n_variants = 0;
 	if (!dup_str(m, &d->p.id, p->id) || !dup_str(m, &d->p.name, p->name) ||
-	    !dup_str(m, &d->p.value_type, p->value_type) ||
+	    !dup_str(m, &d->p.value_type, p->value_type) || !dup_str(m, &d->p.type, p->type) ||
 	    !dup_str(m, &d->p.version, p->version) || !join_variants(m, d, p))
 		return false;
 	if (m->last_prop != NULL)

@@ -29,6 +29,7 @@
 #define KNOWN_OFFER_CARD   "4c8c199a5d6a3e3e82fcaeae0e28cef4"
 #define KNOWN_OFFER_PRICES "958240f1825e6648da4eb1616928def7"
 #define KNOWN_OFFER_STOCK  "b024b109a33ea4d98b918521ed83b9a5"
+#define KNOWN_PROPERTY     "debcd584336cdb5ef324326f4d0ea236" /* test_type_geotag */
 
 /* ---- hand-built items ---- */
 
@@ -1203,6 +1204,69 @@ test_new_fields(void)
 	OCHANGE(CML_PART_OFFER_PRICES, os.prices[1].tax_in_sum = CML_FALSE);
 }
 
+/* A property's Тип and the Геометка of a product or an offer, added
+ * after baselines existed: absent or empty, every part hashes as it did
+ * before they were modeled (KNOWN_PROPERTY is what the library gave that
+ * property before); present, they change their part and only it. */
+static void
+test_type_geotag(void)
+{
+	static cml_variant vars[] = {{"v1", "Красный"}};
+	prod_store ps;
+	offer_store os;
+	fps base, b;
+	cml_item it;
+	char hex[33];
+
+	memset(&it, 0, sizeof(it));
+	it.kind = CML_ITEM_PROPERTY;
+	it.u.property = (cml_property){.id = "prop-1",
+	                               .name = "Цвет",
+	                               .value_type = "Справочник",
+	                               .variants = vars,
+	                               .n_variants = 1};
+	base = fp_of(&it);
+	cml_fp_hex(base.fp[CML_PART_PROPERTY], hex);
+	CHECK_STR(hex, KNOWN_PROPERTY);
+	it.u.property.type = "";
+	b = fp_of(&it);
+	CHECK(same(&base, &b)); /* empty is absent */
+	it.u.property.type = "Справочник"; /* not ТипЗначений: a field of its own */
+	b = fp_of(&it);
+	CHECK(b.has[CML_PART_PROPERTY] && !same(&base, &b));
+	it.u.property.type = "Список";
+	fps c = fp_of(&it);
+	CHECK(!same(&b, &c));
+
+	prod_init(&ps);
+	ps.it.u.product.geotag = "";
+	b = fp_of(&ps.it);
+	cml_fp_hex(b.fp[CML_PART_PRODUCT], hex);
+	CHECK_STR(hex, KNOWN_PRODUCT);
+	prod_init(&ps);
+	base = fp_of(&ps.it);
+	PCHANGE(ps.it.u.product.geotag = "55.75,37.61");
+
+	offer_init(&os);
+	os.it.u.offer.geotag = "";
+	b = fp_of(&os.it);
+	cml_fp_hex(b.fp[CML_PART_OFFER_CARD], hex);
+	CHECK_STR(hex, KNOWN_OFFER_CARD);
+	offer_init(&os);
+	base = fp_of(&os.it);
+	OCHANGE(CML_PART_OFFER_CARD, os.it.u.offer.geotag = "55.75,37.61");
+	/* an offer whose card says only where it is still has a card */
+	memset(&it, 0, sizeof(it));
+	it.kind = CML_ITEM_OFFER;
+	it.u.offer.id = "o1";
+	it.u.offer.has_prices = true;
+	b = fp_of(&it);
+	CHECK(!b.has[CML_PART_OFFER_CARD]);
+	it.u.offer.geotag = "59.93,30.33";
+	b = fp_of(&it);
+	CHECK(b.has[CML_PART_OFFER_CARD]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1227,6 +1291,7 @@ main(int argc, char **argv)
 	RUN(test_reader_offers);
 	RUN(test_nomem);
 	RUN(test_new_fields);
+	RUN(test_type_geotag);
 	cml_fingerprinter_free(fpr);
 	return harness_done();
 }

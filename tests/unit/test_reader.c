@@ -819,6 +819,7 @@ test_fidelity(void)
 		"fidelity-changes-only",
 		"fidelity-31-kit",
 		"fidelity-units-order",
+		"fidelity-31-geotag",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -1351,6 +1351,98 @@ test_alloc_failures(void)
 	remove_dir(dir);
 }
 
+/* Matches of expr summed over every file the writer made. */
+static int
+xcount_all(const cml_writer *w, const char *dir, const char *expr)
+{
+	int n = 0;
+
+	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++) {
+		xmlDocPtr d = load(dir, *f);
+		int k = xcount(d, expr);
+		n += k > 0 ? k : 0;
+		xmlFreeDoc(d);
+	}
+	return n;
+}
+
+/* A property's Тип and Bitrix's Геометка of a product and of an offer are
+ * written back where they were read, in every schema and layout; an offer
+ * whose card says only where it is keeps its card in a split package. */
+static void
+test_type_geotag(void)
+{
+	static const struct {
+		const char *schema;
+		cml_layout layout;
+	} setups[] = {
+		{ "2.04", CML_LAYOUT_DEFAULT }, { "2.05", CML_LAYOUT_DEFAULT },
+		{ "2.06", CML_LAYOUT_DEFAULT }, { "2.07", CML_LAYOUT_DEFAULT },
+		{ "2.08", CML_LAYOUT_DEFAULT }, { "2.08", CML_LAYOUT_SPLIT },
+		{ "2.09", CML_LAYOUT_DEFAULT }, { "2.10", CML_LAYOUT_DEFAULT },
+		{ "2.10", CML_LAYOUT_SPLIT },  { "3.1", CML_LAYOUT_DEFAULT },
+	};
+	static cml_price price = { .type_id = "pt1", .value = "50", .currency = "RUB" };
+
+	for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+		char *dir = make_dir();
+		cml_writer_opts o = { .schema = setups[i].schema, .layout = setups[i].layout };
+		cml_writer *w;
+		cml_item it;
+		static char label[32];
+
+		snprintf(label, sizeof(label), "%s%s", setups[i].schema,
+		    setups[i].layout == CML_LAYOUT_SPLIT ? " split" : "");
+		harness_current = label;
+		if (dir == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+			CHECK(!"setup");
+			return;
+		}
+		it = mk(CML_ITEM_CLASSIFIER);
+		it.u.classifier.id = "cls1";
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		it = mk(CML_ITEM_PROPERTY);
+		it.u.property.id = "color";
+		it.u.property.name = "Цвет";
+		it.u.property.value_type = "Справочник";
+		it.u.property.type = "Список";
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		it = mk(CML_ITEM_CATALOG);
+		it.u.catalog.id = "cat1";
+		it.u.catalog.classifier_id = "cls1";
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		it = mk(CML_ITEM_PRODUCT);
+		it.u.product.id = "shop1";
+		it.u.product.name = "Магазин";
+		it.u.product.geotag = "55.75,37.61";
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		it = mk(CML_ITEM_OFFERS_PACKAGE);
+		it.u.package.id = "pkg1";
+		it.u.package.catalog_id = "cat1";
+		it.u.package.classifier_id = "cls1";
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		it = mk(CML_ITEM_OFFER);
+		it.u.offer.id = "shop1";
+		it.u.offer.product_id = "shop1";
+		it.u.offer.geotag = "59.93,30.33";
+		it.u.offer.prices = &price;
+		it.u.offer.n_prices = 1;
+		it.u.offer.has_prices = true;
+		CHECK_INT(cml_writer_add(w, &it), CML_OK);
+		CHECK_INT(cml_writer_finish(w), CML_OK);
+
+		CHECK_INT(xcount_all(w, dir, "//c:Свойство[c:Ид='color'][c:ТипЗначений="
+		                             "'Справочник'][c:Тип='Список']"), 1);
+		CHECK_INT(xcount_all(w, dir, "//c:Товар[c:Ид='shop1']/c:Геометка"
+		                             "[.='55.75,37.61']"), 1);
+		CHECK_INT(xcount_all(w, dir, "//c:Предложение[c:Ид='shop1']/c:Геометка"
+		                             "[.='59.93,30.33']"), 1);
+		CHECK_INT(xcount_all(w, dir, "//c:Геометка"), 2);
+		cml_writer_free(w);
+		remove_dir(dir);
+	}
+}
+
 int
 main(void)
 {
@@ -1369,6 +1461,7 @@ main(void)
 	RUN(test_modes);
 	RUN(test_recover);
 	RUN(test_alloc_failures);
+	RUN(test_type_geotag);
 	xmlCleanupParser();
 	return harness_done();
 }

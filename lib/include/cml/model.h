@@ -163,6 +163,7 @@ typedef struct cml_property {
 	cml_tristate for_documents; /* ДляДокументов */
 	cml_variant *variants;
 	size_t n_variants;
+	const char *type;        /* <Тип>, kept as given (not ТипЗначений) */
 } cml_property;
 
 typedef struct cml_price_type {
@@ -236,6 +237,7 @@ typedef struct cml_product {
 	const char *weight;      /* Вес (3.1), canonical number */
 	cml_component *components; /* Комплектующие */
 	size_t n_components;
+	const char *geotag;      /* Геометка (Bitrix): a map point, "55.75,37.61" */
 	cml_item_status status;  /* @Статус or <Статус> */
 	bool deleted;            /* status == DELETED or ПометкаУдаления true */
 } cml_product;
@@ -288,6 +290,7 @@ typedef struct cml_offer {
 	bool has_stocks;           /* Остатки or Склад was present */
 	cml_component *components; /* Комплектующие (a kit) */
 	size_t n_components;
+	const char *geotag;        /* Геометка (Bitrix), as on a product */
 	cml_item_status status;
 	bool deleted;
 } cml_offer;

@@ -53,7 +53,7 @@ typedef void cml_warn_fn(void *ud, const char *msg);
  * unit, product, offer, document or counterparty that holds something
  * (text or an attribute) the model has no place for, so it is not silently
  * gone: path is the element's path from the item's element
- * ("Предложение/Геометка"), file and line where it starts. (Groups and the
+ * ("Предложение/Штрихкод2"), file and line where it starts. (Groups and the
  * Классификатор, Каталог and ПакетПредложений headers are not looked at.) */
 typedef void cml_unmodeled_fn(void *ud, const char *path, const char *file,
                               unsigned long line);
