@@ -594,6 +594,12 @@ nl_count(const unsigned char *p, size_t n)
 }
 #endif
 
+/* The bytes that end a tag's name in the pre-scan's fast loop. */
+static const bool name_stop[256] = {
+	[' '] = true, ['>'] = true, ['/'] = true, ['\n'] = true, ['\t'] = true,
+	['\r'] = true, ['='] = true, ['"'] = true, ['\''] = true,
+};
+
 /* The current text or markup begins at the unit scan_unit() is given. */
 static void
 scan_mark(prescan *ps)
@@ -849,16 +855,21 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 		switch (ps->state) {
 		case S_TEXT:
 		case S_QUOTE: {
-			const unsigned char *q =
-				memchr(p + i, ps->state == S_TEXT ? '<' : (int)ps->quote, n - i);
-			j = q != NULL ? (size_t)(q - p) : n;
+			int c = ps->state == S_TEXT ? '<' : (int)ps->quote;
+			/* most runs between tags are a few bytes: look at those
+			 * before paying for a memchr call */
+			size_t stop = n - i < 16 ? n : i + 16;
+			while (j < stop && p[j] != c)
+				j++;
+			if (j == stop && j < n) {
+				const unsigned char *q = memchr(p + j, c, n - j);
+				j = q != NULL ? (size_t)(q - p) : n;
+			}
 			break;
 		}
 		case S_STAG:
 			if (ps->in_name) {
-				while (j < n && p[j] != ' ' && p[j] != '>' && p[j] != '/' &&
-				       p[j] != '\n' && p[j] != '\t' && p[j] != '\r' && p[j] != '=' &&
-				       p[j] != '"' && p[j] != '\'')
+				while (j < n && !name_stop[p[j]])
 					j++;
 				size_t room = sizeof(ps->name) - 1 - ps->name_len, k = j - i;
 				memcpy(ps->name + ps->name_len, p + i, k < room ? k : room);
