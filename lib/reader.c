@@ -287,6 +287,10 @@ typedef struct prescan {
 	char name[96];       /* name of the last start tag, as UTF-8 (or raw bytes) */
 	size_t name_len;
 	bool in_name;
+	/* bytes: the last start tag's name is copied only when a message
+	 * needs it or its buffer ends (name_at: where it begins in buf) */
+	const unsigned char *name_at;
+	size_t buf_len;
 } prescan;
 
 struct cml_reader {
@@ -594,11 +598,58 @@ nl_count(const unsigned char *p, size_t n)
 }
 #endif
 
+/* The first of a, b, c or d in p[i..n), or n: sixteen bytes at a time
+ * where SSE2 is there (every x86-64), since every byte of the input goes
+ * through here. */
+static size_t
+find4(const unsigned char *p, size_t i, size_t n, unsigned char a, unsigned char b,
+      unsigned char c, unsigned char d)
+{
+#if defined(__SSE2__)
+	const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+	const __m128i vc = _mm_set1_epi8((char)c), vd = _mm_set1_epi8((char)d);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const void *)(p + i));
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
+		                         _mm_or_si128(_mm_cmpeq_epi8(v, vc), _mm_cmpeq_epi8(v, vd)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return i + (size_t)__builtin_ctz(bits);
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] == a || p[i] == b || p[i] == c || p[i] == d)
+			return i;
+	return n;
+}
+
 /* The bytes that end a tag's name in the pre-scan's fast loop. */
 static const bool name_stop[256] = {
 	[' '] = true, ['>'] = true, ['/'] = true, ['\n'] = true, ['\t'] = true,
 	['\r'] = true, ['='] = true, ['"'] = true, ['\''] = true,
 };
+
+/* Copies the last start tag's name out of the buffer, if it is not yet:
+ * a name cut by the buffer's end goes on in the next one (in_name). */
+static void
+scan_name_settle(prescan *ps)
+{
+	if (ps->name_at == NULL)
+		return;
+	const unsigned char *q = ps->name_at, *end = ps->buf + ps->buf_len;
+
+	ps->name_len = 0;
+	while (q < end && !name_stop[*q]) {
+		if (ps->name_len + 1 < sizeof(ps->name))
+			ps->name[ps->name_len++] = (char)*q;
+		q++;
+	}
+	if (q == end && ps->state == S_STAG)
+		ps->in_name = true;
+	ps->name_at = NULL;
+}
 
 /* The current text or markup begins at the unit scan_unit() is given. */
 static void
@@ -652,6 +703,7 @@ scan_name(cml_reader *r, char *out, size_t cap)
 	prescan *ps = &r->ps;
 	bool high = false;
 
+	scan_name_settle(ps);
 	for (size_t i = 0; i < ps->name_len; i++)
 		if ((unsigned char)ps->name[i] >= 0x80)
 			high = true;
@@ -740,6 +792,7 @@ scan_unit(cml_reader *r, unsigned u)
 			ps->state = S_STAG;
 			ps->attrs = 0;
 			ps->name_len = 0;
+			ps->name_at = NULL;
 			ps->in_name = true;
 			scan_name_add(ps, u);
 		}
@@ -849,26 +902,21 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 	 * them here, and leave only the bytes that change the state (about
 	 * four a tag) to scan_unit(). */
 	ps->buf = p;
+	ps->buf_len = n;
 	while (i < n) {
 		size_t j = i;
 
 		switch (ps->state) {
 		case S_TEXT:
-		case S_QUOTE: {
-			int c = ps->state == S_TEXT ? '<' : (int)ps->quote;
-			/* most runs between tags are a few bytes: look at those
-			 * before paying for a memchr call */
-			size_t stop = n - i < 16 ? n : i + 16;
-			while (j < stop && p[j] != c)
-				j++;
-			if (j == stop && j < n) {
-				const unsigned char *q = memchr(p + j, c, n - j);
-				j = q != NULL ? (size_t)(q - p) : n;
-			}
+			j = find4(p, i, n, '<', '<', '<', '<');
 			break;
-		}
+		case S_QUOTE:
+			j = find4(p, i, n, (unsigned char)ps->quote, (unsigned char)ps->quote,
+			          (unsigned char)ps->quote, (unsigned char)ps->quote);
+			break;
 		case S_STAG:
 			if (ps->in_name) {
+				/* a name begun in the last buffer */
 				while (j < n && !name_stop[p[j]])
 					j++;
 				size_t room = sizeof(ps->name) - 1 - ps->name_len, k = j - i;
@@ -877,16 +925,12 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 				if (j < n)
 					ps->in_name = false;
 			} else {
-				while (j < n && p[j] != '=' && p[j] != '>' && p[j] != '"' &&
-				       p[j] != '\'')
-					j++;
+				j = find4(p, i, n, '=', '>', '"', '\'');
 			}
 			break;
-		case S_ETAG: {
-			const unsigned char *q = memchr(p + i, '>', n - i);
-			j = q != NULL ? (size_t)(q - p) : n;
+		case S_ETAG:
+			j = find4(p, i, n, '>', '>', '>', '>');
 			break;
-		}
 		default:
 			break;
 		}
@@ -909,7 +953,8 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 				ps->state = S_STAG;
 				ps->attrs = 0;
 				ps->name_len = 0;
-				ps->in_name = true;
+				ps->in_name = false;
+				ps->name_at = p + i + 1;
 				ps->run = 1;
 				i += 1;
 			}
@@ -925,6 +970,7 @@ scan(cml_reader *r, const unsigned char *p, size_t n)
 	}
 	/* the next buffer starts here: settle what depends on this one,
 	 * counting each byte's newline once */
+	scan_name_settle(ps);
 	if (!ps->start_known) {
 		size_t k = (size_t)(ps->start_off - ps->off);
 
