@@ -370,19 +370,32 @@ static cml_status
 fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
 	CML_PRINTF(4, 5);
 
+/* "FILE:LINE: detail" (or "FILE: detail" without a line) into out. */
+static void
+msg_at(const cml_reader *r, char *out, size_t cap, unsigned long line, const char *fmt,
+       va_list ap) CML_PRINTF(5, 0);
+
+static void
+msg_at(const cml_reader *r, char *out, size_t cap, unsigned long line, const char *fmt,
+       va_list ap)
+{
+	char detail[CML_ERRMSG_MAX];
+
+	cml_msg_vset(detail, sizeof(detail), fmt, ap);
+	if (line > 0)
+		cml_msg_set(out, cap, "%s:%lu: %s", in_name(r), line, detail);
+	else
+		cml_msg_set(out, cap, "%s: %s", in_name(r), detail);
+}
+
 static cml_status
 fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
 {
-	char detail[CML_ERRMSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	cml_msg_vset(detail, sizeof(detail), fmt, ap);
+	msg_at(r, r->errmsg, sizeof(r->errmsg), line, fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		cml_msg_set(r->errmsg, sizeof(r->errmsg), "%s:%lu: %s", in_name(r), line, detail);
-	else
-		cml_msg_set(r->errmsg, sizeof(r->errmsg), "%s: %s", in_name(r), detail);
 	r->err = st;
 	return st;
 }
@@ -393,19 +406,15 @@ warn(cml_reader *r, unsigned long line, const char *fmt, ...) CML_PRINTF(3, 4);
 static void
 warn(cml_reader *r, unsigned long line, const char *fmt, ...)
 {
-	char detail[CML_ERRMSG_MAX], msg[CML_ERRMSG_MAX];
+	char msg[CML_ERRMSG_MAX];
 	va_list ap;
 
 	r->warnings++;
 	if (r->opts.warn == NULL)
 		return;
 	va_start(ap, fmt);
-	cml_msg_vset(detail, sizeof(detail), fmt, ap);
+	msg_at(r, msg, sizeof(msg), line, fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		cml_msg_set(msg, sizeof(msg), "%s:%lu: %s", in_name(r), line, detail);
-	else
-		cml_msg_set(msg, sizeof(msg), "%s: %s", in_name(r), detail);
 	r->opts.warn(r->opts.warn_ud, msg);
 }
 
@@ -519,16 +528,11 @@ io_fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
 static cml_status
 io_fail(cml_reader *r, cml_status st, unsigned long line, const char *fmt, ...)
 {
-	char detail[CML_ERRMSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	cml_msg_vset(detail, sizeof(detail), fmt, ap);
+	msg_at(r, r->io_msg, sizeof(r->io_msg), line, fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		cml_msg_set(r->io_msg, sizeof(r->io_msg), "%s:%lu: %s", in_name(r), line, detail);
-	else
-		cml_msg_set(r->io_msg, sizeof(r->io_msg), "%s: %s", in_name(r), detail);
 	r->io_err = st;
 	return st;
 }
