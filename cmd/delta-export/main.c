@@ -277,7 +277,8 @@ run(struct delta_opts *o)
 	store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
 	if (store == NULL) {
 		cmd_error("%s", errbuf);
-		return EXIT_LOCAL;
+		status = EXIT_LOCAL;
+		goto out;
 	}
 	if (o->ack != 0) {
 		status = ack(store, o->ack);
