@@ -134,7 +134,7 @@ new=$(sig "$tmp/run")
 	{ echo "FAILED: the old and new packages are the same: the check would mean nothing"; exit 1; }
 echo "$mode: reference run ${ms} ms; $trials trials"
 
-fails=0 killed=0 journal=0 term=0
+fails=0 killed=0 journal=0 term=0 orphans=0
 fail() { echo "FAILED: trial $i ($sg after ${delay} ms): $*"; fails=$((fails + 1)); }
 for i in $(seq 1 "$trials"); do
 	fresh
@@ -196,9 +196,15 @@ for i in $(seq 1 "$trials"); do
 		received_same || fail "after the next push: the site lacks the package"
 		;;
 	esac
-	[ -z "$(ls -A "$tmp/t")" ] || fail "left in TMPDIR: $(ls -A "$tmp/t")"
+	# SQLite unlinks its own temporaries (etilqs_*) right after it creates
+	# them, before writing a byte: a kill in between leaves an empty one,
+	# which nothing of ours can name or tell from a live run's. Anything
+	# else in TMPDIR, or one of those with content, is a leak.
+	left=$(find "$tmp/t" -mindepth 1 ! \( -name 'etilqs_*' -type f -empty \) | tr '\n' ' ')
+	[ -z "$left" ] || fail "left in TMPDIR: $left"
+	for e in "$tmp/t"/etilqs_*; do [ -e "$e" ] && orphans=$((orphans + 1)) && rm -f "$e"; done
 	[ ! -e "$tmp/run.db-journal" ] || fail "a rollback journal left beside the database"
 done
-echo "$mode: $trials trials, $killed killed before they ended ($term by SIGTERM), $journal caught while the package was being put in place"
+echo "$mode: $trials trials, $killed killed before they ended ($term by SIGTERM), $journal caught while the package was being put in place, $orphans empty SQLite temporaries orphaned by a kill"
 echo "$((trials - fails)) trials passed, $fails checks failed"
 [ $fails -eq 0 ]
