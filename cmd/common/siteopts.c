@@ -146,6 +146,15 @@ ms(double s)
 }
 
 /* The first line of the password file; never echoed anywhere. */
+/* A file holding a secret that others may read: say so, once, the same
+ * way for every kind (what: "password file", "netrc file"). */
+static void
+warn_if_shared(const char *path, const struct stat *sb, const char *what)
+{
+	if ((sb->st_mode & 0044) != 0)
+		cmd_warn("%s: the %s is readable by others (chmod 600 it)", path, what);
+}
+
 static char *
 read_password_file(const char *path)
 {
@@ -158,8 +167,8 @@ read_password_file(const char *path)
 		cmd_error("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 0044) != 0)
-		cmd_warn("%s: the password file is readable by others (chmod 600 it)", path);
+	if (fstat(fileno(fp), &sb) == 0)
+		warn_if_shared(path, &sb, "password file");
 	ssize_t n = getline(&line, &cap, fp);
 	if (n < 0) {
 		if (ferror(fp))
@@ -219,9 +228,8 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 				snprintf(path, sizeof(path), "%s", s->netrc_file);
 			else
 				snprintf(path, sizeof(path), "%s/.netrc", home != NULL ? home : "");
-			if (stat(path, &sb) == 0 && (sb.st_mode & 0044) != 0)
-				cmd_warn("%s: the netrc file is readable by others (chmod 600 it)",
-				         path);
+			if (stat(path, &sb) == 0)
+				warn_if_shared(path, &sb, "netrc file");
 			s->password = strdup(pw);
 			s->netrc_user = login != NULL ? strdup(login) : NULL;
 			cml_exchange_secret_free(pw);
