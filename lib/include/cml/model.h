@@ -391,6 +391,8 @@ typedef struct cml_document {
 	const char *number_1c;     /* Номер1С */
 	const char *date_1c;       /* Дата1С */
 	const char *due_date;      /* СрокПлатежа */
+	const char *basis;         /* Основание: the Ид of the order a payment
+	                              or shipment document belongs to (2.10) */
 	bool deleted;              /* ПометкаУдаления */
 	unsigned container;        /* 3.1 Контейнер ordinal, from 1; 0 outside */
 	cml_counterparty *counterparties;

@@ -76,6 +76,10 @@ CML_NODISCARD cml_status cml_store_run_commit(cml_store *s, const char *outcome,
 /* Rolls everything of the run back (the run log entry included). */
 void cml_store_run_rollback(cml_store *s);
 
+/* The current run's number (increasing, never reused) while a run is
+ * open; 0 outside a run. The ledger records it on every revision. */
+int64_t cml_store_run_id(const cml_store *s);
+
 /* ---- baseline ---- */
 
 /* The baseline's generation, 0 when there is no baseline yet. */

@@ -25,6 +25,7 @@
 #define CML_WRITER_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "cml.h"
 #include "model.h"
@@ -96,6 +97,30 @@ const char *const *cml_writer_files(const cml_writer *w);
  */
 CML_NODISCARD cml_status cml_writer_recover(const char *dir, size_t *completed,
                                             size_t *removed, char *err, size_t cap);
+
+/*
+ * The stream writer: one CommerceML document (КоммерческаяИнформация)
+ * of orders and counterparties written straight to a stream, for a pipe
+ * (orders-pull | cp-match) or a file the caller owns. The same options
+ * as a package (schema, encoding, BOM, indent; layout and only_changes
+ * do not apply), the same elements as orders.xml and contragents.xml:
+ * documents as Документ (in a Контейнер each under schema 3.1),
+ * counterparties inside one Контрагенты. Nothing is written before the
+ * first add; finish closes the root element and flushes, and writes
+ * nothing at all when nothing was added.
+ */
+typedef struct cml_stream_writer cml_stream_writer;
+
+/* opts may be NULL. The stream is not closed by the writer. */
+CML_NODISCARD cml_stream_writer *cml_stream_writer_new(FILE *out, const cml_writer_opts *opts);
+/* CML_ITEM_DOCUMENT and CML_ITEM_COUNTERPARTY; CML_ERR_VALUE for other
+ * kinds. All counterparties of one document come before or after all its
+ * documents: the writer opens Контрагенты once. */
+CML_NODISCARD cml_status cml_stream_writer_add(cml_stream_writer *sw, const cml_item *item);
+/* CML_ERR_IO when the stream failed (full disk, closed pipe). */
+CML_NODISCARD cml_status cml_stream_writer_finish(cml_stream_writer *sw);
+const char *cml_stream_writer_errmsg(const cml_stream_writer *sw);
+void cml_stream_writer_free(cml_stream_writer *sw);
 
 #ifdef __cplusplus
 }
