@@ -155,6 +155,7 @@ commit(struct pull *p)
 		return status;
 	if (p->runs++ == 0)
 		p->first_run = run;
+	cmd_verbose("run %" PRId64 " committed: %s", run, outcome);
 	return EXIT_OK;
 }
 
