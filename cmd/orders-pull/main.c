@@ -349,7 +349,12 @@ write_pulled(struct pull *p)
 		f.run = p->first_run;
 	else
 		f.since_run = p->first_run;
-	return write_orders(p->store, &f, p->o);
+	int status = write_orders(p->store, &f, p->o);
+	if (status != EXIT_OK)
+		cmd_error("the orders are stored: '%s --site %s --replay %" PRId64 "' writes them "
+		          "again",
+		          cmd_progname, p->site, p->first_run);
+	return status;
 }
 
 /* ---- files ---- */
