@@ -13,7 +13,6 @@
 #include <cml/exchange.h>
 
 struct site_opts {
-	const char *site; /* TEMP */
 	const char *url;
 	const char *user;
 	const char *password_file;
@@ -38,7 +37,6 @@ extern const struct argp site_argp;
  */
 int site_prepare(struct site_opts *s, cml_exchange_opts *x);
 
-const char *site_name(const struct site_opts *s);
 /* Wipes and frees the password. */
 void site_release(struct site_opts *s);
 

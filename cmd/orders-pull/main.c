@@ -600,7 +600,9 @@ run(struct pull_opts *o)
 		return EXIT_USAGE;
 	}
 	if ((p.site = site_name(&o->site)) == NULL) {
-		cmd_error("which site are the orders from? give --site NAME (or $CMLKIT_SITE)");
+		cmd_error(o->n_inputs > 0 ? "which site are the orders from? give --site NAME (or "
+		                            "$CMLKIT_SITE)"
+		                          : "the URL's host makes no site name: give --site NAME");
 		return EXIT_USAGE;
 	}
 	if (o->n_inputs == 0 && (status = site_connect(o, &x)) != EXIT_OK)

@@ -178,6 +178,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ARGS:
 		o->inputs = state->argv + state->next;
 		o->n_inputs = state->argc - state->next;
+		state->next = state->argc; /* all taken */
 		break;
 	case ARGP_KEY_END:
 		if (o->xml.bom && o->xml.encoding != CML_ENC_UTF8)

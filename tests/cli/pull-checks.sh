@@ -320,8 +320,8 @@ else
 	spull --summary
 	expect "site: exit 0" 'status_is 0'
 	expect "site: the orders written" '[ "$(doc_ids)" = "101 102" ]'
-	expect "site: stored under the URL's host" \
-		'pull --site 127.0.0.1 --replay 1; [ "$(doc_ids)" = "101 102" ]'
+	expect "site: stored under the URL's host and port" \
+		'pull --site "127.0.0.1_$(cat "$tmp/site/port")" --replay 1; [ "$(doc_ids)" = "101 102" ]'
 	spull --summary
 	expect "site: a second pull stores and writes nothing new" 'status_is 0 && no_output'
 	expect "site: each answer confirmed after it was stored, queried until nothing new" \
