@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cml/exchange.h>
+#include <cml/generations.h>
 #include <cml/reader.h>
 #include <cml/store.h>
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cml/diff.h>
+#include <cml/generations.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cml/fingerprint.h>
+#include <cml/generations.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 

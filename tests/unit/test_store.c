@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "cml/generations.h"
 #include "cml/store.h"
 #include "harness.h"
 

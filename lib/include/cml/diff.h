@@ -36,7 +36,7 @@
 #include "cml.h"
 #include "fingerprint.h"
 #include "model.h"
-#include "store.h"
+#include "generations.h"
 #include "writer.h"
 
 #ifdef __cplusplus
