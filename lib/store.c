@@ -81,6 +81,44 @@ static const char *const migrations[] = {
 	 * by which run. NULL in both for every generation before. */
 	"ALTER TABLE generations ADD COLUMN superseded TEXT;"
 	"ALTER TABLE generations ADD COLUMN superseded_run INTEGER REFERENCES runs(id);",
+	/* 4: the order ledger (ledger.c). An order is keyed by (site, Ид);
+	 * oid numbers orders in the order they were first stored. revision
+	 * and fp are the latest revision's, so a put compares with one
+	 * indexed lookup. A revision holds its whole document (doccodec.c's
+	 * stored form). Attachments are the payment and shipment documents
+	 * of an order, keyed by (site, their own Ид), found by the order's
+	 * Ид (Основание). */
+	"CREATE TABLE orders ("
+	" oid INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" number TEXT NOT NULL DEFAULT '',"
+	" first_stored TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" fp BLOB NOT NULL,"
+	" UNIQUE (site, id));"
+	"CREATE TABLE order_revisions ("
+	" oid INTEGER NOT NULL REFERENCES orders(oid),"
+	" revision INTEGER NOT NULL,"
+	" run INTEGER NOT NULL REFERENCES runs(id),"
+	" stored TEXT NOT NULL,"
+	" fp BLOB NOT NULL,"
+	" changed TEXT NOT NULL DEFAULT '',"
+	" doc BLOB NOT NULL,"
+	" PRIMARY KEY (oid, revision));"
+	"CREATE INDEX order_revisions_run ON order_revisions(run, oid);"
+	"CREATE INDEX order_revisions_stored ON order_revisions(stored, oid);"
+	"CREATE TABLE order_attachments ("
+	" aid INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" order_id TEXT NOT NULL,"
+	" fp BLOB NOT NULL,"
+	" doc BLOB NOT NULL,"
+	" run INTEGER NOT NULL REFERENCES runs(id),"
+	" stored TEXT NOT NULL,"
+	" UNIQUE (site, id));"
+	"CREATE INDEX order_attachments_order ON order_attachments(site, order_id, aid);",
 };
 
 int
@@ -507,6 +545,7 @@ cml_store_close(cml_store *s)
 	sqlite3_close_v2(s->db);
 	lock_release(s);
 	store_gen_free(s->gen);
+	store_ledger_free(s->ledger);
 	cml_free(s->lock_path);
 	cml_free(s->path);
 	cml_free(s);
