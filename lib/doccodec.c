@@ -841,13 +841,14 @@ shape_check(const struct shape *sh, char *err, size_t cap)
 	memset(mark, 0, sh->size);
 	for (size_t i = 0; i < sh->n; i++) {
 		const struct field *f = &sh->f[i];
-		size_t spans[2][2] = { { f->off, field_size(f) }, { f->count_off, sizeof(size_t) } };
+		size_t spans[2][2] = { { f->off, field_size(f) },
+			               { f->count_off, sizeof(size_t) } };
 
 		for (int k = 0; k < (f->kind == F_ARR ? 2 : 1); k++)
 			for (size_t j = spans[k][0]; j < spans[k][0] + spans[k][1]; j++) {
 				if (j >= sh->size || mark[j]) {
-					cml_msg_set(err, cap, "%s: member %s overlaps another", sh->type,
-					            f->name);
+					cml_msg_set(err, cap, "%s: member %s overlaps another",
+					            sh->type, f->name);
 					return false;
 				}
 				mark[j] = 1;

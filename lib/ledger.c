@@ -50,8 +50,8 @@ static const char *const queries[SQ_COUNT] = {
 	                    "VALUES (?1, ?2, coalesce(?3, ''), ?4, 1, ?5)",
 	[SQ_LG_ORDER_SET] = "UPDATE orders SET revision = ?2, fp = coalesce(?3, fp), "
 	                    "number = coalesce(?4, number) WHERE oid = ?1",
-	[SQ_LG_REV_NEW] = "INSERT INTO order_revisions(oid, revision, run, stored, fp, changed, doc) "
-	                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_LG_REV_NEW] = "INSERT INTO order_revisions(oid, revision, run, stored, fp, changed, "
+	                  "doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQ_LG_REV_DOC] = "SELECT doc FROM order_revisions WHERE oid = ?1 AND revision = ?2",
 	[SQ_LG_GET] = "SELECT " ORDER_COLS ", r.doc FROM orders o JOIN order_revisions r "
 	              "ON r.oid = o.oid WHERE o.site = ?1 AND o.id = ?2 AND r.revision = "
@@ -718,19 +718,19 @@ cml_ledger_next(cml_store *s, const cml_ledger_filter *f, void **cursor, cml_led
 
 		if (f->since != NULL && !since_norm(f->since, since))
 			return store_fail(s, CML_ERR_VALUE,
-			                  "\"%s\" is not a time to list orders since (YYYY-MM-DD or "
-			                  "YYYY-MM-DDTHH:MM:SS, UTC)",
+			                  "\"%s\" is not a time to list orders since "
+			                  "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)",
 			                  f->since);
 		/* the revisions that match, by their indexes; then each of
 		 * their orders once, with its latest revision */
 		const char *sql =
-			by_rev ? "SELECT " ORDER_COLS ", r.doc FROM orders o JOIN order_revisions r "
-			         "ON r.oid = o.oid AND r.revision = o.revision "
+			by_rev ? "SELECT " ORDER_COLS ", r.doc FROM orders o JOIN order_revisions "
+			         "r ON r.oid = o.oid AND r.revision = o.revision "
 			         "WHERE (?1 IS NULL OR o.site = ?1) AND o.oid IN "
 			         "(SELECT oid FROM order_revisions WHERE run BETWEEN ?2 AND ?3 "
 			         "AND stored >= ?4) ORDER BY o.oid"
-			       : "SELECT " ORDER_COLS ", r.doc FROM orders o JOIN order_revisions r "
-			         "ON r.oid = o.oid AND r.revision = o.revision "
+			       : "SELECT " ORDER_COLS ", r.doc FROM orders o JOIN order_revisions "
+			         "r ON r.oid = o.oid AND r.revision = o.revision "
 			         "WHERE (?1 IS NULL OR o.site = ?1) ORDER BY o.oid";
 		if ((st = cursor_new(s, sql, cursor, &c)) != CML_OK)
 			return st;
@@ -765,7 +765,8 @@ cml_ledger_attachments(cml_store *s, const char *site, const char *order_id, voi
 	*doc = NULL;
 	if (c == NULL) {
 		if (site == NULL || order_id == NULL)
-			return store_fail(s, CML_ERR_USAGE, "listing attachments: no site or no Ид");
+			return store_fail(s, CML_ERR_USAGE,
+			                  "listing attachments: no site or no Ид");
 		if ((st = cursor_new(s,
 		                     "SELECT doc, id FROM order_attachments WHERE site = ?1 AND "
 		                     "order_id = ?2 ORDER BY aid",

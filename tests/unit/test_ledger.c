@@ -876,7 +876,8 @@ test_filters(void)
 	memset(&f, 0, sizeof(f));
 	void *cur = NULL;
 	cml_ledger_order o;
-	const char *bad[] = { "yesterday", "2026-1-2", "2026-01-02T1:00:00", "2026-01-02X12:00:00" };
+	const char *bad[] = { "yesterday", "2026-1-2", "2026-01-02T1:00:00",
+		              "2026-01-02X12:00:00" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f.since = bad[i];
 		CHECK_INT(cml_ledger_next(s, &f, &cur, &o), CML_ERR_VALUE);
@@ -934,9 +935,9 @@ test_history(void)
 
 	got[0] = '\0';
 	while (cml_ledger_history(s, "shop", "h", &cur, &o) == CML_OK) {
+		long long run = o.run == r1 ? 1 : o.run == r2 ? 2 : 0;
 		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%lld@%lld:%s", n ? "; " : "",
-		                      (long long)o.revision,
-		                      (long long)(o.run == r1 ? 1 : o.run == r2 ? 2 : 0), o.changed);
+		                      (long long)o.revision, run, o.changed);
 		CHECK(o.doc == NULL);
 		CHECK_INT(o.revisions, 3);
 	}
@@ -1367,8 +1368,9 @@ bench(long n, bool report)
 		printf("put same     %8ld in %6.3f s: %9.0f /s\n", n, t_again, n / t_again);
 		printf("next         %8ld in %6.3f s: %9.0f /s\n", n, t_next, n / t_next);
 		if (stat(path, &sb) == 0)
-			printf("database %.1f MB (%.0f bytes an order)\n", sb.st_size / 1e6,
-			       (double)sb.st_size / n);
+			printf("database %.1f MB (%.0f bytes an order, its document %lld)\n",
+			       sb.st_size / 1e6, (double)sb.st_size / n,
+			       sql_int(path, "SELECT avg(length(doc)) FROM order_revisions"));
 	}
 	cml_store_close(s);
 }
