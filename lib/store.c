@@ -1,11 +1,16 @@
 /*
- * store.c: the project's SQLite database (cmlkit-db(5)).
+ * store.c: the core of the project's SQLite database (cmlkit-db(5)):
+ * open, the schema migrations (one list for every kind of state), the
+ * run lock and the runs. The kinds of state live beside it over the same
+ * handle: generations.c (the catalog), ledger.c (orders); what they
+ * share is in store_private.h.
  *
  * One connection per handle. Every statement the hot paths use
- * (baseline_get, gen_put) is prepared once, kept on the handle and reset
- * after each use. A run is the run lock (flock on "<db>.lock") plus one
- * BEGIN IMMEDIATE transaction; nothing of a run is visible to anyone
- * until it commits, and a run that dies leaves nothing behind.
+ * (baseline_get, gen_put, ledger_put) is prepared once, kept on the
+ * handle and reset after each use. A run is the run lock (flock on
+ * "<db>.lock") plus one BEGIN IMMEDIATE transaction; nothing of a run is
+ * visible to anyone until it commits, and a run that dies leaves nothing
+ * behind.
  */
 #include <errno.h>
 #include <fcntl.h>
