@@ -1166,6 +1166,36 @@ test_alloc_failures(void)
 		CHECK_INT(st, CML_ERR_NOMEM);
 	}
 	CHECK(st == CML_OK && o.doc != NULL && strcmp(o.doc->sum, "223") == 0);
+	/* an attachment that makes a revision: all of it or nothing */
+	cml_document pay;
+	payment_init(&pay, "p", "a", "5");
+	for (n = 1; n < 400; n++) {
+		cml_alloc_fail_after(n);
+		st = cml_ledger_attach(s, "shop", &pay, NULL);
+		cml_alloc_fail_after(0);
+		if (st == CML_OK)
+			break;
+		CHECK_INT(st, CML_ERR_NOMEM);
+		CHECK_INT(revision_of(s, "shop", "a"), 2);
+	}
+	CHECK(st == CML_OK);
+	CHECK_INT(revision_of(s, "shop", "a"), 3);
+	/* iterations: the cursor, the strings, the document */
+	for (n = 1; n < 400; n++) {
+		void *cur = NULL;
+		cml_ledger_filter f = { .site = "shop" };
+		cml_alloc_fail_after(n);
+		st = cml_ledger_next(s, &f, &cur, &o);
+		cml_alloc_fail_after(0);
+		bool whole = st == CML_OK && o.doc != NULL && strcmp(o.doc->sum, "2") == 0;
+		cml_ledger_end(s, &cur);
+		if (st == CML_OK) {
+			CHECK(whole);
+			break;
+		}
+		CHECK_INT(st, CML_ERR_NOMEM);
+	}
+	CHECK_INT(st, CML_OK);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	cml_store_close(s);
 }
