@@ -617,6 +617,55 @@ test_new_unchanged_changed(void)
 	cml_store_close(s);
 }
 
+/* A long list of what changed is cut in the result, whole in the ledger. */
+static void
+test_changed_cut(void)
+{
+	char path[128], names[40][48];
+	cml_pair reqs[40];
+	struct sample x;
+	cml_ledger_put_result r;
+	cml_ledger_order o;
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path);
+	if (s == NULL)
+		return;
+	sample_init(&x, "cut");
+	for (int i = 0; i < 40; i++) {
+		join(names[i], sizeof(names[i]), "Реквизит номер %d", i);
+		reqs[i] = (cml_pair){ names[i], "старое" };
+	}
+	x.d.requisites = reqs;
+	x.d.n_requisites = 40;
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK_INT(put(s, "shop", &x.d).change, CML_LEDGER_NEW);
+	for (int i = 0; i < 40; i++)
+		reqs[i].value = "новое";
+	r = put(s, "shop", &x.d);
+	CHECK_INT(r.change, CML_LEDGER_CHANGED);
+	size_t n = strlen(r.changed);
+	CHECK(n < sizeof(r.changed) && n > sizeof(r.changed) - 40);
+	CHECK(n >= 3 && strcmp(r.changed + n - 3, "...") == 0);
+	CHECK(strncmp(r.changed, "Реквизит номер 0, Реквизит номер 1, ", 36) == 0);
+	/* cut between characters, never inside one */
+	const unsigned char *u = (const unsigned char *)r.changed;
+	size_t i = 0;
+	while (i < n) {
+		size_t len = u[i] < 0x80 ? 1
+		             : (u[i] & 0xe0) == 0xc0 ? 2
+		             : (u[i] & 0xf0) == 0xe0 ? 3
+		                                     : 4;
+		CHECK(i + len <= n);
+		i += len;
+	}
+	CHECK(cml_ledger_get(s, "shop", "cut", 0, &o) == CML_OK);
+	CHECK(o.changed != NULL && strlen(o.changed) > sizeof(r.changed));
+	CHECK(o.changed != NULL && strstr(o.changed, "Реквизит номер 39") != NULL);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	cml_store_close(s);
+}
+
 /* 100 = 100.00 = " 100,00 "; values are compared trimmed, NULL as "". */
 static void
 test_numbers(void)
@@ -1426,6 +1475,7 @@ main(int argc, char **argv)
 	} else {
 		RUN(test_codec);
 		RUN(test_new_unchanged_changed);
+		RUN(test_changed_cut);
 		RUN(test_numbers);
 		RUN(test_attachments);
 		RUN(test_filters);
