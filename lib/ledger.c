@@ -53,6 +53,10 @@ static const char *const queries[SQ_COUNT] = {
 	[SQ_LG_REV_NEW] = "INSERT INTO order_revisions(oid, revision, run, stored, fp, changed, "
 	                  "doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQ_LG_REV_DOC] = "SELECT doc FROM order_revisions WHERE oid = ?1 AND revision = ?2",
+	[SQ_LG_REV_RUN] = "SELECT run, changed FROM order_revisions WHERE oid = ?1 AND "
+	                  "revision = ?2",
+	[SQ_LG_REV_CHANGED] = "UPDATE order_revisions SET changed = ?3 WHERE oid = ?1 AND "
+	                      "revision = ?2",
 	[SQ_LG_GET] = "SELECT " ORDER_COLS ", r.doc FROM orders o JOIN order_revisions r "
 	              "ON r.oid = o.oid WHERE o.site = ?1 AND o.id = ?2 AND r.revision = "
 	              "CASE WHEN ?3 = 0 THEN o.revision ELSE ?3 END",
@@ -428,18 +432,92 @@ cml_ledger_put(cml_store *s, const char *site, const cml_document *doc,
 }
 
 /* "Выплата безналичных денег 12": how an order's "changed" names one of
- * its attachments. */
+ * its attachments; into l->changed, or after what it holds (fresh:
+ * instead of it). A name already there is not added again. */
 static cml_status
-attachment_label(cml_store *s, const cml_document *doc)
+attachment_label(cml_store *s, const cml_document *doc, bool fresh)
 {
 	struct store_ledger *l = s->ledger;
 	const char *what = has_text(doc->operation) ? doc->operation : "Документ";
 	const char *which = has_text(doc->number) ? doc->number : doc->id;
+	size_t start;
 
-	cml_buf_clear(&l->changed);
-	if (!cml_buf_appendf(&l->changed, "%s %s", what, which))
+	if (fresh)
+		cml_buf_clear(&l->changed);
+	start = l->changed.len;
+	if (!cml_buf_appendf(&l->changed, "%s%s %s", start > 0 ? ", " : "", what, which))
 		return store_fail(s, CML_ERR_NOMEM, "out of memory");
+	if (start > 0) {
+		/* the same label in the list before: drop the one just added */
+		const char *label = l->changed.data + start + 2;
+		size_t n = l->changed.len - start - 2;
+		const char *p = l->changed.data;
+
+		while ((p = strstr(p, label)) != NULL && p < l->changed.data + start) {
+			if ((p == l->changed.data || p[-1] == ' ') &&
+			    (p[n] == ',' || p + n == l->changed.data + start)) {
+				l->changed.len = start;
+				l->changed.data[start] = '\0';
+				break;
+			}
+			p++;
+		}
+	}
 	return CML_OK;
+}
+
+/*
+ * The revision of order oid (latest rev) that names the attachment doc:
+ * a new one; or, when this run already stored the latest revision (a
+ * 2.10 answer carries an order and then its payments), that one, so an
+ * answer makes one revision of an order, not one per document beside
+ * it. Revision 1 names nothing: the order is new, attachments and all.
+ */
+static cml_status
+attach_revision(cml_store *s, const cml_document *doc, int64_t oid, int64_t rev,
+                const cml_fp *order_fp)
+{
+	struct store_ledger *l = s->ledger;
+	cml_status st;
+	sqlite3_stmt *q = query(s, SQ_LG_REV_RUN, &st);
+	int64_t run = 0;
+
+	if (q == NULL)
+		return st;
+	cml_buf_clear(&l->changed);
+	sqlite3_bind_int64(q, 1, oid);
+	sqlite3_bind_int64(q, 2, rev);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *had = (const char *)sqlite3_column_text(q, 1);
+
+		run = sqlite3_column_int64(q, 0);
+		if (had != NULL && !cml_buf_append(&l->changed, had, strlen(had)))
+			st = store_fail(s, CML_ERR_NOMEM, "out of memory");
+	} else {
+		st = rc == SQLITE_DONE ? store_fail(s, CML_ERR_IO, "the ledger lacks a revision")
+		                       : store_db_fail(s, "cannot read the ledger");
+	}
+	sqlite3_reset(q);
+	if (st != CML_OK)
+		return st;
+	if (run != s->run_id) {
+		if ((st = attachment_label(s, doc, true)) != CML_OK)
+			return st;
+		if ((st = revision_add(s, oid, rev + 1, order_fp, l->changed.data, true)) != CML_OK)
+			return st;
+		return order_set(s, oid, rev + 1, NULL, NULL);
+	}
+	if (rev == 1)
+		return CML_OK;
+	if ((st = attachment_label(s, doc, false)) != CML_OK)
+		return st;
+	if ((q = query(s, SQ_LG_REV_CHANGED, &st)) == NULL)
+		return st;
+	sqlite3_bind_int64(q, 1, oid);
+	sqlite3_bind_int64(q, 2, rev);
+	sqlite3_bind_text(q, 3, l->changed.data, -1, SQLITE_STATIC);
+	return store_step_done(s, q, "cannot store an order's revision");
 }
 
 cml_status
@@ -523,11 +601,7 @@ cml_ledger_attach(cml_store *s, const char *site, const cml_document *doc,
 	if (st == CML_OK) {
 		st = order_find(s, site, doc->basis, &oid, &rev, &order_fp);
 		if (st == CML_OK)
-			st = attachment_label(s, doc);
-		if (st == CML_OK)
-			st = revision_add(s, oid, rev + 1, &order_fp, l->changed.data, true);
-		if (st == CML_OK)
-			st = order_set(s, oid, rev + 1, NULL, NULL);
+			st = attach_revision(s, doc, oid, rev, &order_fp);
 		if (st == CML_END)
 			st = CML_OK; /* kept: it counts from the moment its order arrives */
 	}
