@@ -28,6 +28,7 @@
 #include <cml/store.h>
 
 #include "cmdutil.h"
+#include "dbrun.h"
 #include "pkgopts.h"
 #include "push.h"
 
@@ -409,7 +410,7 @@ run(struct push_opts *o)
 	cml_exchange *x = NULL;
 	struct package p = { 0 };
 	cml_gen_info gi = { 0 };
-	bool in_run = false, skip = false;
+	bool skip = false;
 	struct progress pr = { .on = isatty(STDERR_FILENO) && cmd_verbosity == 1, .last = -1 };
 	cml_exchange_opts xo = { .type = "catalog", .version = o->version,
 		                 .progress = on_progress, .ud = &pr };
@@ -433,9 +434,7 @@ run(struct push_opts *o)
 		goto out;
 	}
 	if (!o->no_record) {
-		const char *db = o->db != NULL ? o->db : cml_store_default_path();
-		/* a dry run changes nothing and waits for no one */
-		cml_store_opts so = { .read_only = o->dry_run };
+		const char *db = db_path(&o->dbo);
 
 		if (access(db, F_OK) != 0) {
 			cmd_error("%s: no database: the package must be written by full-export or "
@@ -444,29 +443,17 @@ run(struct push_opts *o)
 			status = EXIT_DATA;
 			goto out;
 		}
-		store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
-		if (store == NULL) {
-			cmd_error("%s", errbuf);
-			status = cmd_exit_for(st);
+		/* a dry run changes nothing and waits for no one */
+		if ((status = db_open(&o->dbo, o->dry_run, &store)) != EXIT_OK)
 			goto out;
-		}
 		/* held to the end: nothing rewrites the package meanwhile */
-		if (!o->dry_run) {
-			if ((st = cml_store_run_begin(store, "catalog-push")) != CML_OK) {
-				cmd_error("%s", cml_store_errmsg(store));
-				status = cmd_exit_for(st);
-				goto out;
-			}
-			in_run = true;
-		}
+		if (!o->dry_run && (status = db_begin(store, "catalog-push")) != EXIT_OK)
+			goto out;
 		if ((status = find_generation(store, &p, o->package, &gi, &skip)) != EXIT_OK)
 			goto out;
 		if (skip) {
-			if (in_run && (st = cml_store_run_commit(store, "nothing", NULL)) != CML_OK) {
-				cmd_error("%s", cml_store_errmsg(store));
-				status = EXIT_LOCAL;
-			}
-			in_run = false;
+			if (!o->dry_run)
+				status = db_commit(store, "nothing", NULL);
 			goto out;
 		}
 	} else {
@@ -502,24 +489,23 @@ run(struct push_opts *o)
 	snprintf(counts, sizeof(counts), "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 "}",
 	         p.gen, p.n, bytes);
 	st = cml_store_gen_ack(store, p.gen);
-	if (st == CML_OK || st == CML_END)
-		st = cml_store_run_commit(store, "ok", counts);
-	if (st != CML_OK) {
+	if (st != CML_OK && st != CML_END) {
 		cmd_error("%s", cml_store_errmsg(store));
+		status = EXIT_LOCAL;
+	} else {
+		status = db_commit(store, "ok", counts);
+	}
+	if (status != EXIT_OK) {
 		cmd_error("the site has generation %" PRId64 ", but the database could not record "
 		          "it: the next delta-export sends its changes again (harmless)",
 		          p.gen);
-		status = EXIT_LOCAL;
 		goto out;
 	}
-	in_run = false;
 	cmd_verbose("generation %" PRId64 " delivered and acknowledged: it is the baseline now",
 	            p.gen);
 out:
-	if (in_run)
-		cml_store_run_rollback(store);
 	cml_exchange_free(x);
-	cml_store_close(store);
+	db_close(store); /* a run not committed is rolled back */
 	package_free(&p);
 	site_release(&o->site);
 	return status;

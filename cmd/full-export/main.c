@@ -18,6 +18,7 @@
 #include <cml/writer.h>
 
 #include "cmdutil.h"
+#include "dbrun.h"
 #include "export.h"
 #include "merge.h"
 #include "pkgopts.h"
@@ -168,16 +169,10 @@ read_item(void *ud, const cml_item *it)
 static int
 start_record(struct export_opts *o, struct sink *k)
 {
-	char errbuf[1024] = "";
-	const char *db = o->db != NULL ? o->db : cml_store_default_path();
-	cml_store_opts so = { 0 };
-	cml_status st;
+	int status;
 
-	k->store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
-	if (k->store == NULL) {
-		cmd_error("%s", errbuf);
-		return cmd_exit_for(st);
-	}
+	if ((status = db_open(&o->dbo, false, &k->store)) != EXIT_OK)
+		return status;
 	k->fpr = cml_fingerprinter_new();
 	if (k->fpr == NULL) {
 		cmd_error("out of memory");
@@ -185,8 +180,10 @@ start_record(struct export_opts *o, struct sink *k)
 	}
 	if ((k->package = pkg_abs_dir(o->pkg.output)) == NULL)
 		return EXIT_LOCAL;
-	if ((st = cml_store_run_begin(k->store, "full-export")) != CML_OK ||
-	    (st = cml_store_gen_new(k->store, CML_GEN_FULL, k->package, &k->gen)) != CML_OK) {
+	if ((status = db_begin(k->store, "full-export")) != EXIT_OK)
+		return status;
+	cml_status st = cml_store_gen_new(k->store, CML_GEN_FULL, k->package, &k->gen);
+	if (st != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(k->store));
 		return cmd_exit_for(st);
 	}
@@ -205,7 +202,6 @@ run(struct export_opts *o)
 	cmd_seen *seen = NULL;
 	unsigned long n_items = 0;
 	struct sink k = { 0 };
-	bool in_run = false;
 	cml_status st;
 
 	if (!pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
@@ -220,11 +216,8 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	if (!o->no_record) {
-		in_run = true;
-		if ((status = start_record(o, &k)) != EXIT_OK)
-			goto out;
-	}
+	if (!o->no_record && (status = start_record(o, &k)) != EXIT_OK)
+		goto out;
 	/* with the run lock held, when recording */
 	if (!pkg_recover(o->pkg.output)) {
 		status = EXIT_LOCAL;
@@ -284,16 +277,17 @@ run(struct export_opts *o)
 		/* a newer whole catalog: what earlier runs left pending is stale */
 		if (st == CML_OK)
 			st = cml_store_gen_supersede(k.store, NULL);
-		if (st == CML_OK)
-			st = cml_store_run_commit(k.store, "ok", counts);
 		if (st != CML_OK) {
 			cmd_error("%s", cml_store_errmsg(k.store));
+			status = EXIT_LOCAL;
+		} else {
+			status = db_commit(k.store, "ok", counts);
+		}
+		if (status != EXIT_OK) {
 			cmd_error("the package in %s is written but not recorded",
 			          o->pkg.output);
-			status = EXIT_LOCAL;
 			goto out;
 		}
-		in_run = false;
 		cmd_verbose("recorded as generation %lld, pending until acknowledged",
 		            (long long)k.gen);
 	}
@@ -302,10 +296,8 @@ run(struct export_opts *o)
 			break;
 	cmd_verbose("%lu items written to %s", n_items, o->pkg.output);
 out:
-	if (in_run && k.store != NULL)
-		cml_store_run_rollback(k.store);
 	cml_fingerprinter_free(k.fpr);
-	cml_store_close(k.store);
+	db_close(k.store); /* a run not committed is rolled back */
 	free(k.package);
 	offer_merge_free(parts);
 	cmd_seen_free(seen);
