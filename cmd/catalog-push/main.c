@@ -482,12 +482,16 @@ run(struct push_opts *o)
 		cmd_verbose("%s delivered (not recorded: nothing acknowledged)", o->package);
 		goto out;
 	}
-	char counts[128];
+	char counts[128 + SITE_NAME_MAX];
 	int64_t bytes = 0;
 	for (size_t i = 0; i < p.n; i++)
 		bytes += p.files[i].size;
-	snprintf(counts, sizeof(counts), "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 "}",
-	         p.gen, p.n, bytes);
+	/* the name is [A-Za-z0-9._-]: nothing to escape */
+	const char *site = site_name(&o->site);
+	snprintf(counts, sizeof(counts),
+	         "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 ",\"site\":%s%s%s}", p.gen,
+	         p.n, bytes, site != NULL ? "\"" : "", site != NULL ? site : "null",
+	         site != NULL ? "\"" : "");
 	st = cml_store_gen_ack(store, p.gen);
 	if (st != CML_OK && st != CML_END) {
 		cmd_error("%s", cml_store_errmsg(store));
