@@ -25,13 +25,6 @@
 #include "source.h"
 
 static void
-on_warning(void *ud, const char *msg)
-{
-	(void)ud;
-	cmd_warn("warning: %s", msg);
-}
-
-static void
 print_summary(FILE *fp, const cml_diff_counts *c, int64_t gen, const char *kind,
               const char *where)
 {
@@ -207,24 +200,6 @@ warn_empty_whole(const cml_diff *d)
 		         "holds no offer: taken as partial, no offer is deleted by absence");
 }
 
-/* Marks what earlier runs left pending superseded: this run's view of
- * the source replaces theirs. */
-static int
-supersede(cml_store *store)
-{
-	int64_t n = 0;
-
-	if (cml_store_gen_supersede(store, &n) != CML_OK) {
-		cmd_error("%s", cml_store_errmsg(store));
-		return EXIT_LOCAL;
-	}
-	if (n > 0)
-		cmd_verbose("%lld pending generation%s of earlier runs superseded: catalog-push "
-		            "will not send %s",
-		            (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
-	return EXIT_OK;
-}
-
 static int
 run(struct delta_opts *o)
 {
@@ -322,7 +297,7 @@ run(struct delta_opts *o)
 		.record_all = base == 0,
 		.preload = base != 0,
 	};
-	src = cmd_source_new(o->pkg.format, on_warning, NULL);
+	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	d = cml_diff_new(&dopt);
 	if (src == NULL || d == NULL) {
 		cmd_error("out of memory");
@@ -362,7 +337,8 @@ run(struct delta_opts *o)
 	/* before anything is committed: a refused run leaves all as it was */
 	if ((status = guard_deletions(o, &dl)) != EXIT_OK)
 		goto out;
-	if ((status = supersede(store)) != EXIT_OK)
+	/* what earlier runs left pending: this run's view of the source replaces theirs */
+	if ((status = pkg_supersede(store)) != EXIT_OK)
 		goto out;
 	if (!cml_diff_changed(d) && base != 0) {
 		cmd_verbose("no changes since generation %lld: nothing written", (long long)base);
@@ -376,20 +352,9 @@ run(struct delta_opts *o)
 		status = cmd_exit_for(st);
 		goto out;
 	}
-	if (gen > 0) {
-		char *stamp = pkg_stamp(package, cml_writer_files(w));
-		if (stamp == NULL) {
-			status = EXIT_LOCAL;
-			goto out;
-		}
-		st = cml_store_gen_set_files(store, gen, stamp);
-		free(stamp);
-		if (st != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(store));
-			status = EXIT_LOCAL;
-			goto out;
-		}
-	}
+	if (gen > 0 &&
+	    (status = pkg_record_files(store, gen, package, cml_writer_files(w))) != EXIT_OK)
+		goto out;
 	if (o->ack_on_write && gen > 0 && (st = cml_store_gen_ack(store, gen)) != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(store));
 		status = EXIT_LOCAL;
@@ -402,8 +367,7 @@ run(struct delta_opts *o)
 		          o->pkg.output);
 		goto out;
 	}
-	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
-		printf("%s/%s\n", o->pkg.output, *f);
+	pkg_print_files(o->pkg.output, cml_writer_files(w));
 	if (o->summary) {
 		print_summary(stdout, c, gen, kind, o->pkg.output);
 		print_deletions(stdout, o, &dl);

@@ -25,13 +25,6 @@
 #include "seen.h"
 #include "source.h"
 
-static void
-on_warning(void *ud, const char *msg)
-{
-	(void)ud;
-	cmd_warn("warning: %s", msg);
-}
-
 /* Where items go: the writer, and the generation's record. */
 struct sink {
 	cml_writer *w;
@@ -223,7 +216,7 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	src = cmd_source_new(o->pkg.format, on_warning, NULL);
+	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	w = cml_writer_new(o->pkg.output, &o->pkg.w);
 	parts = offer_merge_new();
 	seen = cmd_seen_new();
@@ -267,22 +260,12 @@ run(struct export_opts *o)
 	if (k.store != NULL) {
 		char counts[64];
 		snprintf(counts, sizeof(counts), "{\"items\":%lu}", n_items);
-		char *stamp = pkg_stamp(k.package, cml_writer_files(w));
-		if (stamp == NULL) {
-			status = EXIT_LOCAL;
-			goto out;
-		}
-		st = cml_store_gen_set_files(k.store, k.gen, stamp);
-		free(stamp);
+		status = pkg_record_files(k.store, k.gen, k.package, cml_writer_files(w));
 		/* a newer whole catalog: what earlier runs left pending is stale */
-		if (st == CML_OK)
-			st = cml_store_gen_supersede(k.store, NULL);
-		if (st != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(k.store));
-			status = EXIT_LOCAL;
-		} else {
+		if (status == EXIT_OK)
+			status = pkg_supersede(k.store);
+		if (status == EXIT_OK)
 			status = db_commit(k.store, "ok", counts);
-		}
 		if (status != EXIT_OK) {
 			cmd_error("the package in %s is written but not recorded",
 			          o->pkg.output);
@@ -291,9 +274,7 @@ run(struct export_opts *o)
 		cmd_verbose("recorded as generation %lld, pending until acknowledged",
 		            (long long)k.gen);
 	}
-	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
-		if (printf("%s/%s\n", o->pkg.output, *f) < 0)
-			break;
+	pkg_print_files(o->pkg.output, cml_writer_files(w));
 	cmd_verbose("%lu items written to %s", n_items, o->pkg.output);
 out:
 	cml_fingerprinter_free(k.fpr);
