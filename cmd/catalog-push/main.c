@@ -405,7 +405,6 @@ static int
 run(struct push_opts *o)
 {
 	int status = EXIT_OK;
-	char errbuf[1024] = "";
 	cml_store *store = NULL;
 	cml_exchange *x = NULL;
 	struct package p = { 0 };
@@ -418,17 +417,8 @@ run(struct push_opts *o)
 
 	/* the site's settings first: a bad URL or no password is found
 	 * before anything else is touched */
-	if (!o->dry_run) {
-		if ((status = site_prepare(&o->site, &xo)) != EXIT_OK)
-			goto out;
-		xo.ud = &pr;
-		x = cml_exchange_new(&xo, &st, errbuf, sizeof(errbuf));
-		if (x == NULL) {
-			cmd_error("%s", errbuf);
-			status = cmd_exit_for(st);
-			goto out;
-		}
-	}
+	if (!o->dry_run && (status = site_open(&o->site, &xo, &x)) != EXIT_OK)
+		goto out;
 	if ((p.dir = pkg_abs_dir(o->package)) == NULL) {
 		status = EXIT_LOCAL;
 		goto out;

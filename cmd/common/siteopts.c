@@ -359,6 +359,24 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 	return EXIT_OK;
 }
 
+int
+site_open(struct site_opts *s, cml_exchange_opts *x, cml_exchange **out)
+{
+	char errbuf[1024] = "";
+	cml_status st;
+	int status;
+
+	*out = NULL;
+	if ((status = site_prepare(s, x)) != EXIT_OK)
+		return status;
+	*out = cml_exchange_new(x, &st, errbuf, sizeof(errbuf));
+	if (*out == NULL) {
+		cmd_error("%s", errbuf[0] != '\0' ? errbuf : cml_status_str(st));
+		return cmd_exit_for(st);
+	}
+	return EXIT_OK;
+}
+
 void
 site_release(struct site_opts *s)
 {

@@ -55,6 +55,15 @@ const char *site_name(const struct site_opts *s);
  */
 int site_prepare(struct site_opts *s, cml_exchange_opts *x);
 
+/*
+ * site_prepare, then the exchange client on *x (cml_exchange_new): what
+ * every program that talks to a site does first, so a bad URL or no
+ * password is found before anything else is touched. The caller's type,
+ * version, progress and ud in *x are kept. EXIT_OK with *out set, or the
+ * exit status with the reason said.
+ */
+int site_open(struct site_opts *s, cml_exchange_opts *x, cml_exchange **out);
+
 /* Wipes and frees the password. */
 void site_release(struct site_opts *s);
 
