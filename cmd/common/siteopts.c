@@ -15,9 +15,9 @@
 #include "cmdutil.h"
 #include "siteopts.h"
 
-enum { OPT_SITE = 768, OPT_URL, OPT_USER, OPT_PASSWORD_FILE, OPT_NETRC_FILE, OPT_CACERT, OPT_INSECURE,
-       OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_RETRIES, OPT_RETRY_WAIT, OPT_IMPORT_STEPS,
-       OPT_IMPORT_TIME };
+enum { OPT_SITE = 768, OPT_URL, OPT_USER, OPT_PASSWORD_FILE, OPT_NETRC_FILE, OPT_CACERT,
+       OPT_INSECURE, OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_RETRIES, OPT_RETRY_WAIT,
+       OPT_IMPORT_STEPS, OPT_IMPORT_TIME };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "The site:", 10 },
@@ -110,7 +110,7 @@ url_site(const char *url, char *out, size_t cap)
 		goto out;
 	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
 		port = NULL; /* none, or the default */
-	int n = port != NULL ? snprintf(out, cap, "%s_%s", host, port) : snprintf(out, cap, "%s", host);
+	int n = snprintf(out, cap, "%s%s%s", host, port != NULL ? "_" : "", port != NULL ? port : "");
 	if (n < 0 || (size_t)n >= cap) {
 		out[0] = '\0';
 		goto out;

@@ -70,7 +70,8 @@ test_from_url(void)
 	CHECK_STR(from_url(&s, "https://магазин.рф/1c_exchange.php"), NULL);
 	/* no valid name: an IPv6 address, a host too long, no URL at all */
 	CHECK_STR(from_url(&s, "http://[::1]:8080/x"), NULL);
-	CHECK_STR(from_url(&s, "https://a-very-long-host-name-that-goes-on.and-on-past.sixty-four.example/"),
+	CHECK_STR(from_url(&s, "https://a-very-long-host-name-that-goes-on"
+	                       ".and-on-past.sixty-four.example/"),
 	          NULL);
 	CHECK_STR(from_url(&s, "not a url"), NULL);
 	CHECK(parse(&s, NULL, NULL));
