@@ -33,9 +33,7 @@
 #include "model.h"
 #include "store.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 /* ---- baseline ---- */
 
@@ -120,8 +118,6 @@ CML_NODISCARD cml_status cml_store_gen_supersede(cml_store *s, int64_t *n);
  * by cml_store_gen_new): CML_OK with *gen, or CML_END when none. */
 CML_NODISCARD cml_status cml_store_gen_find(cml_store *s, const char *package, int64_t *gen);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_GENERATIONS_H */

@@ -39,9 +39,7 @@
 #include "model.h"
 #include "store.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef enum cml_ledger_change {
 	CML_LEDGER_UNCHANGED = 0, /* same content as the latest revision */
@@ -140,8 +138,6 @@ CML_NODISCARD cml_status cml_ledger_history(cml_store *s, const char *site, cons
 /* Orders in the ledger (site NULL: of every site). */
 CML_NODISCARD cml_status cml_ledger_count(cml_store *s, const char *site, int64_t *n);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_LEDGER_H */

@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "cml.h"
+
+CML_BEGIN_DECLS
 
 typedef enum cml_kind {
 	CML_ITEM_NONE = 0,
@@ -439,8 +439,6 @@ typedef struct cml_item {
  */
 bool cml_num_canon(const char *text, char *out, size_t cap);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_MODEL_H */

@@ -24,9 +24,7 @@
 #include "cml.h"
 #include "fingerprint.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_store cml_store;
 
@@ -64,8 +62,6 @@ void cml_store_run_rollback(cml_store *s);
  * open; 0 outside a run. The ledger records it on every revision. */
 int64_t cml_store_run_id(const cml_store *s);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_STORE_H */

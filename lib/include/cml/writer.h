@@ -30,9 +30,7 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_writer cml_writer;
 
@@ -122,8 +120,6 @@ CML_NODISCARD cml_status cml_stream_writer_finish(cml_stream_writer *sw);
 const char *cml_stream_writer_errmsg(const cml_stream_writer *sw);
 void cml_stream_writer_free(cml_stream_writer *sw);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_WRITER_H */
