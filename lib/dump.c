@@ -598,6 +598,7 @@ dump_document(jw *w, const cml_document *d)
 	f_str(w, "number_1c", d->number_1c);
 	f_str(w, "date_1c", d->date_1c);
 	f_str(w, "due_date", d->due_date);
+	f_str(w, "basis", d->basis);
 	f_bool(w, "deleted", d->deleted);
 	f_uint(w, "container", d->container);
 	F_ARRAY(w, "counterparties", d->counterparties, d->n_counterparties,

@@ -147,6 +147,7 @@
 	X(NUMBER_1C, "Номер1С")                                   \
 	X(DATE_1C, "Дата1С")                                      \
 	X(DUE_DATE, "СрокПлатежа")                                \
+	X(BASIS, "Основание")                                     \
 	X(DISCOUNTS, "Скидки")                                    \
 	X(DISCOUNT, "Скидка")                                     \
 	X(PERCENT, "Процент")                                     \
@@ -2582,6 +2583,7 @@ map_document(cml_reader *r, const cnode *n, cml_document *d)
 	d->number_1c = ctext(r, n, N_NUMBER_1C);
 	d->date_1c = ctext(r, n, N_DATE_1C);
 	d->due_date = ctext(r, n, N_DUE_DATE);
+	d->basis = ctext(r, n, N_BASIS);
 	d->deleted = cbool(r, n, N_DELETION_MARK) == CML_TRUE;
 	d->container = r->in_container;
 

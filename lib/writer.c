@@ -151,16 +151,24 @@ typedef struct estack {
 
 enum { ST_OPEN, ST_FAILED, ST_DONE };
 
-struct cml_writer {
-	char *dir;
+/* What both writers take from cml_writer_opts. */
+typedef struct wconf {
 	const char *schema;
 	int ver;                      /* 204..210, 301 */
 	cml_encoding enc;
 	bool bom;
 	bool indent;
+	char generated[40];
+} wconf;
+
+#define ROOT_START_MAX 256
+#define ROOT_END "</КоммерческаяИнформация>\n"
+
+struct cml_writer {
+	char *dir;
+	wconf conf;
 	bool split;
 	cml_tristate only_changes;
-	char generated[40];
 	int state;
 	const char *const *names;     /* final file names of the layout */
 
@@ -1191,6 +1199,7 @@ put_document(emit *e, const cml_document *d)
 	e_text(e, "Время", d->time);
 	e_text(e, "СрокПлатежа", d->due_date);
 	e_text(e, "Комментарий", d->comment);
+	e_text(e, "Основание", d->basis);
 	e_text(e, "НомерВерсии", d->version);
 	e_flag(e, "ПометкаУдаления", d->deleted);
 	e_text(e, "Номер1С", d->number_1c);
@@ -1272,7 +1281,7 @@ frag_discard(frag *f)
 static const char *
 enc_name(const cml_writer *w)
 {
-	return w->enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8";
+	return w->conf.enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8";
 }
 
 static int
@@ -1281,7 +1290,7 @@ sec_file(const cml_writer *w, int sec)
 	switch (sec) {
 	case SEC_PRICE_TYPES:
 	case SEC_WAREHOUSES:
-		return w->ver >= 209 ? F_IMPORT : F_OFFERS;
+		return w->conf.ver >= 209 ? F_IMPORT : F_OFFERS;
 	case SEC_CAT_HEAD:
 	case SEC_PRODUCTS:
 		return w->split ? F_GOODS : F_IMPORT;
@@ -1381,11 +1390,31 @@ frag_raw(cml_writer *w, frag *f, const char *s, size_t n)
 /* 3.1 documents: a Контейнер start or end tag on a line of its own, at
  * depth 1 (sec_depth[SEC_DOCS]). */
 static const char *
-container_tag(const cml_writer *w, bool start)
+container_tag(bool indent, bool start)
 {
 	if (start)
-		return w->indent ? "\t<Контейнер>\n" : "<Контейнер>\n";
-	return w->indent ? "\t</Контейнер>\n" : "</Контейнер>\n";
+		return indent ? "\t<Контейнер>\n" : "<Контейнер>\n";
+	return indent ? "\t</Контейнер>\n" : "</Контейнер>\n";
+}
+
+/*
+ * 3.1: the Контейнер tags a document needs before it, given the
+ * container open (in, numbered cur). Documents of one container arrive
+ * one after another; a document outside any (container 0) gets a
+ * container of its own. True when a container is opened: the caller
+ * records it once the document is written.
+ */
+static bool
+container_before(emit *e, bool in, unsigned cur, const cml_document *d)
+{
+	if (in && (d->container == 0 || d->container != cur)) {
+		e_name(e, container_tag(e->indent, false));
+		in = false;
+	}
+	if (in)
+		return false;
+	e_name(e, container_tag(e->indent, true));
+	return true;
 }
 
 /* Ends a section's writer and flushes its file, ready to be copied. */
@@ -1395,7 +1424,7 @@ frag_close(cml_writer *w, frag *f)
 	if (f->x == NULL)
 		return CML_OK;
 	if (f->in_container) {
-		const char *end = container_tag(w, false);
+		const char *end = container_tag(w->conf.indent, false);
 		cml_status st = frag_raw(w, f, end, strlen(end));
 
 		if (st != CML_OK)
@@ -1438,9 +1467,9 @@ item_id(const cml_item *it)
 	}
 }
 
-/* The message for a string the serialisation refused. */
+/* The message for a string the serialisation refused, into dst. */
 static cml_status
-value_err(cml_writer *w, const cml_item *it, const emit *e)
+value_msg(char *dst, size_t cap, const cml_item *it, const emit *e)
 {
 	const char *id = item_id(it);
 	char where[256] = "";
@@ -1450,8 +1479,15 @@ value_err(cml_writer *w, const cml_item *it, const emit *e)
 		    it->origin.line);
 	if (id == NULL || check_text(id) != NULL)
 		id = "?";
-	return set_err(w, CML_ERR_VALUE, "%s%s %s: %s: %s", where,
-	    cml_kind_name(it->kind), id, e->bad_elem, e->bad_why);
+	cml_msg_set(dst, cap, "%s%s %s: %s: %s", where, cml_kind_name(it->kind), id,
+	    e->bad_elem, e->bad_why);
+	return CML_ERR_VALUE;
+}
+
+static cml_status
+value_err(cml_writer *w, const cml_item *it, const emit *e)
+{
+	return value_msg(w->errmsg, sizeof(w->errmsg), it, e);
 }
 
 /* The offer's Ид: as given, else made of product and characteristic. */
@@ -1535,8 +1571,8 @@ e_init(cml_writer *w, emit *e, bool check_only)
 	memset(e, 0, sizeof(*e));
 	e->b = check_only ? NULL : &w->item;
 	e->stk = &w->stk;
-	e->ver = w->ver;
-	e->indent = w->indent;
+	e->ver = w->conf.ver;
+	e->indent = w->conf.indent;
 }
 
 /* Serialises one part of an item for a section after what w->item holds. */
@@ -1553,25 +1589,16 @@ serialise(cml_writer *w, emit *e, piece *pc, int sec, const cml_item *it,
 	e->base = sec_depth[sec];
 	e->open = false;
 	e->doindent = false;
-	if (sec == SEC_DOCS && w->ver >= 300) {
-		/* Documents of one container arrive one after another; a
-		 * document outside any gets a container of its own. */
-		unsigned c = it->u.document.container;
-		bool in = f->in_container;
-
-		if (in && (c == 0 || c != f->container)) {
-			e_name(e, container_tag(w, false));
-			in = false;
-		}
-		if (!in) {
-			e_name(e, container_tag(w, true));
+	if (sec == SEC_DOCS && w->conf.ver >= 300) {
+		if (container_before(e, f->in_container, f->container,
+		    &it->u.document)) {
 			pc->opens_container = true;
-			pc->container = c;
+			pc->container = it->u.document.container;
 		}
 		e->base++;
 	}
 	put_item(e, it, oid, part);
-	if (!w->indent)
+	if (!w->conf.indent)
 		e_put(e, "\n", 1);
 	pc->len = w->item.len - pc->off;
 }
@@ -1924,7 +1951,7 @@ e_finish(cml_writer *w, emit *e, int sec)
 	frag *f = &w->sec[sec];
 	cml_status st;
 
-	if (!w->indent)
+	if (!w->conf.indent)
 		e_put(e, "\n", 1);
 	if (e->nomem)
 		return nomem(w);
@@ -2031,7 +2058,7 @@ a_str(asmb *a, const char *s)
 static void
 a_indent(asmb *a, int depth)
 {
-	if (a->w->indent)
+	if (a->w->conf.indent)
 		for (int i = 0; i < depth; i++)
 			a_str(a, "\t");
 }
@@ -2170,7 +2197,7 @@ static bool
 has_classifier(const cml_writer *w)
 {
 	return w->cls_set || w->n_groups > 0 || w->sec[SEC_PROPS].count > 0 ||
-	    w->sec[SEC_UNITS].count > 0 || (w->ver >= 209 &&
+	    w->sec[SEC_UNITS].count > 0 || (w->conf.ver >= 209 &&
 	    (w->sec[SEC_PRICE_TYPES].count > 0 ||
 	    w->sec[SEC_WAREHOUSES].count > 0));
 }
@@ -2184,7 +2211,7 @@ has_catalog(const cml_writer *w)
 static bool
 has_package(const cml_writer *w)
 {
-	return w->pkg_set || w->sec[SEC_OFFERS].count > 0 || (w->ver < 209 &&
+	return w->pkg_set || w->sec[SEC_OFFERS].count > 0 || (w->conf.ver < 209 &&
 	    (w->sec[SEC_PRICE_TYPES].count > 0 ||
 	    w->sec[SEC_WAREHOUSES].count > 0));
 }
@@ -2233,7 +2260,7 @@ a_package(asmb *a, int sec, bool with_types)
 	a_open(a, 1, "ПакетПредложений", only_changes_of(w, w->pkg.only_changes,
 	    (size_t)w->sec[sec].count));
 	a_body(a, SEC_PKG_HEAD);
-	if (with_types && w->ver < 209) {
+	if (with_types && w->conf.ver < 209) {
 		a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);
 		a_wrap(a, 2, "Склады", SEC_WAREHOUSES);
 	}
@@ -2254,7 +2281,7 @@ a_content(asmb *a, int fi)
 			a_body(a, SEC_CLS_HEAD);
 			a_wrap(a, 2, "Группы", SEC_GROUPS);
 			a_wrap(a, 2, "Свойства", SEC_PROPS);
-			if (w->ver >= 209) {
+			if (w->conf.ver >= 209) {
 				a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);
 				a_wrap(a, 2, "Склады", SEC_WAREHOUSES);
 			}
@@ -2339,6 +2366,19 @@ create_final(cml_writer *w, const char *name, mode_t mode, char **pathp, int *fd
 	return CML_OK;
 }
 
+/* The XML declaration and the root's start tag, on lines of their own. */
+static void
+root_start(char *out, size_t cap, const wconf *c)
+{
+	cml_msg_set(out, cap,
+	    "<?xml version=\"1.0\" encoding=\"%s\"?>\n"
+	    "<КоммерческаяИнформация xmlns=\"%s\" ВерсияСхемы=\"%s\" "
+	    "ДатаФормирования=\"%s\">\n",
+	    c->enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8",
+	    c->ver >= 300 ? "urn:1C.ru:commerceml_3" : "urn:1C.ru:commerceml_2",
+	    c->schema, c->generated);
+}
+
 static cml_status
 assemble(cml_writer *w, int fi)
 {
@@ -2357,7 +2397,7 @@ assemble(cml_writer *w, int fi)
 		close(fd);
 		goto out;
 	}
-	if (w->enc == CML_ENC_WINDOWS_1251 &&
+	if (w->conf.enc == CML_ENC_WINDOWS_1251 &&
 	    (enc = xmlFindCharEncodingHandler("windows-1251")) == NULL) {
 		st = set_err(w, CML_ERR_ENCODING, "%s: cannot write windows-1251",
 		    a.f.path);
@@ -2370,21 +2410,13 @@ assemble(cml_writer *w, int fi)
 		st = nomem(w);
 		goto out;
 	}
-	if (w->bom && w->enc == CML_ENC_UTF8)
+	if (w->conf.bom && w->conf.enc == CML_ENC_UTF8)
 		frag_write(&a.f, "\xEF\xBB\xBF", 3);
-	a_str(&a, "<?xml version=\"1.0\" encoding=\"");
-	a_str(&a, enc_name(w));
-	a_str(&a, "\"?>\n<КоммерческаяИнформация xmlns=\"");
-	a_str(&a, w->ver >= 300 ? "urn:1C.ru:commerceml_3" :
-	    "urn:1C.ru:commerceml_2");
-	a_str(&a, "\" ВерсияСхемы=\"");
-	a_str(&a, w->schema);
-	a_str(&a, "\" ДатаФормирования=\"");
-	a_str(&a, w->generated);
-	a_str(&a, "\">");
-	a_nl(&a);
+	char root[ROOT_START_MAX];
+	root_start(root, sizeof(root), &w->conf);
+	a_str(&a, root);
 	a_content(&a, fi);
-	a_str(&a, "</КоммерческаяИнформация>\n");
+	a_str(&a, ROOT_END);
 	if (!a.failed && xmlOutputBufferFlush(a.out) < 0)
 		a.failed = true;
 	for (int s = 0; s < SEC_COUNT; s++)
@@ -2607,75 +2639,85 @@ generated_ok(const char *s)
  * an unknown encoding, windows-1251 with a BOM, or an encoding libxml2
  * cannot write): the programs check their options before.
  */
-cml_writer *
-cml_writer_new(const char *dir, const cml_writer_opts *opts)
+/* The options both writers share, checked; false when they are not
+ * usable (an unknown schema, a BOM on windows-1251, ...). */
+static bool
+conf_from(const cml_writer_opts *opts, wconf *c)
 {
 	static const cml_writer_opts defaults = { .schema = NULL };
-	cml_writer *w = NULL;
-	struct stat sb;
 	const char *schema;
-	int ver = 0;
 
 	if (opts == NULL)
 		opts = &defaults;
-	if (dir == NULL || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return NULL;
+	memset(c, 0, sizeof(*c));
 	schema = opts->schema != NULL ? opts->schema : "2.05";
 	for (size_t i = 0; i < CML_ARRAY_LEN(schemas); i++)
 		if (strcmp(schema, schemas[i].name) == 0) {
-			ver = schemas[i].num;
-			schema = schemas[i].name;
+			c->ver = schemas[i].num;
+			c->schema = schemas[i].name;
 		}
-	if (ver == 0)
-		return NULL;
+	if (c->ver == 0)
+		return false;
 	if (opts->encoding != CML_ENC_UTF8 &&
 	    opts->encoding != CML_ENC_WINDOWS_1251)
-		return NULL;
+		return false;
 	if (opts->bom && opts->encoding != CML_ENC_UTF8)
-		return NULL;
+		return false;
 	if (opts->generated != NULL && !generated_ok(opts->generated))
-		return NULL;
+		return false;
 	if (opts->encoding == CML_ENC_WINDOWS_1251) {
 		xmlCharEncodingHandlerPtr h =
 		    xmlFindCharEncodingHandler("windows-1251");
 
 		if (h == NULL)
-			return NULL;
+			return false;
 		xmlCharEncCloseFunc(h);
 	}
-
-	if ((w = cml_calloc(1, sizeof(*w))) == NULL)
-		return NULL;
-	if ((w->dir = cml_strdup(dir)) == NULL) {
-		cml_free(w);
-		return NULL;
-	}
-	w->schema = schema;
-	w->ver = ver;
-	w->enc = opts->encoding;
-	w->bom = opts->bom;
-	w->indent = opts->indent;
-	w->split = ver >= 300 || opts->layout == CML_LAYOUT_SPLIT;
-	w->names = ver >= 300 ? names_31 : w->split ? names_split : names_single;
-	w->only_changes = opts->only_changes;
-	w->state = ST_OPEN;
-	cml_arena_init(&w->cls_arena);
-	cml_arena_init(&w->cat_arena);
-	cml_arena_init(&w->pkg_arena);
-	cml_arena_init(&w->group_arena);
+	c->enc = opts->encoding;
+	c->bom = opts->bom;
+	c->indent = opts->indent;
 	if (opts->generated != NULL) {
-		cml_msg_set(w->generated, sizeof(w->generated), "%s",
+		cml_msg_set(c->generated, sizeof(c->generated), "%s",
 		    opts->generated);
 	} else {
 		time_t now = time(NULL);
 		struct tm tm;
 
 		if (localtime_r(&now, &tm) == NULL ||
-		    strftime(w->generated, sizeof(w->generated),
+		    strftime(c->generated, sizeof(c->generated),
 		    "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-			cml_msg_set(w->generated, sizeof(w->generated),
+			cml_msg_set(c->generated, sizeof(c->generated),
 			    "1970-01-01T00:00:00");
 	}
+	return true;
+}
+
+cml_writer *
+cml_writer_new(const char *dir, const cml_writer_opts *opts)
+{
+	cml_writer *w = NULL;
+	struct stat sb;
+	wconf conf;
+
+	if (!conf_from(opts, &conf))
+		return NULL;
+	if (dir == NULL || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return NULL;
+	if ((w = cml_calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	if ((w->dir = cml_strdup(dir)) == NULL) {
+		cml_free(w);
+		return NULL;
+	}
+	w->conf = conf;
+	w->split = conf.ver >= 300 || (opts != NULL && opts->layout == CML_LAYOUT_SPLIT);
+	w->names = conf.ver >= 300 ? names_31 : w->split ? names_split : names_single;
+	w->only_changes = opts != NULL ? opts->only_changes : CML_UNSET;
+	w->state = ST_OPEN;
+	cml_arena_init(&w->cls_arena);
+	cml_arena_init(&w->cat_arena);
+	cml_arena_init(&w->pkg_arena);
+	cml_arena_init(&w->group_arena);
 	return w;
 }
 
