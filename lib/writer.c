@@ -1157,6 +1157,32 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
 	e_end(e);
 }
 
+/* A 3.1 document line's unit: the element form (Код,
+ * НаименованиеКраткое, НаименованиеПолное, МеждународноеСокращение), for
+ * a line carries its unit's names, unlike a product that refers to the
+ * classifier's ЕдиницыИзмерения by code. */
+static void
+put_line_unit_31(emit *e, const cml_unit_ref *u)
+{
+	if (empty(u->name) && empty(u->full_name) && empty(u->intl) &&
+	    u->n_conversions == 0) {
+		e_text(e, "Единица", u->code);
+		return;
+	}
+	e_start(e, "Единица");
+	e_text(e, "Код", u->code);
+	e_text(e, "НаименованиеКраткое", u->name);
+	e_text(e, "НаименованиеПолное", u->full_name);
+	e_text(e, "МеждународноеСокращение", u->intl);
+	for (size_t i = 0; i < u->n_conversions; i++) {
+		e_start(e, "Пересчет");
+		e_text(e, "Единица", u->conversions[i].unit);
+		e_text(e, "Коэффициент", u->conversions[i].coefficient);
+		e_end(e);
+	}
+	e_end(e);
+}
+
 static void
 put_doc_line(emit *e, const cml_doc_line *l)
 {
@@ -1165,9 +1191,14 @@ put_doc_line(emit *e, const cml_doc_line *l)
 	e_text(e, "ИдКаталога", l->catalog_id);
 	e_text(e, "Артикул", l->article);
 	e_text(e, "Наименование", l->name);
-	put_unit_ref(e, "БазоваяЕдиница", &l->unit);
-	put_unit_ref(e, "Единица", &l->line_unit);
-	e_text(e, "ЦенаЗаЕдиницу", l->price);
+	if (e->ver >= 300 && l->line_unit.code == NULL && l->line_unit.name == NULL) {
+		/* 3.1 as 1C writes a line: one Единица with its names */
+		put_line_unit_31(e, &l->unit);
+	} else {
+		put_unit_ref(e, "БазоваяЕдиница", &l->unit);
+		put_unit_ref(e, "Единица", &l->line_unit);
+	}
+	e_text(e, e->ver >= 300 ? "Цена" : "ЦенаЗаЕдиницу", l->price);
 	e_text(e, "Количество", l->quantity);
 	e_text(e, "Сумма", l->sum);
 	e_text(e, "Коэффициент", l->coefficient);
@@ -2930,4 +2961,270 @@ out:
 	if (removed != NULL)
 		*removed = r;
 	return st;
+}
+
+/* ---- the stream writer ----
+ *
+ * One document to a FILE *. Items are serialised by the same code as a
+ * package's orders.xml and contragents.xml (put_item, the Контейнер
+ * choice, the checks), then handed to an xmlOutputBuffer with the final
+ * encoding, which writes a character windows-1251 lacks as a character
+ * reference. The declaration and the root go out with the first item, so
+ * a run that adds nothing writes nothing.
+ */
+
+enum { CPS_NONE, CPS_OPEN, CPS_CLOSED };
+
+struct cml_stream_writer {
+	FILE *out;
+	wconf conf;
+	xmlOutputBufferPtr ob;   /* NULL until the first item */
+	int err;                 /* errno of the first failed write, or 0 */
+	int state;               /* ST_OPEN, ST_FAILED, ST_DONE */
+	bool in_container;       /* 3.1: a Контейнер is open */
+	unsigned container;
+	int cps;                 /* Контрагенты: not yet, open, closed */
+	cml_buf item;
+	estack stk;
+	char errmsg[CML_ERRMSG_MAX];
+};
+
+static cml_status sw_err(cml_stream_writer *sw, cml_status st, const char *fmt, ...)
+    CML_PRINTF(3, 4);
+
+static cml_status
+sw_err(cml_stream_writer *sw, cml_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(sw->errmsg, sizeof(sw->errmsg), fmt, ap);
+	va_end(ap);
+	if (st == CML_ERR_IO || st == CML_ERR_NOMEM || st == CML_ERR_ENCODING)
+		sw->state = ST_FAILED;
+	return st;
+}
+
+static int
+sw_write(void *ctx, const char *buf, int len)
+{
+	cml_stream_writer *sw = ctx;
+
+	/* as frag_write: the failure is kept, never reported to libxml2 */
+	if (len > 0 && sw->err == 0) {
+		errno = 0;
+		if (fwrite(buf, 1, (size_t)len, sw->out) != (size_t)len)
+			sw->err = errno ? errno : EIO;
+	}
+	return len;
+}
+
+static const char *
+cps_end(bool indent)
+{
+	return indent ? "\t</Контрагенты>\n" : "</Контрагенты>\n";
+}
+
+static cml_status
+sw_io(cml_stream_writer *sw)
+{
+	return sw_err(sw, CML_ERR_IO, "output: %s", strerror(sw->err ? sw->err : EIO));
+}
+
+/* The bytes s..n through the encoder. */
+static cml_status
+sw_put(cml_stream_writer *sw, const char *s, size_t n)
+{
+	while (n > 0) {
+		int k = n > INT_MAX / 2 ? INT_MAX / 2 : (int)n;
+
+		if (xmlOutputBufferWrite(sw->ob, k, s) < 0)
+			return sw->err != 0 ? sw_io(sw) :
+			    sw_err(sw, CML_ERR_IO, "output: the XML encoder failed");
+		s += k;
+		n -= (size_t)k;
+	}
+	return sw->err != 0 ? sw_io(sw) : CML_OK;
+}
+
+/* Before the first item: the BOM, the declaration, the root. */
+static cml_status
+sw_begin(cml_stream_writer *sw)
+{
+	xmlCharEncodingHandlerPtr enc = NULL;
+	char root[ROOT_START_MAX];
+
+	if (sw->conf.enc == CML_ENC_WINDOWS_1251 &&
+	    (enc = xmlFindCharEncodingHandler("windows-1251")) == NULL)
+		return sw_err(sw, CML_ERR_ENCODING, "output: cannot write windows-1251");
+	sw->ob = xmlOutputBufferCreateIO(sw_write, frag_noclose, sw, enc);
+	if (sw->ob == NULL) {
+		if (enc != NULL)
+			xmlCharEncCloseFunc(enc);
+		return sw_err(sw, CML_ERR_NOMEM, "out of memory");
+	}
+	if (sw->conf.bom && sw->conf.enc == CML_ENC_UTF8)
+		sw_write(sw, "\xEF\xBB\xBF", 3);
+	root_start(root, sizeof(root), &sw->conf);
+	return sw_put(sw, root, strlen(root));
+}
+
+cml_stream_writer *
+cml_stream_writer_new(FILE *out, const cml_writer_opts *opts)
+{
+	cml_stream_writer *sw;
+	wconf conf;
+
+	if (out == NULL || !conf_from(opts, &conf))
+		return NULL;
+	if ((sw = cml_calloc(1, sizeof(*sw))) == NULL)
+		return NULL;
+	sw->out = out;
+	sw->conf = conf;
+	sw->state = ST_OPEN;
+	return sw;
+}
+
+cml_status
+cml_stream_writer_add(cml_stream_writer *sw, const cml_item *item)
+{
+	cml_status st;
+	emit e;
+	bool is_doc, opens = false;
+	int cps;
+
+	if (sw == NULL || item == NULL)
+		return CML_ERR_USAGE;
+	if (sw->state != ST_OPEN)
+		return sw->state == ST_DONE ?
+		    sw_err(sw, CML_ERR_STATE, "the writer is finished") : CML_ERR_STATE;
+	if (item->kind != CML_ITEM_DOCUMENT && item->kind != CML_ITEM_COUNTERPARTY)
+		return sw_err(sw, CML_ERR_VALUE, "a %s has no place in an orders document",
+		    cml_kind_name(item->kind) != NULL ? cml_kind_name(item->kind) : "item");
+	is_doc = item->kind == CML_ITEM_DOCUMENT;
+	if (!is_doc && sw->cps == CPS_CLOSED)
+		return sw_err(sw, CML_ERR_USAGE, "counterparty %s: the counterparties of "
+		    "a document come together, before or after its documents",
+		    item->u.counterparty.id != NULL &&
+		    check_text(item->u.counterparty.id) == NULL ?
+		    item->u.counterparty.id : "?");
+
+	/* Serialise first: a bad string leaves nothing written. */
+	memset(&e, 0, sizeof(e));
+	cml_buf_clear(&sw->item);
+	e.b = &sw->item;
+	e.stk = &sw->stk;
+	e.stk->n = 0;
+	e.ver = sw->conf.ver;
+	e.indent = sw->conf.indent;
+	cps = sw->cps;
+	if (is_doc) {
+		e.base = sec_depth[SEC_DOCS];
+		if (cps == CPS_OPEN) {
+			e_name(&e, cps_end(sw->conf.indent));
+			cps = CPS_CLOSED;
+		}
+		if (sw->conf.ver >= 300) {
+			opens = container_before(&e, sw->in_container, sw->container,
+			    &item->u.document);
+			e.base++;
+		}
+	} else {
+		e.base = sec_depth[SEC_CPS];
+		if (cps == CPS_NONE) {
+			cml_tristate oc = item->u.counterparty.only_changes;
+
+			if (sw->in_container)
+				e_name(&e, container_tag(sw->conf.indent, false));
+			e_name(&e, sw->conf.indent ? "\t<Контрагенты" : "<Контрагенты");
+			if (oc != CML_UNSET)
+				e_name(&e, oc == CML_TRUE ? " СодержитТолькоИзменения=\"true\"" :
+				    " СодержитТолькоИзменения=\"false\"");
+			e_name(&e, ">\n");
+			cps = CPS_OPEN;
+		}
+	}
+	put_item(&e, item, NULL, PART_ALL);
+	if (!sw->conf.indent)
+		e_put(&e, "\n", 1);
+	if (e.nomem)
+		return sw_err(sw, CML_ERR_NOMEM, "out of memory");
+	if (e.failed)
+		return value_msg(sw->errmsg, sizeof(sw->errmsg), item, &e);
+
+	if (sw->ob == NULL && (st = sw_begin(sw)) != CML_OK)
+		return st;
+	if ((st = sw_put(sw, sw->item.data, sw->item.len)) != CML_OK)
+		return st;
+	sw->cps = cps;
+	if (is_doc) {
+		if (opens) {
+			sw->in_container = true;
+			sw->container = item->u.document.container;
+		}
+	} else {
+		sw->in_container = false;
+	}
+	return CML_OK;
+}
+
+cml_status
+cml_stream_writer_finish(cml_stream_writer *sw)
+{
+	cml_status st = CML_OK;
+
+	if (sw == NULL)
+		return CML_ERR_USAGE;
+	if (sw->state != ST_OPEN)
+		return sw->state == ST_DONE ?
+		    sw_err(sw, CML_ERR_STATE, "the writer is finished") : CML_ERR_STATE;
+	if (sw->ob != NULL) {
+		if (sw->in_container) {
+			const char *end = container_tag(sw->conf.indent, false);
+
+			st = sw_put(sw, end, strlen(end));
+		}
+		if (st == CML_OK && sw->cps == CPS_OPEN) {
+			const char *end = cps_end(sw->conf.indent);
+
+			st = sw_put(sw, end, strlen(end));
+		}
+		if (st == CML_OK)
+			st = sw_put(sw, ROOT_END, strlen(ROOT_END));
+		if (st == CML_OK && xmlOutputBufferFlush(sw->ob) < 0 && sw->err == 0)
+			st = sw_err(sw, CML_ERR_IO, "output: the XML encoder failed");
+		if (st != CML_OK)
+			return st;
+		if (sw->err != 0)
+			return sw_io(sw);
+	}
+	if (fflush(sw->out) != 0 || ferror(sw->out)) {
+		sw->err = errno ? errno : EIO;
+		return sw_io(sw);
+	}
+	sw->state = ST_DONE;
+	return CML_OK;
+}
+
+const char *
+cml_stream_writer_errmsg(const cml_stream_writer *sw)
+{
+	return sw != NULL ? sw->errmsg : "no stream writer";
+}
+
+void
+cml_stream_writer_free(cml_stream_writer *sw)
+{
+	if (sw == NULL)
+		return;
+	if (sw->ob != NULL) {
+		/* what an unfinished writer still buffers is dropped, not
+		 * written after the caller gave up on the stream */
+		if (sw->err == 0)
+			sw->err = ECANCELED;
+		xmlOutputBufferClose(sw->ob);
+	}
+	cml_buf_free(&sw->item);
+	cml_free(sw->stk.v);
+	cml_free(sw);
 }
