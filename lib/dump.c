@@ -78,6 +78,16 @@ put_string(jw *w, const char *str)
 	PUTLIT(w, "\"");
 }
 
+bool
+cml_json_string(cml_buf *b, const char *s)
+{
+	jw w = { .b = *b, .oom = false, .first = true };
+
+	put_string(&w, s);
+	*b = w.b;
+	return !w.oom;
+}
+
 static void
 key(jw *w, const char *k)
 {
