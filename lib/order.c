@@ -10,7 +10,6 @@
  * decimals, far inside its 64-bit mantissa.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,23 @@ static bool
 number(const char *s, char *buf, size_t cap)
 {
 	return cml_num_canon(s, buf, cap);
+}
+
+static long double
+absl(long double x)
+{
+	return x < 0 ? -x : x;
+}
+
+/* Half a unit of the last of dp decimal places: 0.005 for 2. */
+static long double
+half_unit(int dp)
+{
+	long double u = 0.5L;
+
+	while (dp-- > 0)
+		u /= 10;
+	return u;
 }
 
 static long double
@@ -299,11 +315,11 @@ check_line(why_buf *w, size_t i, const cml_doc_line *l)
 	long double q = to_ld(qty), p = to_ld(price), s = to_ld(sum);
 	long double gross = p * q;
 	int dp = decimals(price) > 2 ? decimals(price) : 2;
-	long double tol = 0.01L + fabsl(q) * 0.5L * powl(10.0L, (long double)-dp) + 1e-9L;
+	long double tol = 0.01L + absl(q) * half_unit(dp) + 1e-9L;
 
-	if (fabsl(s - gross) <= tol)
+	if (absl(s - gross) <= tol)
 		return CML_OK;
-	if (l->n_discounts > 0 && fabsl(s - (gross - line_discount(l, gross))) <= tol)
+	if (l->n_discounts > 0 && absl(s - (gross - line_discount(l, gross))) <= tol)
 		return CML_OK;
 	return reject(w, "%s: Сумма %s is not ЦенаЗаЕдиницу %s × Количество %s (%.2Lf)%s",
 	              where, sum, price, qty, gross,
