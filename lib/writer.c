@@ -818,6 +818,7 @@ put_counterparty(emit *e, const cml_counterparty *c)
 	e_text(e, "ОКПО", c->okpo);
 	put_address(e, "АдресРегистрации", &c->reg_address);
 	put_address(e, "ЮридическийАдрес", &c->legal_address);
+	put_address(e, "Адрес", &c->address);
 	put_contacts(e, c->contacts, c->n_contacts);
 	if (c->n_representatives > 0) {
 		e_start(e, "Представители");
@@ -1161,15 +1162,22 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
  * НаименованиеКраткое, НаименованиеПолное, МеждународноеСокращение), for
  * a line carries its unit's names, unlike a product that refers to the
  * classifier's ЕдиницыИзмерения by code. */
+static bool
+unit_empty(const cml_unit_ref *u)
+{
+	return empty(u->code) && empty(u->name) && empty(u->full_name) &&
+	    empty(u->intl) && u->n_conversions == 0;
+}
+
 static void
-put_line_unit_31(emit *e, const cml_unit_ref *u)
+put_line_unit_31(emit *e, const char *elem, const cml_unit_ref *u)
 {
 	if (empty(u->name) && empty(u->full_name) && empty(u->intl) &&
 	    u->n_conversions == 0) {
-		e_text(e, "Единица", u->code);
+		e_text(e, elem, u->code);
 		return;
 	}
-	e_start(e, "Единица");
+	e_start(e, elem);
 	e_text(e, "Код", u->code);
 	e_text(e, "НаименованиеКраткое", u->name);
 	e_text(e, "НаименованиеПолное", u->full_name);
@@ -1191,12 +1199,21 @@ put_doc_line(emit *e, const cml_doc_line *l)
 	e_text(e, "ИдКаталога", l->catalog_id);
 	e_text(e, "Артикул", l->article);
 	e_text(e, "Наименование", l->name);
-	if (e->ver >= 300 && l->line_unit.code == NULL && l->line_unit.name == NULL) {
+	if (e->ver >= 300 && unit_empty(&l->line_unit)) {
 		/* 3.1 as 1C writes a line: one Единица with its names */
-		put_line_unit_31(e, &l->unit);
+		put_line_unit_31(e, "Единица", &l->unit);
+	} else if (e->ver >= 300) {
+		put_line_unit_31(e, "БазоваяЕдиница", &l->unit);
+		put_line_unit_31(e, "Единица", &l->line_unit);
 	} else {
 		put_unit_ref(e, "БазоваяЕдиница", &l->unit);
 		put_unit_ref(e, "Единица", &l->line_unit);
+	}
+	if (l->n_groups > 0) {
+		e_start(e, "Группы");
+		for (size_t i = 0; i < l->n_groups; i++)
+			e_text(e, "Ид", l->groups[i]);
+		e_end(e);
 	}
 	e_text(e, e->ver >= 300 ? "Цена" : "ЦенаЗаЕдиницу", l->price);
 	e_text(e, "Количество", l->quantity);
@@ -1242,6 +1259,16 @@ put_document(emit *e, const cml_document *d)
 		e_end(e);
 	}
 	put_discounts(e, d->discounts, d->n_discounts);
+	if (d->n_warehouses > 0) {
+		e_start(e, "Склады");
+		for (size_t i = 0; i < d->n_warehouses; i++) {
+			e_start(e, "Склад");
+			e_text(e, "Ид", d->warehouses[i].id);
+			e_text(e, "Наименование", d->warehouses[i].name);
+			e_end(e);
+		}
+		e_end(e);
+	}
 	if (d->n_lines > 0) {
 		e_start(e, "Товары");
 		for (size_t i = 0; i < d->n_lines; i++)
