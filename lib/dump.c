@@ -671,6 +671,16 @@ build(jw *wp, const cml_item *item)
 }
 
 cml_status
+cml_item_dump_buf(const cml_item *item, cml_buf *b)
+{
+	jw w = { .b = *b, .oom = false, .first = true };
+	cml_status st = build(&w, item);
+
+	*b = w.b;
+	return st;
+}
+
+cml_status
 cml_item_dump_json(const cml_item *item, FILE *fp)
 {
 	jw w = { .b = { NULL, 0, 0 }, .oom = false, .first = true };

@@ -19,7 +19,6 @@
 
 #include <csv.h>
 
-#include "cml/dump.h"
 #include "cml/orderfmt.h"
 #include "cml_private.h"
 
@@ -36,6 +35,7 @@ struct cml_orderfmt {
 	char *q;                  /* csv: the field quoted */
 	size_t qcap;
 	cml_buf obj;              /* jsonl: the pending order's object, open */
+	cml_buf dump;             /* jsonl: a document's dump line */
 	size_t attachments;       /* jsonl: in obj */
 	char errmsg[CML_ERRMSG_MAX];
 };
@@ -309,28 +309,20 @@ static cml_status
 json_document(cml_orderfmt *f, cml_buf *b, const cml_document *d)
 {
 	cml_item it;
-	char *s = NULL;
-	size_t n = 0;
-	FILE *mem;
 	cml_status st;
 
 	memset(&it, 0, sizeof(it));
 	it.kind = CML_ITEM_DOCUMENT;
 	it.u.document = *d;
 	it.u.document.container = 0; /* packaging of one file, not content */
-	if ((mem = open_memstream(&s, &n)) == NULL)
+	cml_buf_clear(&f->dump);
+	if ((st = cml_item_dump_buf(&it, &f->dump)) != CML_OK)
+		return st == CML_ERR_NOMEM ? nomem(f) : set_err(f, st, "order: %s",
+		                                                cml_status_str(st));
+	/* "{...}\n": the members only */
+	if (f->dump.len < 3 || !cml_buf_append(b, f->dump.data + 1, f->dump.len - 3))
 		return nomem(f);
-	st = cml_item_dump_json(&it, mem);
-	if (fclose(mem) != 0 && st == CML_OK)
-		st = CML_ERR_NOMEM;
-	if (st != CML_OK || n < 3 || s[0] != '{' || s[n - 2] != '}') {
-		free(s);
-		return st == CML_ERR_NOMEM || st == CML_OK ? nomem(f) :
-		       set_err(f, st, "order: %s", cml_status_str(st));
-	}
-	bool ok = cml_buf_append(b, s + 1, n - 3);
-	free(s);
-	return ok ? CML_OK : nomem(f);
+	return CML_OK;
 }
 
 /* Writes the pending order's object, closed. */
@@ -512,5 +504,6 @@ cml_orderfmt_free(cml_orderfmt *f)
 	cml_buf_free(&f->field);
 	cml_free(f->q);
 	cml_buf_free(&f->obj);
+	cml_buf_free(&f->dump);
 	cml_free(f);
 }

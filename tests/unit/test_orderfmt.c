@@ -316,6 +316,43 @@ test_full(void)
 	}
 }
 
+/* Each allocation made to fail in turn: CML_ERR_NOMEM, nothing leaked
+ * (ASan), and in the end the whole output. */
+static void
+test_alloc_failures(void)
+{
+	for (int k = CML_ORDERFMT_XML; k <= CML_ORDERFMT_JSONL; k++) {
+		bool ok = false;
+		long n;
+
+		for (n = 1; n < 10000 && !ok; n++) {
+			char *buf = NULL;
+			size_t len = 0;
+			FILE *fp = open_memstream(&buf, &len);
+			cml_status st = CML_ERR_NOMEM;
+			cml_orderfmt *f;
+
+			cml_alloc_fail_after(n);
+			f = cml_orderfmt_new(fp, (cml_orderfmt_kind)k, NULL);
+			if (f != NULL && (st = write_orders(f, k == CML_ORDERFMT_XML)) == CML_OK)
+				st = cml_orderfmt_finish(f);
+			cml_alloc_fail_after(0);
+			cml_orderfmt_free(f);
+			fclose(fp);
+			if (st == CML_OK) {
+				ok = true;
+				CHECK(len > 1000);
+			} else {
+				CHECK_INT(st, CML_ERR_NOMEM);
+			}
+			free(buf);
+		}
+		CHECK(ok);
+		CHECK(n > 3);
+	}
+	cml_alloc_fail_after(0);
+}
+
 int
 main(void)
 {
@@ -325,5 +362,6 @@ main(void)
 	RUN(test_jsonl);
 	RUN(test_xml);
 	RUN(test_full);
+	RUN(test_alloc_failures);
 	return harness_done();
 }

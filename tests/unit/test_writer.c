@@ -1750,6 +1750,38 @@ test_stream_full(void)
 	fclose(fp);
 }
 
+/* The stream writer with each allocation failing in turn. */
+static void
+test_stream_alloc(void)
+{
+	bool ok = false;
+	long n;
+
+	for (n = 1; n < 10000 && !ok; n++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&buf, &len);
+		cml_writer_opts o = { .schema = "3.1" };
+		cml_stream_writer *sw;
+		cml_status st = CML_ERR_NOMEM;
+
+		cml_alloc_fail_after(n);
+		sw = cml_stream_writer_new(fp, &o);
+		if (sw != NULL && (st = add_documents_to(stream_add, sw)) == CML_OK)
+			st = cml_stream_writer_finish(sw);
+		cml_alloc_fail_after(0);
+		cml_stream_writer_free(sw);
+		fclose(fp);
+		if (st == CML_OK)
+			ok = true;
+		else
+			CHECK_INT(st, CML_ERR_NOMEM);
+		free(buf);
+	}
+	CHECK(ok);
+	CHECK(n > 3);
+}
+
 int
 main(void)
 {
@@ -1774,6 +1806,7 @@ main(void)
 	RUN(test_stream_empty);
 	RUN(test_stream_misuse);
 	RUN(test_stream_full);
+	RUN(test_stream_alloc);
 	xmlCleanupParser();
 	return harness_done();
 }
