@@ -26,7 +26,7 @@
 
 CML_BEGIN_DECLS
 
-/* CML_OK, or CML_ERR_DATA with the reason in why ("line 2 (Ид 7f3c...):
+/* CML_OK, or CML_ERR_VALUE with the reason in why ("line 2 (Ид 7f3c...):
  * Количество 'abc' is not a number"; without the order's number, which
  * the caller prints). why may be NULL. */
 CML_NODISCARD cml_status cml_order_check(const cml_document *doc, char *why, size_t cap);
