@@ -9,7 +9,7 @@
 #include <argp.h>
 #include <stdbool.h>
 
-#include <cml/store.h>
+#include <cml/generations.h>
 #include <cml/writer.h>
 
 #include "source.h"
