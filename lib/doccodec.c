@@ -125,6 +125,21 @@ static const struct field address_f[] = {
 };
 SHAPE(address_s, cml_address, address_f);
 
+/* A list of strings is a list of one-string objects. */
+struct str1 {
+	const char *s;
+};
+static const struct field str1_f[] = {
+	{ F_STR, true, offsetof(struct str1, s), 0, NULL, "Ид" },
+};
+SHAPE(str1_s, struct str1, str1_f);
+
+static const struct field warehouse_f[] = {
+	STR(cml_doc_warehouse, id, "Ид"),
+	STR(cml_doc_warehouse, name, "Наименование"),
+};
+SHAPE(warehouse_s, cml_doc_warehouse, warehouse_f);
+
 static const struct field party_f[] = {
 	STR(cml_counterparty, id, "Ид"),
 	STR(cml_counterparty, version, "НомерВерсии"),
@@ -141,6 +156,7 @@ static const struct field party_f[] = {
 	STR(cml_counterparty, okpo, "ОКПО"),
 	SUB(cml_counterparty, reg_address, address_s, "АдресРегистрации"),
 	SUB(cml_counterparty, legal_address, address_s, "ЮридическийАдрес"),
+	SUB(cml_counterparty, address, address_s, "Адрес"),
 	ARR(cml_counterparty, contacts, n_contacts, pair_s, "Контакты"),
 	ARR(cml_counterparty, representatives, n_representatives, rep_s, "Представители"),
 	ARR(cml_counterparty, accounts, n_accounts, account_s, "РасчетныеСчета"),
@@ -166,6 +182,7 @@ static const struct field line_f[] = {
 	ARR(cml_doc_line, taxes, n_taxes, tax_s, "Налоги"),
 	ARR(cml_doc_line, tax_rates, n_tax_rates, tax_s, "СтавкиНалогов"),
 	ARR(cml_doc_line, discounts, n_discounts, discount_s, "Скидки"),
+	ARR(cml_doc_line, groups, n_groups, str1_s, "Группы"),
 };
 SHAPE(line_s, cml_doc_line, line_f);
 
@@ -205,6 +222,7 @@ static const struct field doc_f[] = {
 	ARR(cml_document, discounts, n_discounts, discount_s, "Скидки"),
 	ARR(cml_document, requisites, n_requisites, pair_s, "ЗначенияРеквизитов"),
 	ARR(cml_document, payments, n_payments, payment_s, "Оплаты"),
+	ARR(cml_document, warehouses, n_warehouses, warehouse_s, "Склады"),
 };
 SHAPE(doc_s, cml_document, doc_f);
 
