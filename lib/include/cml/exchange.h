@@ -48,9 +48,7 @@
 
 #include "cml.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_exchange cml_exchange;
 
@@ -146,8 +144,6 @@ CML_NODISCARD cml_status cml_exchange_query(cml_exchange *x, FILE *out);
  * come again). */
 CML_NODISCARD cml_status cml_exchange_success(cml_exchange *x);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_EXCHANGE_H */
