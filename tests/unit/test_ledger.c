@@ -234,6 +234,9 @@ same_party(const cml_counterparty *a, const cml_counterparty *b, const char *pat
 	join(p, sizeof(p), "%s.legal_address", path);
 	if (!same_address(&a->legal_address, &b->legal_address, p))
 		return false;
+	join(p, sizeof(p), "%s.address", path);
+	if (!same_address(&a->address, &b->address, p))
+		return false;
 	join(p, sizeof(p), "%s.contacts", path);
 	if (!same_pairs(a->contacts, a->n_contacts, b->contacts, b->n_contacts, p))
 		return false;
@@ -290,7 +293,17 @@ same_line(const cml_doc_line *a, const cml_doc_line *b, const char *path)
 	if (!same_taxes(a->tax_rates, a->n_tax_rates, b->tax_rates, b->n_tax_rates, p))
 		return false;
 	join(p, sizeof(p), "%s.discounts", path);
-	return same_discounts(a->discounts, a->n_discounts, b->discounts, b->n_discounts, p);
+	if (!same_discounts(a->discounts, a->n_discounts, b->discounts, b->n_discounts, p))
+		return false;
+	SAME_V(a, b, n_groups, path);
+	for (size_t i = 0; i < a->n_groups; i++) {
+		join(p, sizeof(p), "%s.groups[%zu]", path, i);
+		const char *ga = a->groups[i], *gb = b->groups[i];
+		if ((ga == NULL) != (gb == NULL) || (ga != NULL && strcmp(ga, gb) != 0))
+			return differs("%s (\"%s\" / \"%s\")", p, ga ? ga : "(null)",
+			               gb ? gb : "(null)");
+	}
+	return true;
 }
 
 static bool
@@ -347,6 +360,12 @@ same_doc(const cml_document *a, const cml_document *b)
 		SAME_S(&a->payments[i], &b->payments[i], sum, p);
 		SAME_S(&a->payments[i], &b->payments[i], method, p);
 		SAME_S(&a->payments[i], &b->payments[i], method_id, p);
+	}
+	SAME_V(a, b, n_warehouses, "doc");
+	for (size_t i = 0; i < a->n_warehouses; i++) {
+		join(p, sizeof(p), "warehouses[%zu]", i);
+		SAME_S(&a->warehouses[i], &b->warehouses[i], id, p);
+		SAME_S(&a->warehouses[i], &b->warehouses[i], name, p);
 	}
 	return true;
 }
