@@ -556,9 +556,9 @@ pull_site(struct pull *p, cml_exchange *x)
 		cmd_verbose("(query %d): confirmed", q);
 	}
 	if (more && q == p->o->max_queries && status == EXIT_OK)
-		cmd_warn("stopped after %d queries with the site still sending new or changed "
+		cmd_warn("stopped after %d quer%s with the site still sending new or changed "
 		         "orders: the next run goes on",
-		         q);
+		         q, q == 1 ? "y" : "ies");
 out:
 	fclose(ans);
 	return status;

@@ -331,6 +331,32 @@ else
 	spull --exchange-version 2.09 --site shop2
 	expect "site: --exchange-version sent, orders stored" 'status_is 0 && [ "$(doc_ids)" = "101 102" ]'
 
+	fresh
+	start_site --orders "$tmp/answer.xml"
+	spull --max-queries 1
+	expect "site, --max-queries 1: one query, confirmed, a warning that more may come" \
+		'status_is 0 && [ "$(requests query)" = 1 ] && [ "$(requests success)" = 1 ] &&
+		 err_has "stopped after 1 query"'
+
+	# killed while the answer comes: no file left, nothing stored or confirmed
+	fresh
+	start_site --orders "$tmp/answer.xml" --fault slow@query --slow-seconds 4
+	"$bin/orders-pull" --db "$db" --url "$url" --user admin --password-file "$tmp/pw" \
+		>"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	# the site logs a request when it answers: init done, the query waits
+	for _ in $(seq 50); do [ "$(requests init)" = 1 ] && break; sleep 0.1; done
+	sleep 1
+	# the answer's file has no name from the start
+	expect "site, during the query: nothing in TMPDIR" '[ -z "$(ls -A "$TMPDIR")" ]'
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	expect "site, SIGTERM during the query: killed by it, nothing stored or confirmed" \
+		'status_is 143 && no_output && [ "$(requests success)" = 0 ] &&
+		 { pull --replay 1; no_output; }'
+	expect "site, SIGTERM during the query: nothing left in TMPDIR" '[ -z "$(ls -A "$TMPDIR")" ]'
+
 	# faults: nothing stored, nothing confirmed
 	for fault in html@query empty@query http500@query; do
 		fresh
