@@ -395,6 +395,103 @@ else
 	spull
 	expect "site without a session: not exit 0" '! status_is 0'
 
+	# the shop's own orders (a site with a sale side that makes them: see
+	# tests/README, "Control"), checked against the site's truth
+	if python3 "$site_py" --help 2>/dev/null | grep -q -- --sale-orders; then
+		control() { python3 "$site_py" --dir "$tmp/site" --control "$1"; }
+		state() { # a member of sale/state
+			control sale/state | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+		}
+		# the ledger holds every order of the site once, with its latest
+		# content: the site's truth read as a file changes nothing
+		matches_truth() {
+			control "sale/truth${1:-}" >"$tmp/truth.xml" || return 1
+			total=$(state total)
+			"$bin/orders-pull" --db "$db" --site shop --summary "$tmp/truth.xml" \
+				>"$tmp/truth.out" 2>"$tmp/truth.err" &&
+				[ ! -s "$tmp/truth.out" ] &&
+				grep -qF "orders: $total seen, 0 new, 0 changed, $total unchanged, 0 rejected" \
+					"$tmp/truth.err" &&
+				[ "$("$bin/orders-pull" --db "$db" --site shop --replay 1 --format jsonl | wc -l)" = "$total" ]
+		}
+
+		fresh
+		start_site --sale-orders 12
+		spull --site shop --summary
+		expect "shop of 12: all new, written, exit 0" \
+			'status_is 0 && summary_is "12 seen, 12 new, 0 changed, 0 unchanged, 0 rejected" && docs_are 12'
+		expect "shop of 12: queried until an empty answer, each answer confirmed" \
+			'[ "$(requests query)" = 2 ] && [ "$(requests success)" = 1 ]'
+		expect "shop of 12: nothing left unconfirmed on the site" '[ "$(state unconfirmed)" = 0 ]'
+		expect "shop of 12: the ledger holds the site's truth" 'matches_truth'
+		control "sale/step?new=3&change=2" >/dev/null
+		spull --site shop --summary
+		expect "3 new and 2 changed: exactly those written" \
+			'status_is 0 && summary_is "5 seen, 3 new, 2 changed, 0 unchanged, 0 rejected" && docs_are 5'
+		expect "3 new and 2 changed: nothing left unconfirmed" '[ "$(state unconfirmed)" = 0 ]'
+		expect "3 new and 2 changed: the ledger holds the site's truth" 'matches_truth'
+		spull --site shop
+		expect "nothing new on the site: exit 0, nothing on stdout" 'status_is 0 && no_output'
+
+		# WooCommerce: at most 5 orders per query
+		fresh
+		start_site --sale-orders 12 --sale-limit 5
+		spull --site shop --summary
+		expect "5 per query: all 12 pulled in one run" \
+			'status_is 0 && summary_is "12 seen, 12 new, 0 changed, 0 unchanged, 0 rejected" &&
+			 [ "$(requests query)" = 4 ] && [ "$(state unconfirmed)" = 0 ] && matches_truth'
+
+		# Shop-Script: every query repeats what was confirmed
+		fresh
+		start_site --sale-orders 6 --sale-repeat
+		spull --site shop --summary
+		expect "a site that repeats: the second answer is no change and ends the pull" \
+			'status_is 0 && summary_is "12 seen, 6 new, 0 changed, 6 unchanged, 0 rejected" &&
+			 [ "$(requests query)" = 2 ] && docs_are 6'
+
+		# new orders arrive between the queries of one run
+		fresh
+		start_site --sale-orders 4 --sale-drift 2:1:2
+		spull --site shop --summary
+		expect "orders arriving during the run: each stored once, written once" \
+			'status_is 0 && [ "$(state unconfirmed)" = 0 ] && matches_truth &&
+			 [ "$(doc_ids | tr " " "\n" | sort | uniq -d)" = "" ] && docs_are "$(state total)"'
+
+		# the site does not take the confirmation
+		fresh
+		start_site --sale-orders 5 --fault error@success:1
+		spull --site shop --summary
+		expect "success answered error: exit 4, said" 'status_is 4 && err_has "sends them again"'
+		expect "success answered error: the orders are stored and written" 'docs_are 5'
+		expect "success answered error: the site still has them unconfirmed" '[ "$(state unconfirmed)" = 5 ]'
+		spull --site shop --summary
+		expect "the next pull: the same orders as no change, now confirmed" \
+			'status_is 0 && no_output && summary_is "5 seen, 0 new, 0 changed, 5 unchanged, 0 rejected" &&
+			 [ "$(state unconfirmed)" = 0 ] && matches_truth'
+
+		# the connection dropped in the middle of the answer
+		fresh
+		start_site --sale-orders 5 --fault drop@query:1
+		spull --site shop
+		expect "an answer cut in the middle: exit 4, nothing stored or confirmed" \
+			'status_is 4 && no_output && [ "$(requests success)" = 0 ] && { pull --replay 1; no_output; }'
+		spull --site shop
+		expect "the next pull gets them all" 'status_is 0 && docs_are 5 && [ "$(state unconfirmed)" = 0 ]'
+
+		# 2.10: payments and shipments beside the orders, attached
+		fresh
+		start_site --sale-orders 8
+		spull --site shop --summary --exchange-version 2.10
+		expect "2.10: the orders stored, their payment and shipment documents attached" \
+			'status_is 0 && summary_is "8 seen, 8 new, 0 changed, 0 unchanged, 0 rejected" &&
+			 [ "$(state unconfirmed)" = 0 ]'
+		if grep -q "Основание" <(control "sale/truth?version=2.10"); then
+			expect "2.10: attachments counted" '! attached_is "0 seen"'
+		fi
+	else
+		echo "the test site has no sale side of its own: its checks skipped"
+	fi
+
 	# the password never shows
 	expect "site: the password is in no output" '! grep -qF "$pass" "$tmp/all-output"'
 	stop_site
