@@ -510,6 +510,56 @@ test_codec(void)
 	cml_arena_destroy(&a);
 }
 
+/*
+ * The stored form and the fingerprint of one small order, as format 1
+ * writes them: every revision in every ledger holds such bytes, and every
+ * order's fingerprint decides whether a pull is a change. A change of
+ * either is on purpose (a new format version that still reads this one;
+ * a new fingerprint that makes every order look changed once), never by
+ * accident.
+ */
+static void
+test_known_forms(void)
+{
+	static const char stored[] =
+		"\x01\x08\x31\x33\x32\x08\x31\x33\x32\x16\x32\x30\x32\x36\x2d\x30"
+		"\x31\x2d\x30\x32\x00\x00\x00\xc7\x01\x00\x08\x31\x30\x30\x02\x00"
+		"\x00\x00\x00\x00\x00\x00\x01\x10\x37\x23\x62\x75\x79\x65\x72\x00"
+		"\x00\x12\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\x00\x00\x00\x00\x00\x7b"
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x0c\x70\x31\x23"
+		"\x63\x32\x00\x00\x16\xd0\x9a\xd0\xb5\xd0\xbf\xd0\xba\xd0\xb0\x0d"
+		"\xc9\x01\x00\x00\x00\x00\x00\x00\x00\x00\x0c\x35\x30\x2e\x30\x30"
+		"\x04\x32\x08\x31\x30\x30\x00\x00\x00\x00\x00\x00\x00\x00\x01\xa1"
+		"\x01\x22\x5b\x4e\x5d\x20\xd0\x9f\xd1\x80\xd0\xb8\xd0\xbd\xd1\x8f"
+		"\xd1\x82\x00";
+	cml_pair req[1] = { { "Статус заказа", "[N] Принят" } };
+	cml_doc_line line[1] = { { .id = "p1#c2", .name = "Кепка", .price = "50.00",
+		                   .quantity = "2", .sum = "100",
+		                   .unit = { "796", "шт", NULL, NULL, NULL, 0 } } };
+	cml_counterparty cp[1] = { { .id = "7#buyer", .name = "Иван", .role = "Покупатель" } };
+	cml_document d = { .id = "132", .number = "132", .date = "2026-01-02", .currency = "руб",
+		           .sum = "100", .comment = "", .counterparties = cp,
+		           .n_counterparties = 1, .lines = line, .n_lines = 1,
+		           .requisites = req, .n_requisites = 1 };
+	cml_buf b = { 0 };
+	cml_arena a;
+	cml_document *back = NULL;
+	cml_fp fp;
+	char hex[33] = "";
+
+	cml_arena_init(&a);
+	CHECK(doc_encode(&b, &d));
+	CHECK_INT(b.len, sizeof(stored) - 1);
+	CHECK(b.len == sizeof(stored) - 1 && memcmp(b.data, stored, b.len) == 0);
+	CHECK_INT(doc_decode(&a, stored, sizeof(stored) - 1, &back), CML_OK);
+	CHECK_SAME_DOC(&d, back);
+	CHECK(cml_ledger_fingerprint(&d, &fp) == CML_OK);
+	cml_fp_hex(fp, hex);
+	CHECK_STR(hex, "115bd0bcb6dd45685c66c5795384f7ab");
+	cml_buf_free(&b);
+	cml_arena_destroy(&a);
+}
+
 static void
 test_new_unchanged_changed(void)
 {
@@ -1508,6 +1558,7 @@ main(int argc, char **argv)
 		bench(n > 0 ? n : 100000, true);
 	} else {
 		RUN(test_codec);
+		RUN(test_known_forms);
 		RUN(test_new_unchanged_changed);
 		RUN(test_changed_cut);
 		RUN(test_numbers);
