@@ -1051,6 +1051,23 @@ test_filters(void)
 	CHECK(cml_ledger_count(s, "nowhere", &n) == CML_OK);
 	CHECK_INT(n, 0);
 	cml_store_close(s);
+
+	/* a read-only handle reads the ledger as well */
+	cml_store_opts ro = { .read_only = true };
+	char err[256];
+	cml_status st;
+	s = cml_store_open(path, &ro, &st, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.since_run = r2;
+	listed(s, &f, got, sizeof(got));
+	CHECK_STR(got, "shop:A/2 shop:C/1 market:D/1");
+	CHECK(cml_ledger_get(s, "shop", "A", 1, &o) == CML_OK);
+	CHECK(o.doc != NULL && strcmp(o.doc->id, "A") == 0 && strcmp(o.doc->sum, "223") == 0);
+	CHECK_INT(o.revisions, 2);
+	cml_store_close(s);
 }
 
 static void
