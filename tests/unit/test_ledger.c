@@ -956,6 +956,11 @@ test_filters(void)
 	CHECK(cml_store_run_begin(s, "t") == CML_OK);
 	int64_t r3 = cml_store_run_id(s);
 	CHECK_INT(put(s, "market", &d.d).change, CML_LEDGER_NEW);
+	/* inside the run, before its commit, the run's own orders are there */
+	memset(&f, 0, sizeof(f));
+	f.run = r3;
+	listed(s, &f, got, sizeof(got));
+	CHECK_STR(got, "market:D/1");
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	/* the times the runs stored them at, made distinct */
 	char sql[512];
