@@ -31,6 +31,9 @@
  * The message on the handle names the command and gives the site's own
  * words. It never contains the password, the cookie or the sessid.
  *
+ * No request carries a Referer header (Bitrix 12.5's sale export returns
+ * nothing to one that does).
+ *
  * A file is never imported after a partial upload: an upload that fails
  * part way starts again from init (which makes the site drop what it
  * had of the file) and from the first byte, and if it still fails, the
