@@ -26,9 +26,13 @@
  *  6. query again until an answer holds nothing new or changed (some
  *     sites return a handful per query, others repeat what they sent),
  *     at most --max-queries times;
- *  7. last, the orders this pull's runs stored new or changed go to
- *     stdout, read back from the ledger: what goes out is what was
- *     committed, and --replay can write it again.
+ *  7. last, the orders stored new or changed since the site's output
+ *     mark go to stdout, read back from the ledger (what goes out is what
+ *     was committed): this pull's, and any an earlier run stored but did
+ *     not get out whole. Only a complete output of a pull that ended
+ *     with status 0 moves the mark (a run of its own), so a run killed or
+ *     failed after its commit leaves its orders to the next one: at least
+ *     once, never lost. --replay writes stored orders again by hand.
  * Files (FILE... or "-") skip 2, 3 and 5: all of them are one transaction.
  */
 #include <errno.h>
@@ -64,7 +68,7 @@ struct pull {
 	cml_store *store;
 	cml_reader *reader;
 	bool in_run;
-	int64_t first_run;  /* the first run of this pull that committed */
+	int64_t last_run;   /* the last run of this pull that committed */
 	int runs;           /* how many committed */
 	struct counts now;  /* the answer (or files) being read */
 	struct counts all;  /* the whole pull */
@@ -153,8 +157,8 @@ commit(struct pull *p)
 	p->in_run = false;
 	if ((status = db_commit(p->store, outcome, counts)) != EXIT_OK)
 		return status;
-	if (p->runs++ == 0)
-		p->first_run = run;
+	p->runs++;
+	p->last_run = run;
 	cmd_verbose("run %" PRId64 " committed: %s", run, outcome);
 	return EXIT_OK;
 }
@@ -274,7 +278,8 @@ take_input(struct pull *p)
  * is none.
  */
 static int
-write_orders(cml_store *s, const cml_ledger_filter *f, const struct pull_opts *o)
+write_orders(cml_store *s, const cml_ledger_filter *f, const struct pull_opts *o, long *written,
+             int64_t *newest)
 {
 	cml_orderfmt *fmt = cml_orderfmt_new(stdout, o->format, &o->xml);
 	void *cur = NULL, *acur = NULL;
@@ -299,6 +304,8 @@ write_orders(cml_store *s, const cml_ledger_filter *f, const struct pull_opts *o
 		if (cml_orderfmt_add(fmt, lo.doc, &m) != CML_OK)
 			goto fmt_fail;
 		n++;
+		if (lo.run > *newest)
+			*newest = lo.run;
 		/* lo's strings last until the next ledger call */
 		free(id);
 		free(site);
@@ -324,6 +331,7 @@ write_orders(cml_store *s, const cml_ledger_filter *f, const struct pull_opts *o
 	if (cml_orderfmt_finish(fmt) != CML_OK)
 		goto fmt_fail;
 	cmd_verbose("%ld order%s written", n, n == 1 ? "" : "s");
+	*written = n;
 	goto out;
 fmt_fail:
 	cmd_error("standard output: %s", cml_orderfmt_errmsg(fmt));
@@ -337,24 +345,54 @@ out:
 	return status;
 }
 
-/* What this pull stored new or changed: its runs (usually one). */
+/*
+ * What goes out after a pull: every order with a revision stored after
+ * the site's output mark (cml_ledger_output_mark): this pull's, and those
+ * of an earlier run that stored orders and then failed or died before its
+ * output was complete. Once the output is complete, and only when the
+ * whole pull succeeded (a script that stops on any other status drops
+ * what it got), the mark moves past them in a run of its own: an order
+ * may go out twice, never not at all.
+ */
 static int
-write_pulled(struct pull *p)
+write_pending(struct pull *p, bool move_mark)
 {
 	cml_ledger_filter f = { .site = p->site };
+	int64_t mark = 0, newest = 0;
+	long n = 0;
+	char counts[64];
+	int status;
 
-	if (p->runs == 0 || !anything_new(&p->all))
+	if (cml_ledger_output_mark(p->store, p->site, &mark) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(p->store));
+		return EXIT_LOCAL;
+	}
+	f.since_run = mark + 1;
+	if ((status = write_orders(p->store, &f, p->o, &n, &newest)) != EXIT_OK) {
+		cmd_error("the orders are stored: the next run writes them again (or '%s --site %s "
+		          "--replay %" PRId64 "' now)",
+		          cmd_progname, p->site, mark + 1);
+		return status;
+	}
+	if (n == 0 || !move_mark)
 		return EXIT_OK;
-	if (p->runs == 1)
-		f.run = p->first_run;
-	else
-		f.since_run = p->first_run;
-	int status = write_orders(p->store, &f, p->o);
-	if (status != EXIT_OK)
-		cmd_error("the orders are stored: '%s --site %s --replay %" PRId64 "' writes them "
-		          "again",
-		          cmd_progname, p->site, p->first_run);
-	return status;
+	/* the runs lock one another out: every run up to this pull's last
+	 * committed before it, and so is in what went out */
+	if (p->last_run > newest)
+		newest = p->last_run;
+	snprintf(counts, sizeof(counts), "{\"written\":%ld,\"mark\":%" PRId64 "}", n, newest);
+	if ((status = begin(p)) != EXIT_OK)
+		return status;
+	if (cml_ledger_set_output_mark(p->store, p->site, newest) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(p->store));
+		rollback(p);
+		return EXIT_LOCAL;
+	}
+	p->in_run = false;
+	if ((status = db_commit(p->store, "output", counts)) != EXIT_OK)
+		return status;
+	cmd_verbose("the output mark of %s is run %" PRId64, p->site, newest);
+	return EXIT_OK;
 }
 
 /* ---- files ---- */
@@ -577,8 +615,10 @@ replay(struct pull_opts *o)
 		f.since_run = o->replay_run;
 	else
 		f.since = o->replay_since;
+	long n = 0;
+	int64_t newest = 0;
 	if ((status = db_open(&o->db, true, &s)) == EXIT_OK)
-		status = write_orders(s, &f, o);
+		status = write_orders(s, &f, o, &n, &newest);
 	db_close(s);
 	return status;
 }
@@ -616,7 +656,7 @@ run(struct pull_opts *o)
 		goto out;
 	status = x != NULL ? pull_site(&p, x) : pull_files(&p);
 	/* what was committed goes out, whatever failed after it */
-	cmd_raise(&status, write_pulled(&p));
+	cmd_raise(&status, write_pending(&p, status == EXIT_OK));
 	if (o->summary)
 		print_summary(&p.all);
 out:

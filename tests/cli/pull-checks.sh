@@ -125,6 +125,21 @@ expect "a changed order: -v names it and what changed" 'err_has "order 101: chan
 pull --site shop --format jsonl "$tmp/changed.xml"
 expect "the changed order again: nothing (the change is one revision)" 'status_is 0 && no_output'
 
+# standard output that cannot be written: exit 6, said; the next run writes
+# the orders (the output mark did not move)
+fresh
+"$bin/orders-pull" --db "$db" --site shop "$data/pull/good-small.xml" >/dev/full 2>"$tmp/err"
+rc=$?
+: >"$tmp/out"
+expect "a full disk on stdout: exit 6, the way back named" 'status_is 6 && err_has "next run writes them again"'
+pull --site shop "$data/pull/good-small.xml"
+expect "the next run: the orders stored before go out" 'status_is 0 && [ "$(doc_ids)" = "101 102" ]'
+pull --site shop "$data/pull/good-small.xml"
+expect "and after it nothing" 'status_is 0 && no_output'
+pull --site shop -v "$tmp/changed.xml"
+changed_run=$(last_run)
+expect "the changed order after them: it alone" 'status_is 0 && [ "$(doc_ids)" = "101" ]'
+
 # ---- the output formats ----
 
 pull --site shop --replay "$changed_run" --format jsonl
@@ -209,8 +224,16 @@ expect "--keep-going: exit 1" 'status_is 1'
 expect "--keep-going: the good ones stored and written (the empty date T is no error)" \
 	'[ "$(doc_ids)" = "301 307" ]'
 expect "--keep-going: the summary" 'summary_is "7 seen, 2 new, 0 changed, 0 unchanged, 5 rejected"'
+# a run that did not end with 0 leaves its orders to the next one (a script
+# stopping on the status drops its output): at least once, never lost
 pull --site shop --keep-going "$data/pull/bad-rejects.xml"
-expect "--keep-going again: exit 1, nothing new on stdout" 'status_is 1 && no_output'
+expect "--keep-going again: exit 1, the good ones written again" \
+	'status_is 1 && [ "$(doc_ids)" = "301 307" ]'
+pull --site shop --summary "$data/pull/good-small.xml"
+expect "then a run that succeeds: its new orders and those still pending" \
+	'status_is 0 && [ "$(doc_ids)" = "301 307 101 102" ]'
+pull --site shop "$data/pull/good-small.xml"
+expect "and after it nothing" 'status_is 0 && no_output'
 pull --site shop --ack-partial "$data/pull/bad-rejects.xml"
 expect "--ack-partial without --keep-going: usage error" 'status_is 2'
 
@@ -465,9 +488,11 @@ else
 		expect "success answered error: the orders are stored and written" 'docs_are 5'
 		expect "success answered error: the site still has them unconfirmed" '[ "$(state unconfirmed)" = 5 ]'
 		spull --site shop --summary
-		expect "the next pull: the same orders as no change, now confirmed" \
-			'status_is 0 && no_output && summary_is "5 seen, 0 new, 0 changed, 5 unchanged, 0 rejected" &&
+		expect "the next pull: the same orders as no change, now confirmed, written again" \
+			'status_is 0 && docs_are 5 && summary_is "5 seen, 0 new, 0 changed, 5 unchanged, 0 rejected" &&
 			 [ "$(state unconfirmed)" = 0 ] && matches_truth'
+		spull --site shop
+		expect "and after it nothing" 'status_is 0 && no_output'
 
 		# the connection dropped in the middle of the answer
 		fresh
