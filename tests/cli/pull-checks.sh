@@ -380,6 +380,26 @@ else
 		 { pull --replay 1; no_output; }'
 	expect "site, SIGTERM during the query: nothing left in TMPDIR" '[ -z "$(ls -A "$TMPDIR")" ]'
 
+	# killed (-9) after the commit, while the site takes its time over the
+	# confirmation: stored, not confirmed, not written; the next run writes
+	# them (the output mark did not move), as no change
+	fresh
+	start_site --orders "$tmp/answer.xml" --fault slow@success:1 --slow-seconds 4
+	"$bin/orders-pull" --db "$db" --url "$url" --user admin --password-file "$tmp/pw" \
+		>"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	for _ in $(seq 50); do [ "$(requests query)" = 1 ] && break; sleep 0.1; done
+	sleep 1
+	kill -KILL "$pid"
+	wait "$pid"
+	rc=$?
+	expect "site, kill -9 waiting for success: nothing written, nothing confirmed" \
+		'status_is 137 && no_output && [ "$(requests success)" = 0 ]'
+	spull --summary
+	expect "site, the next run: the orders as no change, written now" \
+		'status_is 0 && summary_is "2 seen, 0 new, 0 changed, 2 unchanged, 0 rejected" &&
+		 [ "$(doc_ids)" = "101 102" ]'
+
 	# faults: nothing stored, nothing confirmed
 	for fault in html@query empty@query http500@query; do
 		fresh
