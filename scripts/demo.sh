@@ -2,7 +2,9 @@
 # The main job on the bundled sample shop: check what the accounting
 # system exported, write the normalised package for the site, check it;
 # then the whole catalog cycle against a local test site: full-export,
-# catalog-push, a change, delta-export, catalog-push, what the site got.
+# catalog-push, a change, delta-export, catalog-push, what the site got;
+# then the order side: orders placed on the site, pulled into the ledger
+# with orders-pull, and the document the accounting system would load.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,3 +80,36 @@ echo "== 6. the offers the site received in the delta"
 echo
 echo "== 7. pushed again: already acknowledged, nothing is sent"
 push "$out/site-delta"
+echo
+echo "== 8. the order side: three buyers place orders on the site"
+site_ctl() { python3 "$top/tests/site/cmlsite.py" --dir "$site" --control "$1"; }
+site_ctl "sale/step?new=3" >/dev/null
+pull() { # orders-pull options...: the sale exchange, the summary on stderr
+	"$bin/orders-pull" --site shop --url "http://127.0.0.1:$(cat "$site/port")/bitrix/admin/1c_exchange.php" \
+		--user admin --password-file "$out/site.pass" --summary "$@"
+}
+echo
+echo "== 9. orders-pull: checkauth, init, query; every order stored in the ledger in"
+echo "   one transaction, and only then mode=success; the new orders on stdout as the"
+echo "   CommerceML document 1C loads (windows-1251 here, as many 1C installations want)"
+pull --encoding windows-1251 >"$out/orders-1.xml"
+"$bin/cml-check" "$out/orders-1.xml" | sed -n '1p'
+echo "   the first order of it:"
+iconv -f windows-1251 -t utf-8 "$out/orders-1.xml" |
+	awk '/<Документ>/ { n++ } n == 1 { print "   " $0 } /<\/Документ>/ && n == 1 { exit }' |
+	grep -v -e 'ЗначениеРеквизита>' -e 'АдресноеПоле>' | head -n 60
+echo
+echo "== 10. on the site two orders change (paid, a status, a quantity ...) and one"
+echo "   more is placed; pulled again: only those, the changed ones as new revisions"
+site_ctl "sale/step?new=1&change=2" >/dev/null
+pull --format csv >"$out/orders-2.csv"
+echo "   as CSV (orders and lines):"
+cut -d, -f1-6 "$out/orders-2.csv" | sed 's/^/   /' | head -n 12
+echo
+echo "== 11. pulled again: nothing new on the site, nothing written"
+pull >"$out/orders-3.xml"
+[ -s "$out/orders-3.xml" ] || echo "   (no output: nothing new or changed)"
+echo
+echo "== 12. a lost output file is never a lost order: the ledger writes them again"
+"$bin/orders-pull" --site shop --replay 1970-01-01 --format jsonl | wc -l |
+	sed 's/^/   orders in the ledger: /'
