@@ -65,9 +65,10 @@ db=$tmp/ledger.db
 # TMPDIR: where orders-pull keeps the query answer while it reads it
 export TMPDIR=$tmp/t
 pull=("$bin/orders-pull" -q --site shop --db "$db" --url "$url" --user admin
-	--password-file "$tmp/pw" --exchange-version "$version")
-# the runs the store committed (each pull's transaction is one)
-committed() { sql "$db" "SELECT count(*) FROM runs WHERE state = 'committed'" 2>/dev/null; }
+	--password-file "$tmp/pw" --exchange-version "$version" --retry-wait 0.01)
+# the runs the store committed (a run's row is written inside its
+# transaction: a run rolled back or killed before its commit leaves none)
+committed() { sql "$db" "SELECT count(*) FROM runs"; }
 lines() { wc -l <"$tmp/site/sale.log"; }
 
 # the reference: one uninterrupted pull of the 40 first orders
