@@ -92,7 +92,7 @@ echo
 echo "== 9. orders-pull: checkauth, init, query; every order stored in the ledger in"
 echo "   one transaction, and only then mode=success; the new orders on stdout as the"
 echo "   CommerceML document 1C loads (windows-1251 here, as many 1C installations want)"
-pull --encoding windows-1251 >"$out/orders-1.xml"
+pull --encoding windows-1251 --indent >"$out/orders-1.xml"
 "$bin/cml-check" "$out/orders-1.xml" | sed -n '1p'
 echo "   the first order of it:"
 iconv -f windows-1251 -t utf-8 "$out/orders-1.xml" |

@@ -148,7 +148,7 @@ st=$?
 [ $st -eq 0 ] || fail "the final pull: exit $st: $(cat "$tmp/err")"
 ctl sale/state >"$tmp/state.json"
 ctl "sale/truth?version=$version" >"$tmp/truth.xml"
-"$bin/orders-pull" --db "$db" --site shop --replay 1970-01-01 --format xml --encoding utf-8 \
+"$bin/orders-pull" --db "$db" --site shop --replay 1970-01-01 --format xml --schema 2.10 \
 	>"$tmp/replay.xml" 2>"$tmp/err" || fail "--replay: exit $?: $(cat "$tmp/err")"
 "${pull[@]}" >"$tmp/again.xml" 2>"$tmp/err" || fail "a pull after the final one: exit $?: $(cat "$tmp/err")"
 [ ! -s "$tmp/again.xml" ] || fail "a pull after the final one wrote $(wc -c <"$tmp/again.xml") bytes"
