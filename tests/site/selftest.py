@@ -976,9 +976,26 @@ def test_orders_faults(top, sites):
     eq(out.returncode, 1, "--control of an unknown request: exit 1")
 
 
+def test_gen_orders(top, sites):
+    """bench/gen-orders.py writes the site's own orders (one generator for both)."""
+    site = Site(top, "gen", "--sale-orders", "3", "--sale-seed", "7")
+    sites.append(site)
+    out = os.path.join(top, "gen.xml")
+    gen = os.path.join(HERE, "..", "..", "bench", "gen-orders.py")
+    for attempt in range(2):
+        subprocess.run([sys.executable, gen, "-q", "--orders", "3", "--seed", "7", "--out",
+                        out + str(attempt)], check=True)
+    eq(read(out + "0"), read(out + "1"), "gen-orders.py: the same bytes again")
+    mine = read(out + "0")
+    truth = site.control("sale/truth?encoding=cp1251")
+    body = lambda b: b[b.index(b"<\xc4\xee\xea\xf3\xec\xe5\xed\xf2>"):]  # from <Документ>
+    eq(body(mine), body(truth), "gen-orders.py: the site's orders 1..3 at version 1")
+    check(mine.startswith(b'<?xml version="1.0" encoding="windows-1251"?>'), "windows-1251")
+
+
 TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
          test_client_faults, test_orders, test_orders_versions, test_orders_variants,
-         test_orders_faults]
+         test_orders_faults, test_gen_orders]
 
 
 def main():
