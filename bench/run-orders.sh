@@ -46,6 +46,7 @@ done
 case $repeat in ''|*[!0-9]*|0) echo "run-orders.sh: --repeat must be a positive number" >&2; exit 2 ;; esac
 
 pull=$build/cmd/orders-pull
+[ -d "$pull" ] && pull=$pull/orders-pull # built in its own folder
 site_py=$top/tests/site/cmlsite.py
 [ -x "$pull" ] || { echo "run-orders.sh: $pull missing: build first (cmake --build build)" >&2; exit 1; }
 command -v xmllint >/dev/null || { echo "run-orders.sh: needs xmllint (apt-get install libxml2-utils)" >&2; exit 1; }

@@ -1,5 +1,6 @@
 #!/bin/bash
-# pull-kill.sh BINDIR SITE [RUNS]: orders-pull killed with SIGKILL at random
+# pull-kill.sh PULL SITE [RUNS]: orders-pull (PULL: the program, or the
+# directory holding it) killed with SIGKILL at random
 # moments, RUNS times (default 200; CMLKIT_PULL_KILL_RUNS overrides), against
 # the test site SITE (tests/site/cmlsite.py) whose shop gets new and changed
 # orders before every run. The kill lands, by random delays and by the
@@ -17,7 +18,7 @@
 #    than the site made versions of it;
 #  - a last pull finds nothing new and writes nothing.
 set -u
-bin=$1
+pull_bin=$1
 site_py=$2
 runs=${CMLKIT_PULL_KILL_RUNS:-${3:-200}}
 version=${CMLKIT_PULL_KILL_VERSION:-2.10}
@@ -29,7 +30,10 @@ cleanup() {
 }
 trap cleanup EXIT
 command -v python3 >/dev/null || { echo "SKIP: no python3 for the test site"; exit 77; }
-[ -x "$bin/orders-pull" ] || { echo "FAILED: no $bin/orders-pull"; exit 1; }
+for p in "$pull_bin" "$pull_bin/orders-pull" "$pull_bin/orders-pull/orders-pull"; do
+	[ -f "$p" ] && [ -x "$p" ] && { pull_bin=$p; break; }
+done
+[ -f "$pull_bin" ] && [ -x "$pull_bin" ] || { echo "FAILED: no orders-pull at $1"; exit 1; }
 sqlite3=$(command -v sqlite3)
 curl=$(command -v curl)
 
@@ -64,11 +68,21 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 db=$tmp/ledger.db
 # TMPDIR: where orders-pull keeps the query answer while it reads it
 export TMPDIR=$tmp/t
-pull=("$bin/orders-pull" -q --site shop --db "$db" --url "$url" --user admin
+pull=("$pull_bin" -q --site shop --db "$db" --url "$url" --user admin
 	--password-file "$tmp/pw" --exchange-version "$version" --retry-wait 0.01)
-# the runs the store committed (a run's row is written inside its
-# transaction: a run rolled back or killed before its commit leaves none)
-committed() { sql "$db" "SELECT count(*) FROM runs"; }
+# after a run, in one look: the runs the store committed (a run's row is
+# written inside its transaction: a run rolled back or killed before its
+# commit leaves none) and PRAGMA integrity_check
+look() {
+	if [ -n "$sqlite3" ]; then
+		"$sqlite3" "$db" "SELECT count(*) FROM runs; PRAGMA integrity_check" 2>&1 | tr '\n' ' '
+		return
+	fi
+	python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("SELECT count(*) FROM runs").fetchone()[0],
+      " ".join(r[0] for r in c.execute("PRAGMA integrity_check")))' "$db"
+}
 lines() { wc -l <"$tmp/site/sale.log"; }
 
 # the reference: one uninterrupted pull of the 40 first orders
@@ -78,47 +92,92 @@ start=$(now_ms)
 ms=$(($(now_ms) - start))
 [ "$(ctl sale/state | python3 -c 'import json, sys; print(json.load(sys.stdin)["unconfirmed"])')" = 0 ] ||
 	{ echo "FAILED: the reference pull left orders unconfirmed"; exit 1; }
-echo "reference pull: 40 orders in ${ms} ms; $runs runs, schema $version"
+# a run as the loop makes them: a few new and changed orders
+ctl "sale/step?new=2&change=2" >/dev/null
+start=$(now_ms)
+"${pull[@]}" >/dev/null 2>"$tmp/err" || { echo "FAILED: a second pull: exit $?: $(cat "$tmp/err")"; exit 1; }
+small=$(($(now_ms) - start))
+echo "reference pulls: 40 orders in ${ms} ms, 4 in ${small} ms; $runs runs, schema $version"
+read -r runs_now _ < <(look)
 
 fails=0
 declare -A win=()
-fail() { echo "FAILED: run $i ($how, killed after ${delay} ms): $*"; fails=$((fails + 1)); }
-ms_sleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
+fail() { echo "FAILED: run $i ($how, kill after ${delay} ms): $*"; fails=$((fails + 1)); }
+# Watching the site's logs for a moment of the run, with builtins only
+# (a process per look would miss the moment): tick waits 2 ms on a pipe
+# nobody writes; watch_for FD PATTERN reads the lines appended to a log
+# since the run began until one matches, or the pull has ended.
+exec {zfd}<> <(:)
+tick() { read -r -t 0.002 -u "$zfd" _; }
+ms_sleep() {
+	local t
+	printf -v t '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+	read -r -t "$t" -u "$zfd" _
+}
+watch_for() {
+	local line
+	while kill -0 "$pid" 2>/dev/null; do
+		while IFS= read -r line <&"$1"; do
+			# shellcheck disable=SC2053
+			[[ $line == $2 ]] && return 0
+		done
+		tick
+	done
+	return 1
+}
+skip_to_end() { while read -r -u "$1" _; do :; done; }
+exec {salefd}<"$tmp/site/sale.log" {reqfd}<"$tmp/site/requests.log"
 for i in $(seq 1 "$runs"); do
 	# the shop between two runs: new orders, and changes to old ones,
 	# confirmed or not; now and then a burst, for a longer transaction
 	new=$((RANDOM % 4)) chg=$((RANDOM % 4))
 	[ $((i % 10)) = 0 ] && new=$((new + 30))
 	ctl "sale/step?new=$new&change=$chg" >/dev/null || { fail "sale/step failed"; continue; }
-	# how this run is to be cut
-	case $((i % 6)) in
-	0) how=slow-query
-	   ctl "fault?add=slow@query:1&slow=0.3" >/dev/null
-	   delay=$((RANDOM % 300)) ;;
-	1) how=slow-success
-	   ctl "fault?add=slow@success:1&slow=0.3" >/dev/null
-	   delay=$((ms / 2 + RANDOM % (ms + 300))) ;;
-	2) how=drop-success
-	   ctl "fault?add=drop@success:1" >/dev/null
-	   delay=$((RANDOM % (ms + 50))) ;;
-	3) how=cut-answer
-	   ctl "fault?add=drop@query:1" >/dev/null
-	   delay=$((RANDOM % (ms + 50))) ;;
+	# how this run is to be cut: a fault for this run (the last run's
+	# removed), then a random delay, or a watch for a moment of it: the
+	# site answering the query, the success arriving (after the commit),
+	# the site confirming
+	watch= after=0 fault=
+	case $((i % 8)) in
+	0) how=slow-query fault="&add=slow@query:1&slow=0.3"
+	   delay=$((RANDOM % 330)) ;;
+	1) how=after-the-answer watch="$salefd:query	*" after=$((RANDOM % 30)) ;;
+	2) how=dropped-success fault="&add=drop@success:5"
+	   watch="$reqfd:*	sale	success	*" after=$((RANDOM % 20)) ;;
+	3) how=slow-success fault="&add=slow@success:1&slow=0.4"
+	   delay=$((small * 3 / 4 + RANDOM % 400)) ;;
+	4) how=after-success watch="$salefd:success	*" after=$((RANDOM % 50)) ;;
+	5) how=cut-answer fault="&add=drop@query:1"
+	   delay=$((RANDOM % (small + 50))) ;;
 	*) how=random
-	   delay=$((RANDOM % (ms + 50))) ;;
+	   delay=$((RANDOM % (small + 50))) ;;
 	esac
+	ctl "fault?clear=1$fault" >/dev/null || { fail "the fault request failed"; continue; }
+	skip_to_end "$salefd"
+	skip_to_end "$reqfd"
 	before_lines=$(lines)
-	before_runs=$(committed)
 	"${pull[@]}" >/dev/null 2>"$tmp/err.$i" &
 	pid=$!
-	ms_sleep "$delay"
-	if kill -KILL "$pid" 2>/dev/null; then
-		wait "$pid" 2>/dev/null
+	t0=$EPOCHREALTIME
+	if [ -n "$watch" ]; then
+		watch_for "${watch%%:*}" "${watch#*:}"
+		ms_sleep "$after"
+	else
+		ms_sleep "$delay"
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	t1=$EPOCHREALTIME
+	delay=$(( (${t1/./} - ${t0/./}) / 1000 ))
+	wait "$pid" 2>/dev/null # (bash's "Killed" notice)
+	st=$?
+	read -r runs_after ic < <(look)
+	[ "$ic" = ok ] || fail "integrity_check: $ic"
+	if [ $st = 137 ]; then # 128 + SIGKILL: the kill, not the end, stopped it
 		# where it was: what the site saw of this run, and the database
 		seen=$(tail -n +"$((before_lines + 1))" "$tmp/site/sale.log" | cut -f1 | tr '\n' ' ')
 		if [[ $seen == *success* ]]; then
 			w=after-success
-		elif [ "$(committed)" != "$before_runs" ]; then
+		elif [ "$runs_after" != "$runs_now" ]; then
 			w=committed-before-success
 		elif [[ $seen == *query* ]]; then
 			w=answer-sent-not-committed
@@ -126,20 +185,17 @@ for i in $(seq 1 "$runs"); do
 			w=before-the-answer
 		fi
 	else
-		wait "$pid"
-		st=$?
 		w=ended-before-the-kill
-		# a cut answer or a dropped success ends the run with "retry"
+		# a cut answer or a dropped success may end the run with "retry"
 		# (4); anything else but success is a failure
 		[ $st -eq 0 ] || [ $st -eq 4 ] || fail "exit $st: $(head -3 "$tmp/err.$i")"
 	fi
+	runs_now=$runs_after
 	win[$w]=$((${win[$w]:-0} + 1))
+	[ -z "${CMLKIT_PULL_KILL_VERBOSE:-}" ] || echo "run $i: $how, kill after $delay ms: $w (exit $st)"
 	rm -f "$tmp/err.$i"
-	ctl "fault?clear=1" >/dev/null
-	ic=$(sql "$db" "PRAGMA integrity_check")
-	[ "$ic" = ok ] || fail "integrity_check: $ic"
 done
-leaks=$(find "$tmp/t" -mindepth 1 | wc -l)
+leaks=$(cd "$tmp/t" && find . -mindepth 1 | sed 's|^\./||' | tr '\n' ' ')
 rm -rf "$tmp/t" && mkdir "$tmp/t"
 
 # to completion: what is left comes in and is confirmed
@@ -148,7 +204,7 @@ st=$?
 [ $st -eq 0 ] || fail "the final pull: exit $st: $(cat "$tmp/err")"
 ctl sale/state >"$tmp/state.json"
 ctl "sale/truth?version=$version" >"$tmp/truth.xml"
-"$bin/orders-pull" --db "$db" --site shop --replay 1970-01-01 --format xml --schema 2.10 \
+"$pull_bin" --db "$db" --site shop --replay 1970-01-01 --format xml --schema 2.10 \
 	>"$tmp/replay.xml" 2>"$tmp/err" || fail "--replay: exit $?: $(cat "$tmp/err")"
 "${pull[@]}" >"$tmp/again.xml" 2>"$tmp/err" || fail "a pull after the final one: exit $?: $(cat "$tmp/err")"
 [ ! -s "$tmp/again.xml" ] || fail "a pull after the final one wrote $(wc -c <"$tmp/again.xml") bytes"
@@ -243,19 +299,22 @@ print("site: %d orders, %d versions made, %d queries, %d successes, %d errors; "
       "ledger replay: %d documents" % (len(orders), sum(o["version"] for o in orders),
                                         state["queries"], state["successes"], state["errors"],
                                         sum(len(v) for v in got.values())))
-# no order has more revisions than the site made versions of it
+# the ledger's tables (cmlkit-db(5)): each order once, and no order with
+# more revisions than the site made versions of it (an unchanged re-pull
+# makes none)
 db = sqlite3.connect(sys.argv[4])
 versions = {o["id"]: o["version"] for o in orders}
-tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-if "revisions" in tables and "orders" in tables:
-    cols = [r[1] for r in db.execute("PRAGMA table_info(orders)")]
-    idcol = "order_id" if "order_id" in cols else "id1c" if "id1c" in cols else None
-    rows = db.execute("SELECT o.%s, count(*) FROM orders o JOIN revisions r ON r.order_rowid = o.rowid "
-                      "GROUP BY o.rowid" % idcol).fetchall() if idcol and "order_rowid" in [
-                          r[1] for r in db.execute("PRAGMA table_info(revisions)")] else []
-    for oid, n in rows:
-        if n > versions.get(oid, 0):
-            bad.append("order %s: %d revisions for %d versions on the site" % (oid, n, versions.get(oid, 0)))
+rows = db.execute("SELECT o.id, count(r.revision), max(r.revision), o.revision FROM orders o "
+                  "JOIN order_revisions r ON r.oid = o.oid WHERE o.site = 'shop' "
+                  "GROUP BY o.oid").fetchall()
+if sorted(r[0] for r in rows) != sorted(versions):
+    bad.append("the ledger's orders table: %d orders, the site %d" % (len(rows), len(versions)))
+for oid, n, top, latest in rows:
+    if n > versions.get(oid, 0) or n != top or top != latest:
+        bad.append("order %s: %d revisions (latest %d, %d on the order) for %d versions on the site"
+                   % (oid, n, top, latest, versions.get(oid, 0)))
+revisions = sum(r[1] for r in rows)
+print("ledger: %d orders, %d revisions" % (len(rows), revisions))
 for b in bad[:20]:
     print(b)
 if len(bad) > 20:
@@ -267,6 +326,6 @@ for w in before-the-answer answer-sent-not-committed committed-before-success af
 	ended-before-the-kill; do
 	printf '  %-28s %d\n' "$w" "${win[$w]:-0}"
 done
-[ "$leaks" = 0 ] || echo "note: $leaks files left in TMPDIR by killed runs (SIGKILL leaves no chance to clean up)"
+[ -z "$leaks" ] || echo "note: left in TMPDIR by killed runs (SIGKILL leaves no chance to clean up): $leaks"
 echo "$runs runs; $fails checks failed"
 [ $fails -eq 0 ]
