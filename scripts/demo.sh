@@ -96,17 +96,36 @@ echo "   one transaction, and only then mode=success; the new orders on stdout a
 echo "   CommerceML document 1C loads (windows-1251 here, as many 1C installations want)"
 pull --encoding windows-1251 --indent >"$out/orders-1.xml"
 "$bin/cml-check" "$out/orders-1.xml" | sed -n '1p'
-echo "   the first order of it:"
-iconv -f windows-1251 -t utf-8 "$out/orders-1.xml" |
-	awk '/<Документ>/ { n++ } n == 1 { print "   " $0 } /<\/Документ>/ && n == 1 { exit }' |
-	grep -v -e 'ЗначениеРеквизита>' -e 'АдресноеПоле>' | head -n 60
+echo "   the first order of it (address fields and the lines' requisites left out here):"
+iconv -f windows-1251 -t utf-8 "$out/orders-1.xml" | awk '
+	/<Документ>/ { n++ }
+	n != 1 { next }
+	/<АдресноеПоле>/ || (goods && /<ЗначенияРеквизитов>/) { skip = 1 }
+	/<Товар>/ { goods++ }
+	!skip && goods < 2 { gsub(/\t/, "  "); print "   " $0 }
+	/<\/АдресноеПоле>/ || /<\/ЗначенияРеквизитов>/ { skip = 0 }
+	/<\/Товар>/ && goods == 1 { print "         ... (the other lines)"; goods = 2 }
+	/<\/Товары>/ { exit }'
+echo "   and its requisites:"
+python3 -c 'import sys, xml.etree.ElementTree as ET
+local = lambda e: e.tag.rsplit("}", 1)[-1]  # whatever the namespace
+doc = next(e for e in ET.parse(sys.argv[1]).getroot().iter() if local(e) == "Документ")
+for group in (c for c in doc if local(c) == "ЗначенияРеквизитов"):
+    for r in group:
+        kv = {local(c): c.text or "" for c in r}
+        print("     %-26s %s" % (kv.get("Наименование", "") + ":", kv.get("Значение", "")))' \
+	"$out/orders-1.xml"
 echo
 echo "== 10. on the site two orders change (paid, a status, a quantity ...) and one"
 echo "   more is placed; pulled again: only those, the changed ones as new revisions"
 site_ctl "sale/step?new=1&change=2" >/dev/null
 pull --format csv >"$out/orders-2.csv"
-echo "   as CSV (orders and lines):"
-cut -d, -f1-6 "$out/orders-2.csv" | sed 's/^/   /' | head -n 12
+echo "   as CSV, one row an order line (some of its columns, cmlkit-orders(5) has them all):"
+python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    print("   %-5s %-7s rev %s  %-5s paid %-5s  %s. %-34.34s %3s x %7s = %8s" % (r["order_id"],
+          r["change"], r["revision"], r["status_id"], r["paid"], r["line"], r["name"],
+          r["quantity"], r["price"], r["sum"]))' "$out/orders-2.csv"
 echo
 echo "== 11. pulled again: nothing new on the site, nothing written"
 pull >"$out/orders-3.xml"
