@@ -131,7 +131,7 @@ for i in $(seq 1 "$runs"); do
 	# the shop between two runs: new orders, and changes to old ones,
 	# confirmed or not; now and then a burst, for a longer transaction
 	new=$((RANDOM % 4)) chg=$((RANDOM % 4))
-	[ $((i % 10)) = 0 ] && new=$((new + 30))
+	[ $((i % 20)) = 0 ] && new=$((new + 30))
 	ctl "sale/step?new=$new&change=$chg" >/dev/null || { fail "sale/step failed"; continue; }
 	# how this run is to be cut: a fault for this run (the last run's
 	# removed), then a random delay, or a watch for a moment of it: the
