@@ -76,6 +76,15 @@ bool cml_utf8_valid(const char *s, size_t n);
 /* Trims ASCII whitespace and U+00A0 at both ends, in place; returns s. */
 char *cml_trim(char *s);
 
+/* Appends s as a JSON string (quotes, escapes, a byte that is no UTF-8
+ * as U+FFFD): the one JSON string writer (dump.c). False on OOM. */
+bool cml_json_string(cml_buf *b, const char *s);
+
+/* Appends the canonical dump line of item (cml_item_dump_json's, with
+ * its newline) to b: CML_ERR_NOMEM or CML_ERR_USAGE on failure. */
+struct cml_item;
+cml_status cml_item_dump_buf(const struct cml_item *item, cml_buf *b);
+
 #define CML_ERRMSG_MAX 1024
 
 #endif /* CML_PRIVATE_H */

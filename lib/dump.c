@@ -78,6 +78,16 @@ put_string(jw *w, const char *str)
 	PUTLIT(w, "\"");
 }
 
+bool
+cml_json_string(cml_buf *b, const char *s)
+{
+	jw w = { .b = *b, .oom = false, .first = true };
+
+	put_string(&w, s);
+	*b = w.b;
+	return !w.oom;
+}
+
 static void
 key(jw *w, const char *k)
 {
@@ -317,6 +327,16 @@ e_payment(jw *w, const cml_payment *p)
 }
 
 static void
+e_doc_warehouse(jw *w, const cml_doc_warehouse *h)
+{
+	bool s = obj_begin(w);
+
+	f_str(w, "id", h->id);
+	f_str(w, "name", h->name);
+	obj_end(w, s);
+}
+
+static void
 e_unit_conv(jw *w, const cml_unit_conv *c)
 {
 	bool s = obj_begin(w);
@@ -384,6 +404,7 @@ counterparty_fields(jw *w, const cml_counterparty *c)
 	f_str(w, "okpo", c->okpo);
 	f_address(w, "reg_address", &c->reg_address);
 	f_address(w, "legal_address", &c->legal_address);
+	f_address(w, "address", &c->address);
 	F_ARRAY(w, "contacts", c->contacts, c->n_contacts, e_pair);
 	F_ARRAY(w, "representatives", c->representatives, c->n_representatives,
 	        e_representative);
@@ -420,6 +441,7 @@ e_doc_line(jw *w, const cml_doc_line *l)
 	F_ARRAY(w, "taxes", l->taxes, l->n_taxes, e_tax);
 	F_ARRAY(w, "tax_rates", l->tax_rates, l->n_tax_rates, e_tax);
 	F_ARRAY(w, "discounts", l->discounts, l->n_discounts, e_discount);
+	f_strings(w, "groups", l->groups, l->n_groups);
 	obj_end(w, s);
 }
 
@@ -598,6 +620,7 @@ dump_document(jw *w, const cml_document *d)
 	f_str(w, "number_1c", d->number_1c);
 	f_str(w, "date_1c", d->date_1c);
 	f_str(w, "due_date", d->due_date);
+	f_str(w, "basis", d->basis);
 	f_bool(w, "deleted", d->deleted);
 	f_uint(w, "container", d->container);
 	F_ARRAY(w, "counterparties", d->counterparties, d->n_counterparties,
@@ -607,6 +630,7 @@ dump_document(jw *w, const cml_document *d)
 	F_ARRAY(w, "discounts", d->discounts, d->n_discounts, e_discount);
 	F_ARRAY(w, "requisites", d->requisites, d->n_requisites, e_pair);
 	F_ARRAY(w, "payments", d->payments, d->n_payments, e_payment);
+	F_ARRAY(w, "warehouses", d->warehouses, d->n_warehouses, e_doc_warehouse);
 }
 
 /* The line of item into w; CML_ERR_USAGE for a kind that has none. */
@@ -644,6 +668,16 @@ build(jw *wp, const cml_item *item)
 	PUTLIT(&w, "}\n");
 	*wp = w;
 	return w.oom ? CML_ERR_NOMEM : CML_OK;
+}
+
+cml_status
+cml_item_dump_buf(const cml_item *item, cml_buf *b)
+{
+	jw w = { .b = *b, .oom = false, .first = true };
+	cml_status st = build(&w, item);
+
+	*b = w.b;
+	return st;
 }
 
 cml_status

@@ -630,6 +630,11 @@ cml_exchange_new(const cml_exchange_opts *opts, cml_status *st, char *errbuf, si
 	x->post_headers = curl_slist_append(NULL, "Expect:");
 	if (x->get_headers == NULL || x->post_headers == NULL)
 		goto fail_x;
+	/* never a Referer (an empty header here removes libcurl's own):
+	 * Bitrix 12.5's sale export answers nothing to a request with one */
+	struct curl_slist *r = curl_slist_append(x->get_headers, "Referer:");
+	if (r == NULL || (r = curl_slist_append(x->post_headers, "Referer:")) == NULL)
+		goto fail_x;
 	struct curl_slist *t =
 		curl_slist_append(x->post_headers, "Content-Type: application/octet-stream");
 	if (t == NULL)

@@ -147,6 +147,7 @@
 	X(NUMBER_1C, "Номер1С")                                   \
 	X(DATE_1C, "Дата1С")                                      \
 	X(DUE_DATE, "СрокПлатежа")                                \
+	X(BASIS, "Основание")                                     \
 	X(DISCOUNTS, "Скидки")                                    \
 	X(DISCOUNT, "Скидка")                                     \
 	X(PERCENT, "Процент")                                     \
@@ -2129,10 +2130,16 @@ map_counterparty(cml_reader *r, const cnode *n, cml_counterparty *c)
 	c->okpo = ctext(r, n, N_OKPO);
 	if (c->okpo == NULL)
 		c->okpo = ctext(r, n, N_OKPO2);
-	const cnode *reg = child(r, n, N_REG_ADDRESS);
-	if (reg == NULL)
-		reg = child(r, n, N_ADDRESS);
+	/* a lone Адрес is the registration address; beside an
+	 * АдресРегистрации (Bitrix writes both) it is an address of its own */
+	const cnode *reg = child(r, n, N_REG_ADDRESS), *other = child(r, n, N_ADDRESS);
+	if (reg == NULL) {
+		reg = other;
+		other = NULL;
+	}
 	if ((st = map_address(r, reg, &c->reg_address)) != CML_OK)
+		return st;
+	if ((st = map_address(r, other, &c->address)) != CML_OK)
 		return st;
 	if ((st = map_address(r, child(r, n, N_LEGAL_ADDRESS), &c->legal_address)) != CML_OK)
 		return st;
@@ -2557,7 +2564,42 @@ map_doc_line(cml_reader *r, const cnode *n, cml_doc_line *l)
 	if ((st = taxes(r, child(r, n, N_TAX_RATES), N_TAX_RATE, &l->tax_rates,
 	                &l->n_tax_rates)) != CML_OK)
 		return st;
+	if ((st = strings(r, child(r, n, N_GROUPS), N_ID, &l->groups, &l->n_groups)) != CML_OK)
+		return st;
 	return discounts(r, child(r, n, N_DISCOUNTS), &l->discounts, &l->n_discounts);
+}
+
+/* Склады/Склад (Ид, Наименование), and the lone <Склад>name</Склад>
+ * some 3.1 documents carry. */
+static cml_status
+doc_warehouses(cml_reader *r, const cnode *n, cml_document *d)
+{
+	const cnode *list = child(r, n, N_WAREHOUSES);
+	size_t nw = count_children(r, list, N_WAREHOUSE) + count_children(r, n, N_WAREHOUSE);
+
+	if (nw == 0)
+		return CML_OK;
+	d->warehouses = alloc_array(r, nw, sizeof(*d->warehouses));
+	if (d->warehouses == NULL)
+		return nomem(r);
+	for (int pass = 0; pass < 2; pass++) {
+		const cnode *parent = pass == 0 ? list : n;
+
+		for (cnode *c = parent != NULL ? parent->child : NULL; c != NULL; c = c->next) {
+			if (c->name != r->names[N_WAREHOUSE])
+				continue;
+			cml_doc_warehouse *w = &d->warehouses[d->n_warehouses];
+			if (c->child != NULL) {
+				w->id = ctext(r, c, N_ID);
+				w->name = ctext(r, c, N_NAME);
+			} else {
+				w->name = ntext(c);
+			}
+			if (w->id != NULL || w->name != NULL)
+				d->n_warehouses++;
+		}
+	}
+	return CML_OK;
 }
 
 static cml_status
@@ -2582,6 +2624,7 @@ map_document(cml_reader *r, const cnode *n, cml_document *d)
 	d->number_1c = ctext(r, n, N_NUMBER_1C);
 	d->date_1c = ctext(r, n, N_DATE_1C);
 	d->due_date = ctext(r, n, N_DUE_DATE);
+	d->basis = ctext(r, n, N_BASIS);
 	d->deleted = cbool(r, n, N_DELETION_MARK) == CML_TRUE;
 	d->container = r->in_container;
 
@@ -2640,7 +2683,7 @@ map_document(cml_reader *r, const cnode *n, cml_document *d)
 			p->method_id = ctext(r, c, N_PAY_METHOD_ID);
 		}
 	}
-	return CML_OK;
+	return doc_warehouses(r, n, d);
 }
 
 /* ---- headers ---- */

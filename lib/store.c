@@ -1,11 +1,16 @@
 /*
- * store.c: the project's SQLite database (cmlkit-db(5)).
+ * store.c: the core of the project's SQLite database (cmlkit-db(5)):
+ * open, the schema migrations (one list for every kind of state), the
+ * run lock and the runs. The kinds of state live beside it over the same
+ * handle: generations.c (the catalog), ledger.c (orders); what they
+ * share is in store_private.h.
  *
  * One connection per handle. Every statement the hot paths use
- * (baseline_get, gen_put) is prepared once, kept on the handle and reset
- * after each use. A run is the run lock (flock on "<db>.lock") plus one
- * BEGIN IMMEDIATE transaction; nothing of a run is visible to anyone
- * until it commits, and a run that dies leaves nothing behind.
+ * (baseline_get, gen_put, ledger_put) is prepared once, kept on the
+ * handle and reset after each use. A run is the run lock (flock on
+ * "<db>.lock") plus one BEGIN IMMEDIATE transaction; nothing of a run is
+ * visible to anyone until it commits, and a run that dies leaves nothing
+ * behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,26 +26,10 @@
 
 #include <sqlite3.h>
 
-#include "cml/store.h"
-#include "cml_private.h"
+#include "store_private.h"
 
-#define SCHEMA_VERSION 1
 #define LOCK_WAIT_DEFAULT_MS 10000u
 #define LOCK_POLL_MS 50
-
-/*
- * The names of the parts as stored in the database. A private copy of
- * cml_part_name()'s table so the store does not depend on the
- * fingerprint module; both say "never change them".
- */
-/* Parts are stored by name (cml_part_name) so people can query them. */
-static const char *
-part_str(cml_part part)
-{
-	return cml_part_name(part); /* NULL out of range and for NONE */
-}
-
-#define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 /* ---- schema ---- */
 
@@ -97,6 +86,44 @@ static const char *const migrations[] = {
 	 * by which run. NULL in both for every generation before. */
 	"ALTER TABLE generations ADD COLUMN superseded TEXT;"
 	"ALTER TABLE generations ADD COLUMN superseded_run INTEGER REFERENCES runs(id);",
+	/* 4: the order ledger (ledger.c). An order is keyed by (site, Ид);
+	 * oid numbers orders in the order they were first stored. revision
+	 * and fp are the latest revision's, so a put compares with one
+	 * indexed lookup. A revision holds its whole document (doccodec.c's
+	 * stored form). Attachments are the payment and shipment documents
+	 * of an order, keyed by (site, their own Ид), found by the order's
+	 * Ид (Основание). */
+	"CREATE TABLE orders ("
+	" oid INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" number TEXT NOT NULL DEFAULT '',"
+	" first_stored TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" fp BLOB NOT NULL,"
+	" UNIQUE (site, id));"
+	"CREATE TABLE order_revisions ("
+	" oid INTEGER NOT NULL REFERENCES orders(oid),"
+	" revision INTEGER NOT NULL,"
+	" run INTEGER NOT NULL REFERENCES runs(id),"
+	" stored TEXT NOT NULL,"
+	" fp BLOB NOT NULL,"
+	" changed TEXT NOT NULL DEFAULT '',"
+	" doc BLOB NOT NULL,"
+	" PRIMARY KEY (oid, revision));"
+	"CREATE INDEX order_revisions_run ON order_revisions(run, oid);"
+	"CREATE INDEX order_revisions_stored ON order_revisions(stored, oid);"
+	"CREATE TABLE order_attachments ("
+	" aid INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" order_id TEXT NOT NULL,"
+	" fp BLOB NOT NULL,"
+	" doc BLOB NOT NULL,"
+	" run INTEGER NOT NULL REFERENCES runs(id),"
+	" stored TEXT NOT NULL,"
+	" UNIQUE (site, id));"
+	"CREATE INDEX order_attachments_order ON order_attachments(site, order_id, aid);",
 };
 
 int
@@ -107,95 +134,13 @@ cml_store_schema_version(void)
 
 /* ---- statements kept on the handle ---- */
 
-enum {
-	Q_BASE_GET,
-	Q_GEN_PUT,
-	Q_BASE_GEN,
-	Q_RUN_INSERT,
-	Q_RUN_END,
-	Q_GEN_NEW,
-	Q_GEN_STATE,
-	Q_ACK_FULL_CLEAR,
-	Q_ACK_APPLY,
-	Q_ACK_DROP,
-	Q_ACK_META,
-	Q_ACK_MARK,
-	Q_GEN_INFO,
-	Q_GEN_FILES,
-	Q_GEN_FIND,
-	Q_GEN_SUPERSEDE,
-	Q_BASE_ITEMS,
-	Q_COUNT
-};
-
-static const char *const queries[Q_COUNT] = {
-	[Q_BASE_GET] = "SELECT fp FROM baseline WHERE part = ?1 AND id = ?2",
-	[Q_GEN_PUT] = "INSERT INTO gen_parts(gen, part, id, fp, deleted) "
-	              "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[Q_BASE_GEN] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'baseline_gen'",
-	[Q_RUN_INSERT] = "INSERT INTO runs(program, pid, started) VALUES (?1, ?2, " NOW_SQL ")",
+static const char *const queries[] = {
+	[SQ_RUN_INSERT] = "INSERT INTO runs(program, pid, started) VALUES (?1, ?2, " STORE_NOW_SQL
+	                  ") RETURNING started",
 	/* counts is kept valid JSON whatever the program hands in */
-	[Q_RUN_END] = "UPDATE runs SET ended = " NOW_SQL ", outcome = ?2, "
-	              "counts = CASE WHEN ?3 IS NULL THEN NULL WHEN json_valid(?3) "
-	              "THEN ?3 ELSE json_quote(?3) END WHERE id = ?1",
-	[Q_GEN_NEW] = "INSERT INTO generations(kind, package, created, run) "
-	              "VALUES (?1, ?2, " NOW_SQL ", ?3)",
-	[Q_GEN_STATE] = "SELECT kind, acked IS NOT NULL, run, superseded IS NOT NULL "
-	                "FROM generations WHERE gen = ?1",
-	[Q_ACK_FULL_CLEAR] = "DELETE FROM baseline",
-	/*
-	 * Both kinds: every record of gen in (part, id) order, so the
-	 * baseline's B-tree is filled in order, and by seq within one part,
-	 * so the last record wins; a deletion leaves a NULL fp, removed by
-	 * Q_ACK_DROP. "WHERE true" resolves the parsing ambiguity of an
-	 * upsert on a SELECT.
-	 */
-	[Q_ACK_APPLY] = "INSERT INTO baseline(part, id, fp, gen) "
-	                "SELECT part, id, CASE WHEN deleted THEN NULL ELSE fp END, gen "
-	                "FROM gen_parts WHERE gen = ?1 AND true ORDER BY part, id, seq "
-	                "ON CONFLICT(part, id) DO UPDATE SET fp = excluded.fp, "
-	                "gen = excluded.gen",
-	[Q_ACK_DROP] = "DELETE FROM baseline WHERE fp IS NULL AND (part, id) IN "
-	               "(SELECT part, id FROM gen_parts WHERE gen = ?1 AND deleted)",
-	[Q_ACK_META] = "INSERT INTO meta(key, value) VALUES ('baseline_gen', ?1) "
-	               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[Q_ACK_MARK] = "UPDATE generations SET acked = " NOW_SQL " WHERE gen = ?1",
-	[Q_GEN_INFO] = "SELECT gen, kind, package, created, acked, "
-	               "(SELECT count(*) FROM gen_parts p WHERE p.gen = g.gen), files, "
-	               "superseded, (SELECT program FROM runs r WHERE r.id = g.superseded_run) "
-	               "FROM generations g WHERE gen = ?1",
-	[Q_GEN_FILES] = "UPDATE generations SET files = ?2 WHERE gen = ?1 AND acked IS NULL "
-	                "AND run = ?3",
-	[Q_GEN_FIND] = "SELECT max(gen) FROM generations WHERE package = ?1",
-	[Q_GEN_SUPERSEDE] = "UPDATE generations SET superseded = " NOW_SQL ", superseded_run = ?1 "
-	                    "WHERE acked IS NULL AND superseded IS NULL "
-	                    "AND (run IS NULL OR run <> ?1)",
-	/* an offer is in the baseline by any of its parts: each Ид once */
-	[Q_BASE_ITEMS] = "SELECT count(DISTINCT id) FROM baseline WHERE part IN (?1, ?2, ?3)",
-};
-
-struct cml_store {
-	sqlite3 *db;
-	char *path;
-	char *lock_path;       /* NULL for ":memory:" */
-	int lock_fd;           /* held during a run, else -1 */
-	unsigned lock_wait_ms;
-	bool read_only;
-	bool in_run;
-	int64_t run_id;
-	int64_t run_gen;       /* a pending generation of this run, checked */
-	sqlite3_stmt *q[Q_COUNT];
-	char *info_package, *info_created, *info_acked, *info_files; /* for gen_info */
-	char *info_superseded, *info_superseded_by;
-	char errmsg[CML_ERRMSG_MAX];
-};
-
-/* One iteration of baseline_next: its own statement, so iterations and
- * the handle's lookups do not disturb each other. */
-struct baseline_cursor {
-	sqlite3_stmt *stmt;
-	bool done;
-	cml_part last_part; /* baseline_scan: the part of the previous row */
+	[SQ_RUN_END] = "UPDATE runs SET ended = " STORE_NOW_SQL ", outcome = ?2, "
+	               "counts = CASE WHEN ?3 IS NULL THEN NULL WHEN json_valid(?3) "
+	               "THEN ?3 ELSE json_quote(?3) END WHERE id = ?1",
 };
 
 /* ---- errors ---- */
@@ -227,8 +172,8 @@ status_of(int rc)
 
 /* "PATH: what: sqlite's message", and the status for the connection's
  * last error. */
-static cml_status
-db_fail(cml_store *s, const char *what)
+cml_status
+store_db_fail(cml_store *s, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
 
@@ -257,11 +202,8 @@ db_fail(cml_store *s, const char *what)
 	return st == CML_OK ? CML_ERR_IO : st;
 }
 
-static cml_status
-fail(cml_store *s, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
-
-static cml_status
-fail(cml_store *s, cml_status st, const char *fmt, ...)
+cml_status
+store_fail(cml_store *s, cml_status st, const char *fmt, ...)
 {
 	char tmp[CML_ERRMSG_MAX];
 	va_list ap;
@@ -289,37 +231,41 @@ cml_store_default_path(void)
 
 /* ---- small helpers ---- */
 
-static cml_status
-exec(cml_store *s, const char *sql, const char *what)
+cml_status
+store_exec(cml_store *s, const char *sql, const char *what)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(s, what);
+		return store_db_fail(s, what);
 	return CML_OK;
 }
 
-/* The kept statement q, prepared on first use; reset by the caller. */
-static sqlite3_stmt *
-query(cml_store *s, int q, cml_status *st)
+sqlite3_stmt *
+store_query(cml_store *s, enum store_q q, const char *sql, cml_status *st)
 {
 	*st = CML_OK;
-	if (s->q[q] == NULL &&
-	    sqlite3_prepare_v3(s->db, queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q],
-	                       NULL) != SQLITE_OK) {
-		*st = db_fail(s, "preparing a query");
+	if (s->q[q] == NULL && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                                          &s->q[q], NULL) != SQLITE_OK) {
+		*st = store_db_fail(s, "preparing a query");
 		return NULL;
 	}
 	return s->q[q];
 }
 
+static sqlite3_stmt *
+query(cml_store *s, enum store_q q, cml_status *st)
+{
+	return store_query(s, q, queries[q], st);
+}
+
 /* Runs a kept statement to completion (no rows expected) and resets it. */
-static cml_status
-step_done(cml_store *s, sqlite3_stmt *q, const char *what)
+cml_status
+store_step_done(cml_store *s, sqlite3_stmt *q, const char *what)
 {
 	int rc = sqlite3_step(q);
 	cml_status st = CML_OK;
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		st = db_fail(s, what);
+		st = store_db_fail(s, what);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return st;
@@ -333,20 +279,20 @@ pragma_int(cml_store *s, const char *sql, cml_status *st)
 
 	*st = CML_OK;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		*st = db_fail(s, "reading the schema");
+		*st = store_db_fail(s, "reading the schema");
 		return 0;
 	}
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		v = sqlite3_column_int64(q, 0);
 	else if (rc != SQLITE_DONE)
-		*st = db_fail(s, "reading the schema");
+		*st = store_db_fail(s, "reading the schema");
 	sqlite3_finalize(q);
 	return v;
 }
 
-static void
-fp_pack(const cml_fp *fp, unsigned char out[16])
+void
+store_fp_pack(const cml_fp *fp, unsigned char out[16])
 {
 	for (int i = 0; i < 8; i++) {
 		out[i] = (unsigned char)(fp->hi >> (56 - 8 * i));
@@ -354,8 +300,8 @@ fp_pack(const cml_fp *fp, unsigned char out[16])
 	}
 }
 
-static void
-fp_unpack(const unsigned char in[16], cml_fp *fp)
+void
+store_fp_unpack(const unsigned char in[16], cml_fp *fp)
 {
 	fp->hi = fp->lo = 0;
 	for (int i = 0; i < 8; i++) {
@@ -386,11 +332,12 @@ create_private(cml_store *s)
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return CML_OK;
-		return fail(s, CML_ERR_IO, "cannot create the database: %s", strerror(errno));
+		return store_fail(s, CML_ERR_IO, "cannot create the database: %s", strerror(errno));
 	}
 	cml_status st = CML_OK;
 	if (fchmod(fd, 0600) != 0)
-		st = fail(s, CML_ERR_IO, "cannot make the database private: %s", strerror(errno));
+		st = store_fail(s, CML_ERR_IO, "cannot make the database private: %s",
+		                strerror(errno));
 	close(fd);
 	return st;
 }
@@ -405,48 +352,51 @@ migrate(cml_store *s)
 	if (st != CML_OK)
 		return st;
 	if (have > want)
-		return fail(s, CML_ERR_FORMAT,
-		            "the database is of schema version %" PRId64 ", newer than this "
-		            "cmlkit knows (%" PRId64 "): use a newer cmlkit",
-		            have, want);
+		return store_fail(s, CML_ERR_FORMAT,
+		                  "the database is of schema version %" PRId64 ", newer than this "
+		                  "cmlkit knows (%" PRId64 "): use a newer cmlkit",
+		                  have, want);
 	if (have == want)
 		return CML_OK;
 	if (s->read_only && have == 0)
-		return fail(s, CML_ERR_STATE,
-		            "not a cmlkit database yet (opened read-only, so it is not created)");
+		return store_fail(
+		        s, CML_ERR_STATE,
+		        "not a cmlkit database yet (opened read-only, so it is not created)");
 	if (s->read_only)
-		return fail(s, CML_ERR_STATE,
-		            "the database needs an upgrade to schema version %d; open it once "
-		            "for writing",
-		            (int)want);
+		return store_fail(
+		        s, CML_ERR_STATE,
+		        "the database needs an upgrade to schema version %d; open it once "
+		        "for writing",
+		        (int)want);
 
 	/* BEGIN IMMEDIATE: two processes opening a new database at once
 	 * migrate one after the other; the second finds the work done. */
-	if ((st = exec(s, "BEGIN IMMEDIATE", "starting the schema upgrade")) != CML_OK)
+	if ((st = store_exec(s, "BEGIN IMMEDIATE", "starting the schema upgrade")) != CML_OK)
 		return st;
 	have = pragma_int(s, "PRAGMA user_version", &st);
 	if (st == CML_OK && have == 0) {
 		int64_t tables = pragma_int(
 			s, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", &st);
 		if (st == CML_OK && tables > 0)
-			st = fail(s, CML_ERR_FORMAT,
-			          "not a cmlkit database (it has tables, and no cmlkit schema "
-			          "version)");
+			st = store_fail(
+			        s, CML_ERR_FORMAT,
+			        "not a cmlkit database (it has tables, and no cmlkit schema "
+			        "version)");
 	}
 	for (int64_t v = have; st == CML_OK && v < want; v++) {
 		char what[64];
 
 		cml_msg_set(what, sizeof(what), "creating schema version %d", (int)(v + 1));
-		st = exec(s, migrations[v], what);
+		st = store_exec(s, migrations[v], what);
 	}
 	if (st == CML_OK && have < want) {
 		char sql[64];
 
 		cml_msg_set(sql, sizeof(sql), "PRAGMA user_version = %d", (int)want);
-		st = exec(s, sql, "setting the schema version");
+		st = store_exec(s, sql, "setting the schema version");
 	}
 	if (st == CML_OK)
-		st = exec(s, "COMMIT", "committing the schema upgrade");
+		st = store_exec(s, "COMMIT", "committing the schema upgrade");
 	if (st != CML_OK && !sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return st;
@@ -461,30 +411,30 @@ configure(cml_store *s)
 	/* A busy SQLite lock (someone outside a run, e.g. the sqlite3 shell,
 	 * or a checkpoint) is waited for as long as the run lock. */
 	sqlite3_busy_timeout(s->db, s->lock_wait_ms > INT_MAX ? INT_MAX : (int)s->lock_wait_ms);
-	if ((st = exec(s, "PRAGMA foreign_keys = ON", "configuring")) != CML_OK)
+	if ((st = store_exec(s, "PRAGMA foreign_keys = ON", "configuring")) != CML_OK)
 		return st;
 	/* The default 2 MiB page cache is too small at 100k items. Generation
 	 * inserts append (seq primary key) and delta-export reads the baseline
 	 * into memory in one scan, so 16 MiB is enough, and it keeps
 	 * full-export, which records a million parts, under 64 MiB. */
-	if ((st = exec(s, "PRAGMA cache_size = -16384", "configuring")) != CML_OK)
+	if ((st = store_exec(s, "PRAGMA cache_size = -16384", "configuring")) != CML_OK)
 		return st;
 	if (s->read_only)
 		return CML_OK;
 
 	sqlite3_stmt *q = NULL;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &q, NULL) != SQLITE_OK)
-		return db_fail(s, "switching to WAL mode");
+		return store_db_fail(s, "switching to WAL mode");
 	int rc = sqlite3_step(q);
 	bool wal = rc == SQLITE_ROW &&
 	           sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
 	if (rc != SQLITE_ROW) {
-		st = db_fail(s, "switching to WAL mode");
+		st = store_db_fail(s, "switching to WAL mode");
 	} else if (!wal && !is_memory(s->path)) {
-		st = fail(s, CML_ERR_IO,
-		          "cannot use WAL mode (journal mode stays \"%s\"); is it on a "
-		          "network file system?",
-		          (const char *)sqlite3_column_text(q, 0));
+		st = store_fail(s, CML_ERR_IO,
+		                "cannot use WAL mode (journal mode stays \"%s\"); is it on a "
+		                "network file system?",
+		                (const char *)sqlite3_column_text(q, 0));
 	}
 	sqlite3_finalize(q);
 	if (st != CML_OK)
@@ -496,7 +446,7 @@ configure(cml_store *s)
 	 * right after a commit; that must survive a power loss. The cost is
 	 * one fsync per run, not per row.
 	 */
-	return exec(s, "PRAGMA synchronous = FULL", "configuring");
+	return store_exec(s, "PRAGMA synchronous = FULL", "configuring");
 }
 
 cml_store *
@@ -539,7 +489,8 @@ cml_store_open(const char *path, const cml_store_opts *opts, cml_status *st, cha
 	int flags = SQLITE_OPEN_NOMUTEX;
 	if (s->read_only) {
 		if (!is_memory(path) && access(path, F_OK) != 0) {
-			rst = fail(s, CML_ERR_IO, "cannot open the database: %s", strerror(errno));
+			rst = store_fail(s, CML_ERR_IO, "cannot open the database: %s",
+			                 strerror(errno));
 			goto out;
 		}
 		flags |= SQLITE_OPEN_READONLY;
@@ -553,9 +504,10 @@ cml_store_open(const char *path, const cml_store_opts *opts, cml_status *st, cha
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		if (s->db == NULL)
-			rst = fail(s, CML_ERR_NOMEM, "cannot open the database: out of memory");
+			rst = store_fail(s, CML_ERR_NOMEM,
+			                 "cannot open the database: out of memory");
 		else
-			rst = db_fail(s, "cannot open the database");
+			rst = store_db_fail(s, "cannot open the database");
 		goto out;
 	}
 	if ((rst = configure(s)) != CML_OK)
@@ -591,18 +543,14 @@ cml_store_close(cml_store *s)
 		return;
 	if (s->in_run)
 		cml_store_run_rollback(s);
-	for (int i = 0; i < Q_COUNT; i++)
+	for (int i = 0; i < SQ_COUNT; i++)
 		sqlite3_finalize(s->q[i]);
 	/* close_v2: a cursor the caller forgot keeps the connection alive
 	 * until it is ended, rather than failing the close */
 	sqlite3_close_v2(s->db);
 	lock_release(s);
-	cml_free(s->info_package);
-	cml_free(s->info_created);
-	cml_free(s->info_acked);
-	cml_free(s->info_files);
-	cml_free(s->info_superseded);
-	cml_free(s->info_superseded_by);
+	store_gen_free(s->gen);
+	store_ledger_free(s->ledger);
 	cml_free(s->lock_path);
 	cml_free(s->path);
 	cml_free(s);
@@ -708,22 +656,24 @@ lock_take(cml_store *s, const char *program, bool *waited)
 	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
 	                  0600);
 	if (s->lock_fd < 0 && errno == ELOOP)
-		return fail(s, CML_ERR_IO,
-		            "the run lock %s is a symbolic link: refusing to use it (remove it; "
-		            "cmlkit creates the lock itself)",
-		            s->lock_path);
+		return store_fail(
+		        s, CML_ERR_IO,
+		        "the run lock %s is a symbolic link: refusing to use it (remove it; "
+		        "cmlkit creates the lock itself)",
+		        s->lock_path);
 	if (s->lock_fd < 0)
-		return fail(s, CML_ERR_IO, "cannot open the run lock %s: %s", s->lock_path,
-		            strerror(errno));
+		return store_fail(s, CML_ERR_IO, "cannot open the run lock %s: %s", s->lock_path,
+		                  strerror(errno));
 	struct stat lsb;
 	if (fstat(s->lock_fd, &lsb) != 0 || !S_ISREG(lsb.st_mode) || lsb.st_nlink != 1) {
 		close(s->lock_fd);
 		s->lock_fd = -1;
-		return fail(s, CML_ERR_IO,
-		            "the run lock %s is not a file of its own (a hard link, or not a "
-		            "regular file): refusing to use it (remove it; cmlkit creates the "
-		            "lock itself)",
-		            s->lock_path);
+		return store_fail(
+		        s, CML_ERR_IO,
+		        "the run lock %s is not a file of its own (a hard link, or not a "
+		        "regular file): refusing to use it (remove it; cmlkit creates the "
+		        "lock itself)",
+		        s->lock_path);
 	}
 	for (;;) {
 		if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
@@ -732,7 +682,8 @@ lock_take(cml_store *s, const char *program, bool *waited)
 			int e = errno;
 			close(s->lock_fd);
 			s->lock_fd = -1;
-			return fail(s, CML_ERR_IO, "cannot lock %s: %s", s->lock_path, strerror(e));
+			return store_fail(s, CML_ERR_IO, "cannot lock %s: %s", s->lock_path,
+			                  strerror(e));
 		}
 		/* the holder empties the file as it lets go: keep the last
 		 * description that named it */
@@ -745,8 +696,9 @@ lock_take(cml_store *s, const char *program, bool *waited)
 			close(s->lock_fd);
 			s->lock_fd = -1;
 			format_wait(s->lock_wait_ms, wait, sizeof(wait));
-			return fail(s, CML_ERR_BUSY, "the database is in use by %s; gave up after %s",
-			            who, wait);
+			return store_fail(s, CML_ERR_BUSY,
+			                  "the database is in use by %s; gave up after %s", who,
+			                  wait);
 		}
 		*waited = true;
 		int64_t left = (int64_t)s->lock_wait_ms - spent;
@@ -755,7 +707,7 @@ lock_take(cml_store *s, const char *program, bool *waited)
 	if (*waited) {
 		/* success: the caller may show that it waited (cml_store_errmsg) */
 		format_wait((unsigned)(now_ms() - start), wait, sizeof(wait));
-		fail(s, CML_OK, "waited %s for %s to finish", wait, who);
+		store_fail(s, CML_OK, "waited %s for %s to finish", wait, who);
 	}
 	write_holder(s->lock_fd, program);
 	return CML_OK;
@@ -783,17 +735,18 @@ lock_release(cml_store *s)
  * each statement: half a run in the database. So every write checks that
  * the run's transaction is still there.
  */
-static cml_status
-need_run(cml_store *s, const char *what)
+cml_status
+store_need_run(cml_store *s, const char *what)
 {
 	if (!s->in_run)
-		return fail(s, CML_ERR_STATE, "%s outside a run (cml_store_run_begin first)",
-		            what);
+		return store_fail(s, CML_ERR_STATE, "%s outside a run (cml_store_run_begin first)",
+		                  what);
 	if (sqlite3_get_autocommit(s->db))
-		return fail(s, CML_ERR_IO,
-		            "%s: the run was rolled back by an earlier error; nothing of it is "
-		            "recorded",
-		            what);
+		return store_fail(
+		        s, CML_ERR_IO,
+		        "%s: the run was rolled back by an earlier error; nothing of it is "
+		        "recorded",
+		        what);
 	return CML_OK;
 }
 
@@ -802,11 +755,12 @@ end_run(cml_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	for (int i = 0; i < Q_COUNT; i++)
+	for (int i = 0; i < SQ_COUNT; i++)
 		if (s->q[i] != NULL)
 			sqlite3_reset(s->q[i]);
 	s->in_run = false;
 	s->run_id = 0;
+	s->run_started[0] = '\0';
 	s->run_gen = 0;
 	lock_release(s);
 }
@@ -818,9 +772,9 @@ cml_store_run_begin(cml_store *s, const char *program)
 	bool waited;
 
 	if (s->in_run)
-		return fail(s, CML_ERR_STATE, "a run is already in progress on this handle");
+		return store_fail(s, CML_ERR_STATE, "a run is already in progress on this handle");
 	if (s->read_only)
-		return fail(s, CML_ERR_STATE, "opened read-only: no run can write");
+		return store_fail(s, CML_ERR_STATE, "opened read-only: no run can write");
 	if (program == NULL || program[0] == '\0')
 		program = "cmlkit";
 	s->errmsg[0] = '\0';
@@ -830,22 +784,31 @@ cml_store_run_begin(cml_store *s, const char *program)
 	cml_msg_set(note, sizeof(note), "%s", s->errmsg);
 
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		st = db_fail(s, "cannot start the run");
+		st = store_db_fail(s, "cannot start the run");
 		if (st == CML_ERR_BUSY)
-			fail(s, st,
-			     "the database is locked by a connection outside cmlkit's runs "
-			     "(the sqlite3 shell?): %s",
-			     sqlite3_errmsg(s->db));
+			store_fail(s, st,
+			           "the database is locked by a connection outside cmlkit's runs "
+			           "(the sqlite3 shell?): %s",
+			           sqlite3_errmsg(s->db));
 		lock_release(s);
 		return st;
 	}
 	s->in_run = true;
-	sqlite3_stmt *q = query(s, Q_RUN_INSERT, &st);
+	sqlite3_stmt *q = query(s, SQ_RUN_INSERT, &st);
 	if (q == NULL)
 		goto bad;
 	sqlite3_bind_text(q, 1, program, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)getpid());
-	if ((st = step_done(s, q, "cannot log the run")) != CML_OK)
+	/* the run's start is the time of everything it stores (the ledger's
+	 * revisions), one time for the whole run */
+	if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_text(q, 0) == NULL) {
+		st = store_db_fail(s, "cannot log the run");
+		sqlite3_reset(q);
+		goto bad;
+	}
+	cml_msg_set(s->run_started, sizeof(s->run_started), "%s",
+	            (const char *)sqlite3_column_text(q, 0));
+	if ((st = store_step_done(s, q, "cannot log the run")) != CML_OK)
 		goto bad;
 	s->run_id = sqlite3_last_insert_rowid(s->db);
 	cml_msg_set(s->errmsg, sizeof(s->errmsg), "%s", note);
@@ -861,20 +824,20 @@ cml_store_run_commit(cml_store *s, const char *outcome, const char *counts_json)
 	cml_status st;
 
 	if (!s->in_run)
-		return need_run(s, "commit");
-	if ((st = need_run(s, "commit")) != CML_OK)
+		return store_need_run(s, "commit");
+	if ((st = store_need_run(s, "commit")) != CML_OK)
 		goto bad;
-	sqlite3_stmt *q = query(s, Q_RUN_END, &st);
+	sqlite3_stmt *q = query(s, SQ_RUN_END, &st);
 	if (q == NULL)
 		goto bad;
 	sqlite3_bind_int64(q, 1, s->run_id);
 	sqlite3_bind_text(q, 2, outcome != NULL ? outcome : "ok", -1, SQLITE_STATIC);
 	if (counts_json != NULL)
 		sqlite3_bind_text(q, 3, counts_json, -1, SQLITE_STATIC);
-	if ((st = step_done(s, q, "cannot log the run's end")) != CML_OK)
+	if ((st = store_step_done(s, q, "cannot log the run's end")) != CML_OK)
 		goto bad;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		st = db_fail(s, "cannot commit the run (nothing of it is recorded)");
+		st = store_db_fail(s, "cannot commit the run (nothing of it is recorded)");
 		goto bad;
 	}
 	end_run(s);
@@ -892,506 +855,8 @@ cml_store_run_rollback(cml_store *s)
 	end_run(s);
 }
 
-/* ---- baseline ---- */
-
-cml_status
-cml_store_baseline_gen(cml_store *s, int64_t *gen)
+int64_t
+cml_store_run_id(const cml_store *s)
 {
-	cml_status st;
-	sqlite3_stmt *q = query(s, Q_BASE_GEN, &st);
-
-	*gen = 0;
-	if (q == NULL)
-		return st;
-	int rc = sqlite3_step(q);
-	st = CML_OK;
-	if (rc == SQLITE_ROW)
-		*gen = sqlite3_column_int64(q, 0);
-	else if (rc != SQLITE_DONE)
-		st = db_fail(s, "cannot read the baseline's generation");
-	sqlite3_reset(q);
-	return st;
-}
-
-cml_status
-cml_store_baseline_get(cml_store *s, cml_part part, const char *id, cml_fp *fp)
-{
-	const char *name = part_str(part);
-	cml_status st;
-
-	if (name == NULL || id == NULL)
-		return fail(s, CML_ERR_USAGE, "baseline lookup: no such part (%d) or no Ид",
-		            (int)part);
-	sqlite3_stmt *q = query(s, Q_BASE_GET, &st);
-	if (q == NULL)
-		return st;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *b = sqlite3_column_blob(q, 0);
-
-		if (b != NULL && sqlite3_column_bytes(q, 0) == 16) {
-			fp_unpack(b, fp);
-			st = CML_OK;
-		} else {
-			st = fail(s, CML_ERR_IO, "baseline: %s %s: the fingerprint is not 16 bytes",
-			          name, id);
-		}
-	} else if (rc == SQLITE_DONE) {
-		st = CML_END;
-	} else {
-		st = db_fail(s, "cannot read the baseline");
-	}
-	sqlite3_reset(q);
-	return st;
-}
-
-cml_status
-cml_store_baseline_next(cml_store *s, cml_part part, void **cursor, const char **id)
-{
-	struct baseline_cursor *c = *cursor;
-	const char *name = part_str(part);
-
-	*id = NULL;
-	if (name == NULL)
-		return fail(s, CML_ERR_USAGE, "baseline iteration: no such part (%d)", (int)part);
-	if (c == NULL) {
-		c = cml_calloc(1, sizeof(*c));
-		if (c == NULL)
-			return fail(s, CML_ERR_NOMEM, "out of memory");
-		if (sqlite3_prepare_v2(s->db, "SELECT id FROM baseline WHERE part = ?1 ORDER BY id",
-		                       -1, &c->stmt, NULL) != SQLITE_OK) {
-			cml_status st = db_fail(s, "cannot read the baseline");
-			cml_free(c);
-			return st;
-		}
-		/* part names are static: no copy needed */
-		sqlite3_bind_text(c->stmt, 1, name, -1, SQLITE_STATIC);
-		*cursor = c;
-	}
-	if (c->done)
-		return CML_END;
-	int rc = sqlite3_step(c->stmt);
-	if (rc == SQLITE_ROW) {
-		*id = (const char *)sqlite3_column_text(c->stmt, 0);
-		if (*id == NULL)
-			return fail(s, CML_ERR_NOMEM, "out of memory");
-		return CML_OK;
-	}
-	c->done = true;
-	/* release the read snapshot now rather than at baseline_end */
-	sqlite3_reset(c->stmt);
-	if (rc == SQLITE_DONE)
-		return CML_END;
-	return db_fail(s, "cannot read the baseline");
-}
-
-cml_status
-cml_store_baseline_count(cml_store *s, int64_t *n)
-{
-	sqlite3_stmt *q = NULL;
-	cml_status st = CML_OK;
-
-	*n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM baseline", -1, &q, NULL) != SQLITE_OK)
-		return db_fail(s, "cannot count the baseline");
-	if (sqlite3_step(q) == SQLITE_ROW)
-		*n = sqlite3_column_int64(q, 0);
-	else
-		st = db_fail(s, "cannot count the baseline");
-	sqlite3_finalize(q);
-	return st;
-}
-
-cml_status
-cml_store_baseline_scan(cml_store *s, void **cursor, cml_part *part, const char **id, cml_fp *fp)
-{
-	struct baseline_cursor *c = *cursor;
-
-	*id = NULL;
-	*part = CML_PART_NONE;
-	if (c == NULL) {
-		c = cml_calloc(1, sizeof(*c));
-		if (c == NULL)
-			return fail(s, CML_ERR_NOMEM, "out of memory");
-		if (sqlite3_prepare_v2(s->db,
-		                       "SELECT part, id, fp FROM baseline WHERE fp IS NOT NULL", -1,
-		                       &c->stmt, NULL) != SQLITE_OK) {
-			cml_status st = db_fail(s, "cannot read the baseline");
-			cml_free(c);
-			return st;
-		}
-		*cursor = c;
-	}
-	if (c->done)
-		return CML_END;
-	for (;;) {
-		int rc = sqlite3_step(c->stmt);
-		if (rc != SQLITE_ROW) {
-			c->done = true;
-			sqlite3_reset(c->stmt);
-			return rc == SQLITE_DONE ? CML_END : db_fail(s, "cannot read the baseline");
-		}
-		const char *name = (const char *)sqlite3_column_text(c->stmt, 0);
-		const unsigned char *b = sqlite3_column_blob(c->stmt, 2);
-		if (name == NULL || b == NULL || sqlite3_column_bytes(c->stmt, 2) != 16)
-			continue;
-		/* rows come in (part, id) order: the part is nearly always
-		 * the previous row's */
-		if (c->last_part != CML_PART_NONE &&
-		    strcmp(name, cml_part_name(c->last_part)) == 0) {
-			*part = c->last_part;
-		} else {
-			for (int p = 1; p < CML_PART_COUNT; p++)
-				if (strcmp(name, cml_part_name((cml_part)p)) == 0)
-					*part = (cml_part)p;
-			c->last_part = *part;
-		}
-		if (*part == CML_PART_NONE)
-			continue; /* a part this library does not know: not ours to judge */
-		*id = (const char *)sqlite3_column_text(c->stmt, 1);
-		if (*id == NULL)
-			return fail(s, CML_ERR_NOMEM, "out of memory");
-		fp_unpack(b, fp);
-		return CML_OK;
-	}
-}
-
-void
-cml_store_baseline_end(cml_store *s, void **cursor)
-{
-	(void)s;
-	if (cursor == NULL || *cursor == NULL)
-		return;
-	struct baseline_cursor *c = *cursor;
-	sqlite3_finalize(c->stmt);
-	cml_free(c);
-	*cursor = NULL;
-}
-
-/* ---- generations ---- */
-
-cml_status
-cml_store_gen_new(cml_store *s, cml_gen_kind kind, const char *package, int64_t *gen)
-{
-	cml_status st;
-
-	*gen = 0;
-	if ((st = need_run(s, "new generation")) != CML_OK)
-		return st;
-	if (kind != CML_GEN_FULL && kind != CML_GEN_DELTA)
-		return fail(s, CML_ERR_USAGE, "new generation: no such kind (%d)", (int)kind);
-	sqlite3_stmt *q = query(s, Q_GEN_NEW, &st);
-	if (q == NULL)
-		return st;
-	sqlite3_bind_text(q, 1, kind == CML_GEN_FULL ? "full" : "delta", -1, SQLITE_STATIC);
-	if (package != NULL)
-		sqlite3_bind_text(q, 2, package, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, s->run_id);
-	if ((st = step_done(s, q, "cannot record a new generation")) != CML_OK)
-		return st;
-	*gen = sqlite3_last_insert_rowid(s->db);
-	s->run_gen = *gen;
-	return CML_OK;
-}
-
-/* The state of a generation: CML_END when there is none. */
-static cml_status
-gen_state(cml_store *s, int64_t gen, bool *acked, int64_t *run, bool *full, bool *superseded)
-{
-	cml_status st;
-	sqlite3_stmt *q = query(s, Q_GEN_STATE, &st);
-
-	if (q == NULL)
-		return st;
-	sqlite3_bind_int64(q, 1, gen);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(q, 0);
-		*full = k != NULL && strcmp(k, "full") == 0;
-		*acked = sqlite3_column_int(q, 1) != 0;
-		*run = sqlite3_column_int64(q, 2);
-		*superseded = sqlite3_column_int(q, 3) != 0;
-		st = CML_OK;
-	} else if (rc == SQLITE_DONE) {
-		st = CML_END;
-	} else {
-		st = db_fail(s, "cannot read the generation");
-	}
-	sqlite3_reset(q);
-	return st;
-}
-
-cml_status
-cml_store_gen_put(cml_store *s, int64_t gen, cml_part part, const char *id, const cml_fp *fp,
-                  bool deleted)
-{
-	const char *name = part_str(part);
-	cml_status st;
-
-	if (!s->in_run || sqlite3_get_autocommit(s->db))
-		return need_run(s, "recording a part");
-	if (name == NULL || id == NULL || (!deleted && fp == NULL))
-		return fail(s, CML_ERR_USAGE,
-		            "recording a part: no such part (%d), no Ид or no fingerprint",
-		            (int)part);
-	if (gen != s->run_gen) {
-		/* Only a pending generation of this run can still change. */
-		bool acked = false, full = false, superseded = false;
-		int64_t run = 0;
-
-		st = gen_state(s, gen, &acked, &run, &full, &superseded);
-		if (st == CML_END)
-			return fail(s, CML_ERR_VALUE, "no generation %" PRId64, gen);
-		if (st != CML_OK)
-			return st;
-		if (acked || run != s->run_id)
-			return fail(s, CML_ERR_STATE,
-			            "generation %" PRId64 " belongs to an earlier run or is "
-			            "acknowledged: it cannot change",
-			            gen);
-		s->run_gen = gen;
-	}
-	sqlite3_stmt *q = query(s, Q_GEN_PUT, &st);
-	if (q == NULL)
-		return st;
-	unsigned char blob[16];
-	sqlite3_bind_int64(q, 1, gen);
-	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
-	if (deleted) {
-		sqlite3_bind_null(q, 4);
-	} else {
-		fp_pack(fp, blob);
-		sqlite3_bind_blob(q, 4, blob, 16, SQLITE_STATIC);
-	}
-	sqlite3_bind_int(q, 5, deleted ? 1 : 0);
-	int rc = sqlite3_step(q);
-	st = rc == SQLITE_DONE ? CML_OK : db_fail(s, "cannot record a part");
-	sqlite3_reset(q);
-	return st;
-}
-
-static cml_status
-run_gen_query(cml_store *s, int which, int64_t gen, const char *what)
-{
-	cml_status st;
-	sqlite3_stmt *q = query(s, which, &st);
-
-	if (q == NULL)
-		return st;
-	if (sqlite3_bind_parameter_count(q) > 0)
-		sqlite3_bind_int64(q, 1, gen);
-	return step_done(s, q, what);
-}
-
-cml_status
-cml_store_gen_ack(cml_store *s, int64_t gen)
-{
-	cml_status st;
-	bool acked = false, full = false, superseded = false;
-	int64_t run = 0, base = 0;
-
-	if ((st = need_run(s, "acknowledging")) != CML_OK)
-		return st;
-	st = gen_state(s, gen, &acked, &run, &full, &superseded);
-	if (st == CML_END)
-		return fail(s, CML_ERR_VALUE, "no generation %" PRId64 " to acknowledge", gen);
-	if (st != CML_OK)
-		return st;
-	if ((st = cml_store_baseline_gen(s, &base)) != CML_OK)
-		return st;
-	if (acked)
-		return fail(s, CML_END, "generation %" PRId64 " is already acknowledged", gen);
-	if (gen <= base)
-		return fail(s, CML_END,
-		            "generation %" PRId64 " is older than the baseline (generation %" PRId64
-		            "): nothing to do",
-		            gen, base);
-	if (superseded)
-		return fail(s, CML_ERR_STATE,
-		            "generation %" PRId64 " was superseded by a later export run: its "
-		            "package is stale and is not acknowledged (push the newer package, or "
-		            "run delta-export again)",
-		            gen);
-	/* a savepoint, so a failed ack leaves the run's other work usable */
-	if ((st = exec(s, "SAVEPOINT ack", "cannot acknowledge")) != CML_OK)
-		return st;
-	/* a full generation is the whole catalog; a delta changes some of it */
-	if (full)
-		st = run_gen_query(s, Q_ACK_FULL_CLEAR, gen, "cannot clear the baseline");
-	if (st == CML_OK)
-		st = run_gen_query(s, Q_ACK_APPLY, gen, "cannot update the baseline");
-	if (st == CML_OK)
-		st = run_gen_query(s, Q_ACK_DROP, gen, "cannot delete from the baseline");
-	if (st == CML_OK) {
-		sqlite3_stmt *q = query(s, Q_ACK_META, &st);
-		if (q != NULL) {
-			char num[32];
-			cml_msg_set(num, sizeof(num), "%" PRId64, gen);
-			sqlite3_bind_text(q, 1, num, -1, SQLITE_TRANSIENT);
-			st = step_done(s, q, "cannot record the baseline's generation");
-		}
-	}
-	if (st == CML_OK)
-		st = run_gen_query(s, Q_ACK_MARK, gen, "cannot mark the generation acknowledged");
-	if (st == CML_OK)
-		return exec(s, "RELEASE ack", "cannot acknowledge");
-	if (!sqlite3_get_autocommit(s->db)) {
-		(void)sqlite3_exec(s->db, "ROLLBACK TO ack", NULL, NULL, NULL);
-		(void)sqlite3_exec(s->db, "RELEASE ack", NULL, NULL, NULL);
-	}
-	return st;
-}
-
-cml_status
-cml_store_gen_set_files(cml_store *s, int64_t gen, const char *files)
-{
-	cml_status st;
-
-	if ((st = need_run(s, "recording a package's files")) != CML_OK)
-		return st;
-	sqlite3_stmt *q = query(s, Q_GEN_FILES, &st);
-	if (q == NULL)
-		return st;
-	sqlite3_bind_int64(q, 1, gen);
-	if (files != NULL)
-		sqlite3_bind_text(q, 2, files, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, s->run_id);
-	if ((st = step_done(s, q, "cannot record the package's files")) != CML_OK)
-		return st;
-	if (sqlite3_changes(s->db) != 1)
-		return fail(s, CML_ERR_STATE,
-		            "generation %" PRId64 " is not a pending generation of this run", gen);
-	return CML_OK;
-}
-
-cml_status
-cml_store_gen_supersede(cml_store *s, int64_t *n)
-{
-	cml_status st;
-
-	if (n != NULL)
-		*n = 0;
-	if ((st = need_run(s, "superseding pending generations")) != CML_OK)
-		return st;
-	sqlite3_stmt *q = query(s, Q_GEN_SUPERSEDE, &st);
-	if (q == NULL)
-		return st;
-	sqlite3_bind_int64(q, 1, s->run_id);
-	if ((st = step_done(s, q, "cannot mark the pending generations superseded")) != CML_OK)
-		return st;
-	if (n != NULL)
-		*n = sqlite3_changes(s->db);
-	return CML_OK;
-}
-
-cml_status
-cml_store_baseline_items(cml_store *s, cml_kind kind, int64_t *n)
-{
-	cml_status st;
-	cml_part p[3];
-
-	*n = 0;
-	if (kind == CML_ITEM_PRODUCT) {
-		p[0] = p[1] = p[2] = CML_PART_PRODUCT;
-	} else if (kind == CML_ITEM_OFFER) {
-		p[0] = CML_PART_OFFER_CARD;
-		p[1] = CML_PART_OFFER_PRICES;
-		p[2] = CML_PART_OFFER_STOCK;
-	} else {
-		return fail(s, CML_ERR_USAGE, "counting the baseline: only products and offers");
-	}
-	sqlite3_stmt *q = query(s, Q_BASE_ITEMS, &st);
-	if (q == NULL)
-		return st;
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_text(q, i + 1, part_str(p[i]), -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*n = sqlite3_column_int64(q, 0);
-		st = CML_OK;
-	} else {
-		st = db_fail(s, "cannot count the baseline");
-	}
-	sqlite3_reset(q);
-	return st;
-}
-
-cml_status
-cml_store_gen_find(cml_store *s, const char *package, int64_t *gen)
-{
-	cml_status st;
-	sqlite3_stmt *q = query(s, Q_GEN_FIND, &st);
-
-	*gen = 0;
-	if (q == NULL)
-		return st;
-	sqlite3_bind_text(q, 1, package, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*gen = sqlite3_column_int64(q, 0); /* max() of nothing is NULL: 0 */
-		st = *gen > 0 ? CML_OK : CML_END;
-	} else {
-		st = db_fail(s, "cannot look the package up");
-	}
-	sqlite3_reset(q);
-	return st;
-}
-
-static cml_status
-keep_text(cml_store *s, char **dst, const unsigned char *src)
-{
-	cml_free(*dst);
-	*dst = NULL;
-	if (src == NULL)
-		return CML_OK;
-	*dst = cml_strdup((const char *)src);
-	if (*dst == NULL)
-		return fail(s, CML_ERR_NOMEM, "out of memory");
-	return CML_OK;
-}
-
-cml_status
-cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info)
-{
-	cml_status st;
-	sqlite3_stmt *q = query(s, Q_GEN_INFO, &st);
-
-	memset(info, 0, sizeof(*info));
-	if (q == NULL)
-		return st;
-	sqlite3_bind_int64(q, 1, gen);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(q, 1);
-
-		info->gen = sqlite3_column_int64(q, 0);
-		info->kind = k != NULL && strcmp(k, "full") == 0 ? CML_GEN_FULL : CML_GEN_DELTA;
-		st = keep_text(s, &s->info_package, sqlite3_column_text(q, 2));
-		if (st == CML_OK)
-			st = keep_text(s, &s->info_created, sqlite3_column_text(q, 3));
-		if (st == CML_OK)
-			st = keep_text(s, &s->info_acked, sqlite3_column_text(q, 4));
-		if (st == CML_OK)
-			st = keep_text(s, &s->info_files, sqlite3_column_text(q, 6));
-		if (st == CML_OK)
-			st = keep_text(s, &s->info_superseded, sqlite3_column_text(q, 7));
-		if (st == CML_OK)
-			st = keep_text(s, &s->info_superseded_by, sqlite3_column_text(q, 8));
-		info->parts = sqlite3_column_int64(q, 5);
-		info->package = s->info_package;
-		info->created = s->info_created;
-		info->acked = s->info_acked;
-		info->files = s->info_files;
-		info->superseded = s->info_superseded;
-		info->superseded_by = s->info_superseded_by;
-	} else if (rc == SQLITE_DONE) {
-		st = fail(s, CML_END, "no generation %" PRId64, gen);
-	} else {
-		st = db_fail(s, "cannot read the generation");
-	}
-	sqlite3_reset(q);
-	return st;
+	return s != NULL && s->in_run ? s->run_id : 0;
 }

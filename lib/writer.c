@@ -151,16 +151,24 @@ typedef struct estack {
 
 enum { ST_OPEN, ST_FAILED, ST_DONE };
 
-struct cml_writer {
-	char *dir;
+/* What both writers take from cml_writer_opts. */
+typedef struct wconf {
 	const char *schema;
 	int ver;                      /* 204..210, 301 */
 	cml_encoding enc;
 	bool bom;
 	bool indent;
+	char generated[40];
+} wconf;
+
+#define ROOT_START_MAX 256
+#define ROOT_END "</КоммерческаяИнформация>\n"
+
+struct cml_writer {
+	char *dir;
+	wconf conf;
 	bool split;
 	cml_tristate only_changes;
-	char generated[40];
 	int state;
 	const char *const *names;     /* final file names of the layout */
 
@@ -810,6 +818,7 @@ put_counterparty(emit *e, const cml_counterparty *c)
 	e_text(e, "ОКПО", c->okpo);
 	put_address(e, "АдресРегистрации", &c->reg_address);
 	put_address(e, "ЮридическийАдрес", &c->legal_address);
+	put_address(e, "Адрес", &c->address);
 	put_contacts(e, c->contacts, c->n_contacts);
 	if (c->n_representatives > 0) {
 		e_start(e, "Представители");
@@ -1149,6 +1158,39 @@ put_offer(emit *e, const cml_offer *o, const char *id, int part)
 	e_end(e);
 }
 
+/* A 3.1 document line's unit: the element form (Код,
+ * НаименованиеКраткое, НаименованиеПолное, МеждународноеСокращение), for
+ * a line carries its unit's names, unlike a product that refers to the
+ * classifier's ЕдиницыИзмерения by code. */
+static bool
+unit_empty(const cml_unit_ref *u)
+{
+	return empty(u->code) && empty(u->name) && empty(u->full_name) &&
+	    empty(u->intl) && u->n_conversions == 0;
+}
+
+static void
+put_line_unit_31(emit *e, const char *elem, const cml_unit_ref *u)
+{
+	if (empty(u->name) && empty(u->full_name) && empty(u->intl) &&
+	    u->n_conversions == 0) {
+		e_text(e, elem, u->code);
+		return;
+	}
+	e_start(e, elem);
+	e_text(e, "Код", u->code);
+	e_text(e, "НаименованиеКраткое", u->name);
+	e_text(e, "НаименованиеПолное", u->full_name);
+	e_text(e, "МеждународноеСокращение", u->intl);
+	for (size_t i = 0; i < u->n_conversions; i++) {
+		e_start(e, "Пересчет");
+		e_text(e, "Единица", u->conversions[i].unit);
+		e_text(e, "Коэффициент", u->conversions[i].coefficient);
+		e_end(e);
+	}
+	e_end(e);
+}
+
 static void
 put_doc_line(emit *e, const cml_doc_line *l)
 {
@@ -1157,9 +1199,23 @@ put_doc_line(emit *e, const cml_doc_line *l)
 	e_text(e, "ИдКаталога", l->catalog_id);
 	e_text(e, "Артикул", l->article);
 	e_text(e, "Наименование", l->name);
-	put_unit_ref(e, "БазоваяЕдиница", &l->unit);
-	put_unit_ref(e, "Единица", &l->line_unit);
-	e_text(e, "ЦенаЗаЕдиницу", l->price);
+	if (e->ver >= 300 && unit_empty(&l->line_unit)) {
+		/* 3.1 as 1C writes a line: one Единица with its names */
+		put_line_unit_31(e, "Единица", &l->unit);
+	} else if (e->ver >= 300) {
+		put_line_unit_31(e, "БазоваяЕдиница", &l->unit);
+		put_line_unit_31(e, "Единица", &l->line_unit);
+	} else {
+		put_unit_ref(e, "БазоваяЕдиница", &l->unit);
+		put_unit_ref(e, "Единица", &l->line_unit);
+	}
+	if (l->n_groups > 0) {
+		e_start(e, "Группы");
+		for (size_t i = 0; i < l->n_groups; i++)
+			e_text(e, "Ид", l->groups[i]);
+		e_end(e);
+	}
+	e_text(e, e->ver >= 300 ? "Цена" : "ЦенаЗаЕдиницу", l->price);
 	e_text(e, "Количество", l->quantity);
 	e_text(e, "Сумма", l->sum);
 	e_text(e, "Коэффициент", l->coefficient);
@@ -1191,6 +1247,7 @@ put_document(emit *e, const cml_document *d)
 	e_text(e, "Время", d->time);
 	e_text(e, "СрокПлатежа", d->due_date);
 	e_text(e, "Комментарий", d->comment);
+	e_text(e, "Основание", d->basis);
 	e_text(e, "НомерВерсии", d->version);
 	e_flag(e, "ПометкаУдаления", d->deleted);
 	e_text(e, "Номер1С", d->number_1c);
@@ -1202,6 +1259,16 @@ put_document(emit *e, const cml_document *d)
 		e_end(e);
 	}
 	put_discounts(e, d->discounts, d->n_discounts);
+	if (d->n_warehouses > 0) {
+		e_start(e, "Склады");
+		for (size_t i = 0; i < d->n_warehouses; i++) {
+			e_start(e, "Склад");
+			e_text(e, "Ид", d->warehouses[i].id);
+			e_text(e, "Наименование", d->warehouses[i].name);
+			e_end(e);
+		}
+		e_end(e);
+	}
 	if (d->n_lines > 0) {
 		e_start(e, "Товары");
 		for (size_t i = 0; i < d->n_lines; i++)
@@ -1272,7 +1339,7 @@ frag_discard(frag *f)
 static const char *
 enc_name(const cml_writer *w)
 {
-	return w->enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8";
+	return w->conf.enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8";
 }
 
 static int
@@ -1281,7 +1348,7 @@ sec_file(const cml_writer *w, int sec)
 	switch (sec) {
 	case SEC_PRICE_TYPES:
 	case SEC_WAREHOUSES:
-		return w->ver >= 209 ? F_IMPORT : F_OFFERS;
+		return w->conf.ver >= 209 ? F_IMPORT : F_OFFERS;
 	case SEC_CAT_HEAD:
 	case SEC_PRODUCTS:
 		return w->split ? F_GOODS : F_IMPORT;
@@ -1381,11 +1448,31 @@ frag_raw(cml_writer *w, frag *f, const char *s, size_t n)
 /* 3.1 documents: a Контейнер start or end tag on a line of its own, at
  * depth 1 (sec_depth[SEC_DOCS]). */
 static const char *
-container_tag(const cml_writer *w, bool start)
+container_tag(bool indent, bool start)
 {
 	if (start)
-		return w->indent ? "\t<Контейнер>\n" : "<Контейнер>\n";
-	return w->indent ? "\t</Контейнер>\n" : "</Контейнер>\n";
+		return indent ? "\t<Контейнер>\n" : "<Контейнер>\n";
+	return indent ? "\t</Контейнер>\n" : "</Контейнер>\n";
+}
+
+/*
+ * 3.1: the Контейнер tags a document needs before it, given the
+ * container open (in, numbered cur). Documents of one container arrive
+ * one after another; a document outside any (container 0) gets a
+ * container of its own. True when a container is opened: the caller
+ * records it once the document is written.
+ */
+static bool
+container_before(emit *e, bool in, unsigned cur, const cml_document *d)
+{
+	if (in && (d->container == 0 || d->container != cur)) {
+		e_name(e, container_tag(e->indent, false));
+		in = false;
+	}
+	if (in)
+		return false;
+	e_name(e, container_tag(e->indent, true));
+	return true;
 }
 
 /* Ends a section's writer and flushes its file, ready to be copied. */
@@ -1395,7 +1482,7 @@ frag_close(cml_writer *w, frag *f)
 	if (f->x == NULL)
 		return CML_OK;
 	if (f->in_container) {
-		const char *end = container_tag(w, false);
+		const char *end = container_tag(w->conf.indent, false);
 		cml_status st = frag_raw(w, f, end, strlen(end));
 
 		if (st != CML_OK)
@@ -1438,9 +1525,9 @@ item_id(const cml_item *it)
 	}
 }
 
-/* The message for a string the serialisation refused. */
+/* The message for a string the serialisation refused, into dst. */
 static cml_status
-value_err(cml_writer *w, const cml_item *it, const emit *e)
+value_msg(char *dst, size_t cap, const cml_item *it, const emit *e)
 {
 	const char *id = item_id(it);
 	char where[256] = "";
@@ -1450,8 +1537,15 @@ value_err(cml_writer *w, const cml_item *it, const emit *e)
 		    it->origin.line);
 	if (id == NULL || check_text(id) != NULL)
 		id = "?";
-	return set_err(w, CML_ERR_VALUE, "%s%s %s: %s: %s", where,
-	    cml_kind_name(it->kind), id, e->bad_elem, e->bad_why);
+	cml_msg_set(dst, cap, "%s%s %s: %s: %s", where, cml_kind_name(it->kind), id,
+	    e->bad_elem, e->bad_why);
+	return CML_ERR_VALUE;
+}
+
+static cml_status
+value_err(cml_writer *w, const cml_item *it, const emit *e)
+{
+	return value_msg(w->errmsg, sizeof(w->errmsg), it, e);
 }
 
 /* The offer's Ид: as given, else made of product and characteristic. */
@@ -1535,8 +1629,8 @@ e_init(cml_writer *w, emit *e, bool check_only)
 	memset(e, 0, sizeof(*e));
 	e->b = check_only ? NULL : &w->item;
 	e->stk = &w->stk;
-	e->ver = w->ver;
-	e->indent = w->indent;
+	e->ver = w->conf.ver;
+	e->indent = w->conf.indent;
 }
 
 /* Serialises one part of an item for a section after what w->item holds. */
@@ -1553,25 +1647,16 @@ serialise(cml_writer *w, emit *e, piece *pc, int sec, const cml_item *it,
 	e->base = sec_depth[sec];
 	e->open = false;
 	e->doindent = false;
-	if (sec == SEC_DOCS && w->ver >= 300) {
-		/* Documents of one container arrive one after another; a
-		 * document outside any gets a container of its own. */
-		unsigned c = it->u.document.container;
-		bool in = f->in_container;
-
-		if (in && (c == 0 || c != f->container)) {
-			e_name(e, container_tag(w, false));
-			in = false;
-		}
-		if (!in) {
-			e_name(e, container_tag(w, true));
+	if (sec == SEC_DOCS && w->conf.ver >= 300) {
+		if (container_before(e, f->in_container, f->container,
+		    &it->u.document)) {
 			pc->opens_container = true;
-			pc->container = c;
+			pc->container = it->u.document.container;
 		}
 		e->base++;
 	}
 	put_item(e, it, oid, part);
-	if (!w->indent)
+	if (!w->conf.indent)
 		e_put(e, "\n", 1);
 	pc->len = w->item.len - pc->off;
 }
@@ -1924,7 +2009,7 @@ e_finish(cml_writer *w, emit *e, int sec)
 	frag *f = &w->sec[sec];
 	cml_status st;
 
-	if (!w->indent)
+	if (!w->conf.indent)
 		e_put(e, "\n", 1);
 	if (e->nomem)
 		return nomem(w);
@@ -2031,7 +2116,7 @@ a_str(asmb *a, const char *s)
 static void
 a_indent(asmb *a, int depth)
 {
-	if (a->w->indent)
+	if (a->w->conf.indent)
 		for (int i = 0; i < depth; i++)
 			a_str(a, "\t");
 }
@@ -2170,7 +2255,7 @@ static bool
 has_classifier(const cml_writer *w)
 {
 	return w->cls_set || w->n_groups > 0 || w->sec[SEC_PROPS].count > 0 ||
-	    w->sec[SEC_UNITS].count > 0 || (w->ver >= 209 &&
+	    w->sec[SEC_UNITS].count > 0 || (w->conf.ver >= 209 &&
 	    (w->sec[SEC_PRICE_TYPES].count > 0 ||
 	    w->sec[SEC_WAREHOUSES].count > 0));
 }
@@ -2184,7 +2269,7 @@ has_catalog(const cml_writer *w)
 static bool
 has_package(const cml_writer *w)
 {
-	return w->pkg_set || w->sec[SEC_OFFERS].count > 0 || (w->ver < 209 &&
+	return w->pkg_set || w->sec[SEC_OFFERS].count > 0 || (w->conf.ver < 209 &&
 	    (w->sec[SEC_PRICE_TYPES].count > 0 ||
 	    w->sec[SEC_WAREHOUSES].count > 0));
 }
@@ -2233,7 +2318,7 @@ a_package(asmb *a, int sec, bool with_types)
 	a_open(a, 1, "ПакетПредложений", only_changes_of(w, w->pkg.only_changes,
 	    (size_t)w->sec[sec].count));
 	a_body(a, SEC_PKG_HEAD);
-	if (with_types && w->ver < 209) {
+	if (with_types && w->conf.ver < 209) {
 		a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);
 		a_wrap(a, 2, "Склады", SEC_WAREHOUSES);
 	}
@@ -2254,7 +2339,7 @@ a_content(asmb *a, int fi)
 			a_body(a, SEC_CLS_HEAD);
 			a_wrap(a, 2, "Группы", SEC_GROUPS);
 			a_wrap(a, 2, "Свойства", SEC_PROPS);
-			if (w->ver >= 209) {
+			if (w->conf.ver >= 209) {
 				a_wrap(a, 2, "ТипыЦен", SEC_PRICE_TYPES);
 				a_wrap(a, 2, "Склады", SEC_WAREHOUSES);
 			}
@@ -2339,6 +2424,19 @@ create_final(cml_writer *w, const char *name, mode_t mode, char **pathp, int *fd
 	return CML_OK;
 }
 
+/* The XML declaration and the root's start tag, on lines of their own. */
+static void
+root_start(char *out, size_t cap, const wconf *c)
+{
+	cml_msg_set(out, cap,
+	    "<?xml version=\"1.0\" encoding=\"%s\"?>\n"
+	    "<КоммерческаяИнформация xmlns=\"%s\" ВерсияСхемы=\"%s\" "
+	    "ДатаФормирования=\"%s\">\n",
+	    c->enc == CML_ENC_WINDOWS_1251 ? "windows-1251" : "UTF-8",
+	    c->ver >= 300 ? "urn:1C.ru:commerceml_3" : "urn:1C.ru:commerceml_2",
+	    c->schema, c->generated);
+}
+
 static cml_status
 assemble(cml_writer *w, int fi)
 {
@@ -2357,7 +2455,7 @@ assemble(cml_writer *w, int fi)
 		close(fd);
 		goto out;
 	}
-	if (w->enc == CML_ENC_WINDOWS_1251 &&
+	if (w->conf.enc == CML_ENC_WINDOWS_1251 &&
 	    (enc = xmlFindCharEncodingHandler("windows-1251")) == NULL) {
 		st = set_err(w, CML_ERR_ENCODING, "%s: cannot write windows-1251",
 		    a.f.path);
@@ -2370,21 +2468,13 @@ assemble(cml_writer *w, int fi)
 		st = nomem(w);
 		goto out;
 	}
-	if (w->bom && w->enc == CML_ENC_UTF8)
+	if (w->conf.bom && w->conf.enc == CML_ENC_UTF8)
 		frag_write(&a.f, "\xEF\xBB\xBF", 3);
-	a_str(&a, "<?xml version=\"1.0\" encoding=\"");
-	a_str(&a, enc_name(w));
-	a_str(&a, "\"?>\n<КоммерческаяИнформация xmlns=\"");
-	a_str(&a, w->ver >= 300 ? "urn:1C.ru:commerceml_3" :
-	    "urn:1C.ru:commerceml_2");
-	a_str(&a, "\" ВерсияСхемы=\"");
-	a_str(&a, w->schema);
-	a_str(&a, "\" ДатаФормирования=\"");
-	a_str(&a, w->generated);
-	a_str(&a, "\">");
-	a_nl(&a);
+	char root[ROOT_START_MAX];
+	root_start(root, sizeof(root), &w->conf);
+	a_str(&a, root);
 	a_content(&a, fi);
-	a_str(&a, "</КоммерческаяИнформация>\n");
+	a_str(&a, ROOT_END);
 	if (!a.failed && xmlOutputBufferFlush(a.out) < 0)
 		a.failed = true;
 	for (int s = 0; s < SEC_COUNT; s++)
@@ -2607,75 +2697,85 @@ generated_ok(const char *s)
  * an unknown encoding, windows-1251 with a BOM, or an encoding libxml2
  * cannot write): the programs check their options before.
  */
-cml_writer *
-cml_writer_new(const char *dir, const cml_writer_opts *opts)
+/* The options both writers share, checked; false when they are not
+ * usable (an unknown schema, a BOM on windows-1251, ...). */
+static bool
+conf_from(const cml_writer_opts *opts, wconf *c)
 {
 	static const cml_writer_opts defaults = { .schema = NULL };
-	cml_writer *w = NULL;
-	struct stat sb;
 	const char *schema;
-	int ver = 0;
 
 	if (opts == NULL)
 		opts = &defaults;
-	if (dir == NULL || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return NULL;
+	memset(c, 0, sizeof(*c));
 	schema = opts->schema != NULL ? opts->schema : "2.05";
 	for (size_t i = 0; i < CML_ARRAY_LEN(schemas); i++)
 		if (strcmp(schema, schemas[i].name) == 0) {
-			ver = schemas[i].num;
-			schema = schemas[i].name;
+			c->ver = schemas[i].num;
+			c->schema = schemas[i].name;
 		}
-	if (ver == 0)
-		return NULL;
+	if (c->ver == 0)
+		return false;
 	if (opts->encoding != CML_ENC_UTF8 &&
 	    opts->encoding != CML_ENC_WINDOWS_1251)
-		return NULL;
+		return false;
 	if (opts->bom && opts->encoding != CML_ENC_UTF8)
-		return NULL;
+		return false;
 	if (opts->generated != NULL && !generated_ok(opts->generated))
-		return NULL;
+		return false;
 	if (opts->encoding == CML_ENC_WINDOWS_1251) {
 		xmlCharEncodingHandlerPtr h =
 		    xmlFindCharEncodingHandler("windows-1251");
 
 		if (h == NULL)
-			return NULL;
+			return false;
 		xmlCharEncCloseFunc(h);
 	}
-
-	if ((w = cml_calloc(1, sizeof(*w))) == NULL)
-		return NULL;
-	if ((w->dir = cml_strdup(dir)) == NULL) {
-		cml_free(w);
-		return NULL;
-	}
-	w->schema = schema;
-	w->ver = ver;
-	w->enc = opts->encoding;
-	w->bom = opts->bom;
-	w->indent = opts->indent;
-	w->split = ver >= 300 || opts->layout == CML_LAYOUT_SPLIT;
-	w->names = ver >= 300 ? names_31 : w->split ? names_split : names_single;
-	w->only_changes = opts->only_changes;
-	w->state = ST_OPEN;
-	cml_arena_init(&w->cls_arena);
-	cml_arena_init(&w->cat_arena);
-	cml_arena_init(&w->pkg_arena);
-	cml_arena_init(&w->group_arena);
+	c->enc = opts->encoding;
+	c->bom = opts->bom;
+	c->indent = opts->indent;
 	if (opts->generated != NULL) {
-		cml_msg_set(w->generated, sizeof(w->generated), "%s",
+		cml_msg_set(c->generated, sizeof(c->generated), "%s",
 		    opts->generated);
 	} else {
 		time_t now = time(NULL);
 		struct tm tm;
 
 		if (localtime_r(&now, &tm) == NULL ||
-		    strftime(w->generated, sizeof(w->generated),
+		    strftime(c->generated, sizeof(c->generated),
 		    "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-			cml_msg_set(w->generated, sizeof(w->generated),
+			cml_msg_set(c->generated, sizeof(c->generated),
 			    "1970-01-01T00:00:00");
 	}
+	return true;
+}
+
+cml_writer *
+cml_writer_new(const char *dir, const cml_writer_opts *opts)
+{
+	cml_writer *w = NULL;
+	struct stat sb;
+	wconf conf;
+
+	if (!conf_from(opts, &conf))
+		return NULL;
+	if (dir == NULL || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return NULL;
+	if ((w = cml_calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	if ((w->dir = cml_strdup(dir)) == NULL) {
+		cml_free(w);
+		return NULL;
+	}
+	w->conf = conf;
+	w->split = conf.ver >= 300 || (opts != NULL && opts->layout == CML_LAYOUT_SPLIT);
+	w->names = conf.ver >= 300 ? names_31 : w->split ? names_split : names_single;
+	w->only_changes = opts != NULL ? opts->only_changes : CML_UNSET;
+	w->state = ST_OPEN;
+	cml_arena_init(&w->cls_arena);
+	cml_arena_init(&w->cat_arena);
+	cml_arena_init(&w->pkg_arena);
+	cml_arena_init(&w->group_arena);
 	return w;
 }
 
@@ -2888,4 +2988,270 @@ out:
 	if (removed != NULL)
 		*removed = r;
 	return st;
+}
+
+/* ---- the stream writer ----
+ *
+ * One document to a FILE *. Items are serialised by the same code as a
+ * package's orders.xml and contragents.xml (put_item, the Контейнер
+ * choice, the checks), then handed to an xmlOutputBuffer with the final
+ * encoding, which writes a character windows-1251 lacks as a character
+ * reference. The declaration and the root go out with the first item, so
+ * a run that adds nothing writes nothing.
+ */
+
+enum { CPS_NONE, CPS_OPEN, CPS_CLOSED };
+
+struct cml_stream_writer {
+	FILE *out;
+	wconf conf;
+	xmlOutputBufferPtr ob;   /* NULL until the first item */
+	int err;                 /* errno of the first failed write, or 0 */
+	int state;               /* ST_OPEN, ST_FAILED, ST_DONE */
+	bool in_container;       /* 3.1: a Контейнер is open */
+	unsigned container;
+	int cps;                 /* Контрагенты: not yet, open, closed */
+	cml_buf item;
+	estack stk;
+	char errmsg[CML_ERRMSG_MAX];
+};
+
+static cml_status sw_err(cml_stream_writer *sw, cml_status st, const char *fmt, ...)
+    CML_PRINTF(3, 4);
+
+static cml_status
+sw_err(cml_stream_writer *sw, cml_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cml_msg_vset(sw->errmsg, sizeof(sw->errmsg), fmt, ap);
+	va_end(ap);
+	if (st == CML_ERR_IO || st == CML_ERR_NOMEM || st == CML_ERR_ENCODING)
+		sw->state = ST_FAILED;
+	return st;
+}
+
+static int
+sw_write(void *ctx, const char *buf, int len)
+{
+	cml_stream_writer *sw = ctx;
+
+	/* as frag_write: the failure is kept, never reported to libxml2 */
+	if (len > 0 && sw->err == 0) {
+		errno = 0;
+		if (fwrite(buf, 1, (size_t)len, sw->out) != (size_t)len)
+			sw->err = errno ? errno : EIO;
+	}
+	return len;
+}
+
+static const char *
+cps_end(bool indent)
+{
+	return indent ? "\t</Контрагенты>\n" : "</Контрагенты>\n";
+}
+
+static cml_status
+sw_io(cml_stream_writer *sw)
+{
+	return sw_err(sw, CML_ERR_IO, "output: %s", strerror(sw->err ? sw->err : EIO));
+}
+
+/* The bytes s..n through the encoder. */
+static cml_status
+sw_put(cml_stream_writer *sw, const char *s, size_t n)
+{
+	while (n > 0) {
+		int k = n > INT_MAX / 2 ? INT_MAX / 2 : (int)n;
+
+		if (xmlOutputBufferWrite(sw->ob, k, s) < 0)
+			return sw->err != 0 ? sw_io(sw) :
+			    sw_err(sw, CML_ERR_IO, "output: the XML encoder failed");
+		s += k;
+		n -= (size_t)k;
+	}
+	return sw->err != 0 ? sw_io(sw) : CML_OK;
+}
+
+/* Before the first item: the BOM, the declaration, the root. */
+static cml_status
+sw_begin(cml_stream_writer *sw)
+{
+	xmlCharEncodingHandlerPtr enc = NULL;
+	char root[ROOT_START_MAX];
+
+	if (sw->conf.enc == CML_ENC_WINDOWS_1251 &&
+	    (enc = xmlFindCharEncodingHandler("windows-1251")) == NULL)
+		return sw_err(sw, CML_ERR_ENCODING, "output: cannot write windows-1251");
+	sw->ob = xmlOutputBufferCreateIO(sw_write, frag_noclose, sw, enc);
+	if (sw->ob == NULL) {
+		if (enc != NULL)
+			xmlCharEncCloseFunc(enc);
+		return sw_err(sw, CML_ERR_NOMEM, "out of memory");
+	}
+	if (sw->conf.bom && sw->conf.enc == CML_ENC_UTF8)
+		sw_write(sw, "\xEF\xBB\xBF", 3);
+	root_start(root, sizeof(root), &sw->conf);
+	return sw_put(sw, root, strlen(root));
+}
+
+cml_stream_writer *
+cml_stream_writer_new(FILE *out, const cml_writer_opts *opts)
+{
+	cml_stream_writer *sw;
+	wconf conf;
+
+	if (out == NULL || !conf_from(opts, &conf))
+		return NULL;
+	if ((sw = cml_calloc(1, sizeof(*sw))) == NULL)
+		return NULL;
+	sw->out = out;
+	sw->conf = conf;
+	sw->state = ST_OPEN;
+	return sw;
+}
+
+cml_status
+cml_stream_writer_add(cml_stream_writer *sw, const cml_item *item)
+{
+	cml_status st;
+	emit e;
+	bool is_doc, opens = false;
+	int cps;
+
+	if (sw == NULL || item == NULL)
+		return CML_ERR_USAGE;
+	if (sw->state != ST_OPEN)
+		return sw->state == ST_DONE ?
+		    sw_err(sw, CML_ERR_STATE, "the writer is finished") : CML_ERR_STATE;
+	if (item->kind != CML_ITEM_DOCUMENT && item->kind != CML_ITEM_COUNTERPARTY)
+		return sw_err(sw, CML_ERR_VALUE, "a %s has no place in an orders document",
+		    cml_kind_name(item->kind) != NULL ? cml_kind_name(item->kind) : "item");
+	is_doc = item->kind == CML_ITEM_DOCUMENT;
+	if (!is_doc && sw->cps == CPS_CLOSED)
+		return sw_err(sw, CML_ERR_USAGE, "counterparty %s: the counterparties of "
+		    "a document come together, before or after its documents",
+		    item->u.counterparty.id != NULL &&
+		    check_text(item->u.counterparty.id) == NULL ?
+		    item->u.counterparty.id : "?");
+
+	/* Serialise first: a bad string leaves nothing written. */
+	memset(&e, 0, sizeof(e));
+	cml_buf_clear(&sw->item);
+	e.b = &sw->item;
+	e.stk = &sw->stk;
+	e.stk->n = 0;
+	e.ver = sw->conf.ver;
+	e.indent = sw->conf.indent;
+	cps = sw->cps;
+	if (is_doc) {
+		e.base = sec_depth[SEC_DOCS];
+		if (cps == CPS_OPEN) {
+			e_name(&e, cps_end(sw->conf.indent));
+			cps = CPS_CLOSED;
+		}
+		if (sw->conf.ver >= 300) {
+			opens = container_before(&e, sw->in_container, sw->container,
+			    &item->u.document);
+			e.base++;
+		}
+	} else {
+		e.base = sec_depth[SEC_CPS];
+		if (cps == CPS_NONE) {
+			cml_tristate oc = item->u.counterparty.only_changes;
+
+			if (sw->in_container)
+				e_name(&e, container_tag(sw->conf.indent, false));
+			e_name(&e, sw->conf.indent ? "\t<Контрагенты" : "<Контрагенты");
+			if (oc != CML_UNSET)
+				e_name(&e, oc == CML_TRUE ? " СодержитТолькоИзменения=\"true\"" :
+				    " СодержитТолькоИзменения=\"false\"");
+			e_name(&e, ">\n");
+			cps = CPS_OPEN;
+		}
+	}
+	put_item(&e, item, NULL, PART_ALL);
+	if (!sw->conf.indent)
+		e_put(&e, "\n", 1);
+	if (e.nomem)
+		return sw_err(sw, CML_ERR_NOMEM, "out of memory");
+	if (e.failed)
+		return value_msg(sw->errmsg, sizeof(sw->errmsg), item, &e);
+
+	if (sw->ob == NULL && (st = sw_begin(sw)) != CML_OK)
+		return st;
+	if ((st = sw_put(sw, sw->item.data, sw->item.len)) != CML_OK)
+		return st;
+	sw->cps = cps;
+	if (is_doc) {
+		if (opens) {
+			sw->in_container = true;
+			sw->container = item->u.document.container;
+		}
+	} else {
+		sw->in_container = false;
+	}
+	return CML_OK;
+}
+
+cml_status
+cml_stream_writer_finish(cml_stream_writer *sw)
+{
+	cml_status st = CML_OK;
+
+	if (sw == NULL)
+		return CML_ERR_USAGE;
+	if (sw->state != ST_OPEN)
+		return sw->state == ST_DONE ?
+		    sw_err(sw, CML_ERR_STATE, "the writer is finished") : CML_ERR_STATE;
+	if (sw->ob != NULL) {
+		if (sw->in_container) {
+			const char *end = container_tag(sw->conf.indent, false);
+
+			st = sw_put(sw, end, strlen(end));
+		}
+		if (st == CML_OK && sw->cps == CPS_OPEN) {
+			const char *end = cps_end(sw->conf.indent);
+
+			st = sw_put(sw, end, strlen(end));
+		}
+		if (st == CML_OK)
+			st = sw_put(sw, ROOT_END, strlen(ROOT_END));
+		if (st == CML_OK && xmlOutputBufferFlush(sw->ob) < 0 && sw->err == 0)
+			st = sw_err(sw, CML_ERR_IO, "output: the XML encoder failed");
+		if (st != CML_OK)
+			return st;
+		if (sw->err != 0)
+			return sw_io(sw);
+	}
+	if (fflush(sw->out) != 0 || ferror(sw->out)) {
+		sw->err = errno ? errno : EIO;
+		return sw_io(sw);
+	}
+	sw->state = ST_DONE;
+	return CML_OK;
+}
+
+const char *
+cml_stream_writer_errmsg(const cml_stream_writer *sw)
+{
+	return sw != NULL ? sw->errmsg : "no stream writer";
+}
+
+void
+cml_stream_writer_free(cml_stream_writer *sw)
+{
+	if (sw == NULL)
+		return;
+	if (sw->ob != NULL) {
+		/* what an unfinished writer still buffers is dropped, not
+		 * written after the caller gave up on the stream */
+		if (sw->err == 0)
+			sw->err = ECANCELED;
+		xmlOutputBufferClose(sw->ob);
+	}
+	cml_buf_free(&sw->item);
+	cml_free(sw->stk.v);
+	cml_free(sw);
 }

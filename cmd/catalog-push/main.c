@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 #include <cml/exchange.h>
+#include <cml/generations.h>
 #include <cml/reader.h>
 #include <cml/store.h>
 
 #include "cmdutil.h"
+#include "dbrun.h"
 #include "pkgopts.h"
 #include "push.h"
 
@@ -404,12 +406,11 @@ static int
 run(struct push_opts *o)
 {
 	int status = EXIT_OK;
-	char errbuf[1024] = "";
 	cml_store *store = NULL;
 	cml_exchange *x = NULL;
 	struct package p = { 0 };
 	cml_gen_info gi = { 0 };
-	bool in_run = false, skip = false;
+	bool skip = false;
 	struct progress pr = { .on = isatty(STDERR_FILENO) && cmd_verbosity == 1, .last = -1 };
 	cml_exchange_opts xo = { .type = "catalog", .version = o->version,
 		                 .progress = on_progress, .ud = &pr };
@@ -417,25 +418,14 @@ run(struct push_opts *o)
 
 	/* the site's settings first: a bad URL or no password is found
 	 * before anything else is touched */
-	if (!o->dry_run) {
-		if ((status = site_prepare(&o->site, &xo)) != EXIT_OK)
-			goto out;
-		xo.ud = &pr;
-		x = cml_exchange_new(&xo, &st, errbuf, sizeof(errbuf));
-		if (x == NULL) {
-			cmd_error("%s", errbuf);
-			status = cmd_exit_for(st);
-			goto out;
-		}
-	}
+	if (!o->dry_run && (status = site_open(&o->site, &xo, &x)) != EXIT_OK)
+		goto out;
 	if ((p.dir = pkg_abs_dir(o->package)) == NULL) {
 		status = EXIT_LOCAL;
 		goto out;
 	}
 	if (!o->no_record) {
-		const char *db = o->db != NULL ? o->db : cml_store_default_path();
-		/* a dry run changes nothing and waits for no one */
-		cml_store_opts so = { .read_only = o->dry_run };
+		const char *db = db_path(&o->dbo);
 
 		if (access(db, F_OK) != 0) {
 			cmd_error("%s: no database: the package must be written by full-export or "
@@ -444,29 +434,17 @@ run(struct push_opts *o)
 			status = EXIT_DATA;
 			goto out;
 		}
-		store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
-		if (store == NULL) {
-			cmd_error("%s", errbuf);
-			status = cmd_exit_for(st);
+		/* a dry run changes nothing and waits for no one */
+		if ((status = db_open(&o->dbo, o->dry_run, &store)) != EXIT_OK)
 			goto out;
-		}
 		/* held to the end: nothing rewrites the package meanwhile */
-		if (!o->dry_run) {
-			if ((st = cml_store_run_begin(store, "catalog-push")) != CML_OK) {
-				cmd_error("%s", cml_store_errmsg(store));
-				status = cmd_exit_for(st);
-				goto out;
-			}
-			in_run = true;
-		}
+		if (!o->dry_run && (status = db_begin(store, "catalog-push")) != EXIT_OK)
+			goto out;
 		if ((status = find_generation(store, &p, o->package, &gi, &skip)) != EXIT_OK)
 			goto out;
 		if (skip) {
-			if (in_run && (st = cml_store_run_commit(store, "nothing", NULL)) != CML_OK) {
-				cmd_error("%s", cml_store_errmsg(store));
-				status = EXIT_LOCAL;
-			}
-			in_run = false;
+			if (!o->dry_run)
+				status = db_commit(store, "nothing", NULL);
 			goto out;
 		}
 	} else {
@@ -495,31 +473,34 @@ run(struct push_opts *o)
 		cmd_verbose("%s delivered (not recorded: nothing acknowledged)", o->package);
 		goto out;
 	}
-	char counts[128];
+	char counts[128 + SITE_NAME_MAX];
 	int64_t bytes = 0;
 	for (size_t i = 0; i < p.n; i++)
 		bytes += p.files[i].size;
-	snprintf(counts, sizeof(counts), "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 "}",
-	         p.gen, p.n, bytes);
+	/* the name is [A-Za-z0-9._-]: nothing to escape */
+	const char *site = site_name(&o->site);
+	snprintf(counts, sizeof(counts),
+	         "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 ",\"site\":%s%s%s}", p.gen,
+	         p.n, bytes, site != NULL ? "\"" : "", site != NULL ? site : "null",
+	         site != NULL ? "\"" : "");
 	st = cml_store_gen_ack(store, p.gen);
-	if (st == CML_OK || st == CML_END)
-		st = cml_store_run_commit(store, "ok", counts);
-	if (st != CML_OK) {
+	if (st != CML_OK && st != CML_END) {
 		cmd_error("%s", cml_store_errmsg(store));
+		status = EXIT_LOCAL;
+	} else {
+		status = db_commit(store, "ok", counts);
+	}
+	if (status != EXIT_OK) {
 		cmd_error("the site has generation %" PRId64 ", but the database could not record "
 		          "it: the next delta-export sends its changes again (harmless)",
 		          p.gen);
-		status = EXIT_LOCAL;
 		goto out;
 	}
-	in_run = false;
 	cmd_verbose("generation %" PRId64 " delivered and acknowledged: it is the baseline now",
 	            p.gen);
 out:
-	if (in_run)
-		cml_store_run_rollback(store);
 	cml_exchange_free(x);
-	cml_store_close(store);
+	db_close(store); /* a run not committed is rolled back */
 	package_free(&p);
 	site_release(&o->site);
 	return status;

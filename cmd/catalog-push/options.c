@@ -8,11 +8,10 @@
 #include "cmdutil.h"
 #include "push.h"
 
-enum { OPT_DB = 256, OPT_NO_RECORD, OPT_NO_ZIP, OPT_NO_DEACTIVATE, OPT_DRY_RUN,
+enum { OPT_NO_RECORD = 256, OPT_NO_ZIP, OPT_NO_DEACTIVATE, OPT_DRY_RUN,
        OPT_EXCHANGE_VERSION };
 
 static const struct argp_option options[] = {
-	{ "db", OPT_DB, "FILE", 0, "The database (default: $CMLKIT_DB, else ./cmlkit.db)", 0 },
 	{ "no-record", OPT_NO_RECORD, NULL, 0,
 	  "Push a package the database does not know (full-export --no-record, or another "
 	  "tool's); acknowledge nothing", 0 },
@@ -34,9 +33,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->site;
-		break;
-	case OPT_DB:
-		o->db = arg;
+		state->child_inputs[2] = &o->dbo;
 		break;
 	case OPT_NO_RECORD:
 		o->no_record = true;
@@ -64,7 +61,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		if (o->package == NULL)
 			argp_error(state, "no package: give the directory full-export or "
 			                  "delta-export wrote");
-		if (o->no_record && o->db != NULL)
+		if (o->no_record && o->dbo.db != NULL)
 			argp_error(state, "--no-record and --db contradict each other");
 		break;
 	default:
@@ -76,6 +73,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = {
 	{ &site_argp, 0, NULL, 0 },
 	{ &cmd_common_argp, 0, NULL, 0 },
+	{ &db_argp, 0, NULL, 0 },
 	{ 0 }
 };
 

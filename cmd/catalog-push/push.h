@@ -6,11 +6,12 @@
 
 #include <stdbool.h>
 
+#include "dbrun.h"
 #include "siteopts.h"
 
 struct push_opts {
 	struct site_opts site;
-	const char *db;
+	struct db_opts dbo;    /* --db */
 	const char *package;   /* the directory operand */
 	const char *version;   /* --exchange-version: &version= sent to the site */
 	bool no_record;        /* push a package the database does not know */

@@ -74,6 +74,13 @@ cmd_verbose(const char *fmt, ...)
 }
 
 void
+cmd_lib_warning(void *ud, const char *msg)
+{
+	(void)ud;
+	cmd_warn("warning: %s", msg);
+}
+
+void
 cmd_raise(int *status, int st)
 {
 	if (st > *status)

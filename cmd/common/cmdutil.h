@@ -44,6 +44,10 @@ void cmd_warn(const char *fmt, ...) CMD_PRINTF(1, 2);
 /* Only under --verbose. */
 void cmd_verbose(const char *fmt, ...) CMD_PRINTF(1, 2);
 
+/* A cml_warn_fn (reader.h) for the library's warnings: "prog: warning:
+ * message", like cmd_warn (nothing under -q); ud is not used. */
+void cmd_lib_warning(void *ud, const char *msg);
+
 /* Raises *status to st (never lowers it). */
 void cmd_raise(int *status, int st);
 

@@ -23,9 +23,11 @@
 
 struct db_opts {
 	const char *db; /* --db FILE; NULL: cml_store_default_path() */
+	const char *doc; /* --db's line in --help; NULL: "The database (...)" */
 };
 
-/* The child parser: --db FILE. Its input is a struct db_opts *. */
+/* The child parser: --db FILE (an empty name is a usage error). Its input
+ * is a struct db_opts *. */
 extern const struct argp db_argp;
 
 /* The path a program uses: --db, else $CMLKIT_DB, else "cmlkit.db". */
@@ -37,8 +39,8 @@ const char *db_path(const struct db_opts *o);
 int db_open(const struct db_opts *o, bool read_only, cml_store **out);
 
 /* Takes the run lock and begins the run; says so on stderr when it had to
- * wait for another run. EXIT_RETRY when another run held the lock past
- * the wait (cron tries again), EXIT_LOCAL for other failures. */
+ * wait for another run. EXIT_LOCAL on failure, also when another run held
+ * the lock past the wait (cmlkit(7)'s table: the run lock is local). */
 int db_begin(cml_store *s, const char *program);
 
 /* Commits with the outcome and counts (cml_store_run_commit). On failure

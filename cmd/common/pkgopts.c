@@ -180,6 +180,46 @@ fail:
 	return NULL;
 }
 
+int
+pkg_record_files(cml_store *s, int64_t gen, const char *dir, const char *const *names)
+{
+	char *stamp = pkg_stamp(dir, names);
+
+	if (stamp == NULL)
+		return EXIT_LOCAL;
+	cml_status st = cml_store_gen_set_files(s, gen, stamp);
+	free(stamp);
+	if (st != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(s));
+		return EXIT_LOCAL;
+	}
+	return EXIT_OK;
+}
+
+int
+pkg_supersede(cml_store *s)
+{
+	int64_t n = 0;
+
+	if (cml_store_gen_supersede(s, &n) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(s));
+		return EXIT_LOCAL;
+	}
+	if (n > 0)
+		cmd_verbose("%lld pending generation%s of earlier runs superseded: catalog-push "
+		            "will not send %s",
+		            (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	return EXIT_OK;
+}
+
+void
+pkg_print_files(const char *output, const char *const *names)
+{
+	for (const char *const *f = names; f != NULL && *f != NULL; f++)
+		if (printf("%s/%s\n", output, *f) < 0)
+			break;
+}
+
 bool
 pkg_recover(const char *dir)
 {

@@ -9,6 +9,7 @@
 #include <argp.h>
 #include <stdbool.h>
 
+#include <cml/generations.h>
 #include <cml/writer.h>
 
 #include "source.h"
@@ -37,6 +38,22 @@ char *pkg_abs_dir(const char *path);
  * before it sends anything. malloc'd; NULL with a message on failure.
  */
 char *pkg_stamp(const char *dir, const char *const *names);
+
+/*
+ * Inside the run that wrote the package into dir (absolute, as recorded):
+ * records its files as they are on disk (pkg_stamp, in the order given)
+ * with generation gen. EXIT_OK, or EXIT_LOCAL with the reason said.
+ */
+int pkg_record_files(cml_store *s, int64_t gen, const char *dir, const char *const *names);
+
+/* Inside an export run that will commit: marks every generation earlier
+ * runs left pending superseded, saying how many under --verbose. EXIT_OK,
+ * or EXIT_LOCAL with the reason said. */
+int pkg_supersede(cml_store *s);
+
+/* One "output/name" line per file written, on standard output (a write
+ * error is found by cmd_finish). */
+void pkg_print_files(const char *output, const char *const *names);
 
 /*
  * Refuses (false, with a message) an output directory that is, contains or

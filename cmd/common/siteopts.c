@@ -10,15 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "cmdutil.h"
 #include "siteopts.h"
 
-enum { OPT_URL = 768, OPT_USER, OPT_PASSWORD_FILE, OPT_NETRC_FILE, OPT_CACERT, OPT_INSECURE,
-       OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_RETRIES, OPT_RETRY_WAIT, OPT_IMPORT_STEPS,
-       OPT_IMPORT_TIME };
+enum { OPT_SITE = 768, OPT_URL, OPT_USER, OPT_PASSWORD_FILE, OPT_NETRC_FILE, OPT_CACERT,
+       OPT_INSECURE, OPT_TIMEOUT, OPT_CONNECT_TIMEOUT, OPT_RETRIES, OPT_RETRY_WAIT,
+       OPT_IMPORT_STEPS, OPT_IMPORT_TIME };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "The site:", 10 },
+	{ "site", OPT_SITE, "NAME", 0,
+	  "The site's name in the database: 1 to 64 of A-Z a-z 0-9 . _ - (default: "
+	  "$CMLKIT_SITE, else the URL's host, and _PORT when the port is not the default)", 10 },
 	{ "url", OPT_URL, "URL", 0,
 	  "The site's exchange script, e.g. https://shop.example/bitrix/admin/1c_exchange.php "
 	  "(default: $CMLKIT_URL)", 10 },
@@ -74,6 +79,53 @@ count(struct argp_state *state, const char *opt, const char *arg, long min)
 	return v;
 }
 
+/* 1..SITE_NAME_MAX of [A-Za-z0-9._-]: safe in a file name, a shell word
+ * and a log line as it is. */
+static bool
+valid_site(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= SITE_NAME_MAX &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+#define SITE_RULE "1 to 64 of the characters A-Z a-z 0-9 . _ -"
+
+/*
+ * The name the URL gives (site_name()), into out; "" when it gives none.
+ * libcurl parses the URL as the exchange client will, and gives the port
+ * only when it is not the scheme's default. (Its punycode conversion
+ * depends on the locale, so an international host name gives no name.)
+ */
+static void
+url_site(const char *url, char *out, size_t cap)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+
+	out[0] = '\0';
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
+		port = NULL; /* none, or the default */
+	int n = snprintf(out, cap, "%s%s%s", host, port != NULL ? "_" : "", port != NULL ? port : "");
+	if (n < 0 || (size_t)n >= cap) {
+		out[0] = '\0';
+		goto out;
+	}
+	for (char *p = out; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (!valid_site(out))
+		out[0] = '\0'; /* an IPv6 address, an international name */
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
 static error_t
 parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -81,6 +133,9 @@ parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_INIT:
+		s->site = getenv("CMLKIT_SITE");
+		if (s->site != NULL && s->site[0] == '\0')
+			s->site = NULL;
 		s->url = getenv("CMLKIT_URL");
 		s->user = getenv("CMLKIT_USER");
 		if (s->url != NULL && s->url[0] == '\0')
@@ -93,6 +148,13 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		s->import_time = 14400;
 		s->retries = 3;
 		s->import_steps = 100000;
+		break;
+	case OPT_SITE:
+		if (!valid_site(arg)) {
+			argp_error(state, "--site: '%s' is not a site name: " SITE_RULE, arg);
+			return EINVAL;
+		}
+		s->site = arg;
 		break;
 	case OPT_URL:
 		s->url = arg;
@@ -130,10 +192,29 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_IMPORT_TIME:
 		s->import_time = seconds(state, "--import-time", arg, false);
 		break;
+	case ARGP_KEY_END:
+		/* --site was checked when given: this one is the variable's */
+		if (s->site != NULL && !valid_site(s->site)) {
+			argp_error(state, "CMLKIT_SITE: '%s' is not a site name: " SITE_RULE,
+			           s->site);
+			return EINVAL;
+		}
+		s->url_site[0] = '\0';
+		if (s->url != NULL)
+			url_site(s->url, s->url_site, sizeof(s->url_site));
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+const char *
+site_name(const struct site_opts *s)
+{
+	if (s->site != NULL)
+		return s->site;
+	return s->url_site[0] != '\0' ? s->url_site : NULL;
 }
 
 const struct argp site_argp = { options, parse_opt, NULL, NULL, NULL, NULL, NULL };
@@ -275,6 +356,24 @@ site_prepare(struct site_opts *s, cml_exchange_opts *x)
 	x->import_ms = ms(s->import_time);
 	if (s->insecure)
 		cmd_warn("--insecure: the site's certificate is not checked");
+	return EXIT_OK;
+}
+
+int
+site_open(struct site_opts *s, cml_exchange_opts *x, cml_exchange **out)
+{
+	char errbuf[1024] = "";
+	cml_status st;
+	int status;
+
+	*out = NULL;
+	if ((status = site_prepare(s, x)) != EXIT_OK)
+		return status;
+	*out = cml_exchange_new(x, &st, errbuf, sizeof(errbuf));
+	if (*out == NULL) {
+		cmd_error("%s", errbuf[0] != '\0' ? errbuf : cml_status_str(st));
+		return cmd_exit_for(st);
+	}
 	return EXIT_OK;
 }
 

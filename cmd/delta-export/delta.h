@@ -7,11 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dbrun.h"
 #include "pkgopts.h"
 
 struct delta_opts {
 	struct pkg_opts pkg;
-	const char *db;
+	struct db_opts dbo;    /* --db */
 	int64_t ack;           /* --ack G; 0: not asked */
 	bool ack_on_write;
 	bool require_baseline;

@@ -16,19 +16,14 @@
 #include <unistd.h>
 
 #include <cml/diff.h>
+#include <cml/generations.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 
 #include "cmdutil.h"
+#include "dbrun.h"
 #include "delta.h"
 #include "source.h"
-
-static void
-on_warning(void *ud, const char *msg)
-{
-	(void)ud;
-	cmd_warn("warning: %s", msg);
-}
 
 static void
 print_summary(FILE *fp, const cml_diff_counts *c, int64_t gen, const char *kind,
@@ -74,25 +69,26 @@ diff_item(void *ud, const cml_item *it)
 static int
 ack(cml_store *s, int64_t gen)
 {
-	cml_status st = cml_store_run_begin(s, "delta-export");
+	int status = db_begin(s, "delta-export");
 
-	if (st == CML_OK)
-		st = cml_store_gen_ack(s, gen);
+	if (status != EXIT_OK)
+		return status;
+	cml_status st = cml_store_gen_ack(s, gen);
 	if (st == CML_END) {
-		cml_store_run_rollback(s);
+		db_rollback(s);
 		cmd_verbose("generation %lld: already acknowledged or older than the baseline",
 		            (long long)gen);
 		return EXIT_OK;
 	}
-	if (st == CML_OK)
-		st = cml_store_run_commit(s, "ack", NULL);
 	if (st != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(s));
-		cml_store_run_rollback(s);
+		db_rollback(s);
 		if (st == CML_ERR_STATE) /* superseded: its package is stale */
 			return EXIT_ATTENTION;
 		return st == CML_ERR_VALUE ? EXIT_USAGE : EXIT_LOCAL;
 	}
+	if ((status = db_commit(s, "ack", NULL)) != EXIT_OK)
+		return status;
 	cmd_verbose("generation %lld acknowledged: it is the baseline", (long long)gen);
 	return EXIT_OK;
 }
@@ -205,29 +201,10 @@ warn_empty_whole(const cml_diff *d)
 		         "holds no offer: taken as partial, no offer is deleted by absence");
 }
 
-/* Marks what earlier runs left pending superseded: this run's view of
- * the source replaces theirs. */
-static int
-supersede(cml_store *store)
-{
-	int64_t n = 0;
-
-	if (cml_store_gen_supersede(store, &n) != CML_OK) {
-		cmd_error("%s", cml_store_errmsg(store));
-		return EXIT_LOCAL;
-	}
-	if (n > 0)
-		cmd_verbose("%lld pending generation%s of earlier runs superseded: catalog-push "
-		            "will not send %s",
-		            (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
-	return EXIT_OK;
-}
-
 static int
 run(struct delta_opts *o)
 {
 	int status = EXIT_OK;
-	char errbuf[1024] = "";
 	char **inputs = NULL;
 	size_t n_inputs = 0;
 	cml_store *store = NULL;
@@ -235,12 +212,9 @@ run(struct delta_opts *o)
 	cml_writer *w = NULL;
 	cml_diff *d = NULL;
 	char *package = NULL;
-	bool in_run = false;
 	int64_t base = 0;
 	cml_status st;
-	const char *db = o->db != NULL ? o->db : cml_store_default_path();
-	cml_store_opts so = { 0 };
-	bool no_db = false;
+	const char *db = db_path(&o->dbo);
 
 	if (o->ack == 0 && o->pkg.output != NULL &&
 	    !pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
@@ -266,34 +240,17 @@ run(struct delta_opts *o)
 	/* A dry run writes nothing: the database is read, never created or
 	 * upgraded; without one there is no baseline (an empty one in
 	 * memory stands for it) and the run shows a first run. */
-	if (o->dry_run) {
-		so.read_only = true;
-		if (access(db, F_OK) != 0 && errno == ENOENT) {
-			no_db = true;
-			so.read_only = false;
-			db = ":memory:";
-		}
-	}
-	store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
-	if (store == NULL) {
-		cmd_error("%s", errbuf);
-		status = EXIT_LOCAL;
+	const struct db_opts memory = { .db = ":memory:" };
+	bool no_db = o->dry_run && access(db, F_OK) != 0 && errno == ENOENT;
+	if ((status = db_open(no_db ? &memory : &o->dbo, o->dry_run && !no_db, &store)) !=
+	    EXIT_OK)
 		goto out;
-	}
 	if (o->ack != 0) {
 		status = ack(store, o->ack);
 		goto out;
 	}
-	if (!o->dry_run) {
-		if ((st = cml_store_run_begin(store, "delta-export")) != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(store));
-			status = cmd_exit_for(st);
-			goto out;
-		}
-		in_run = true;
-		if (cml_store_errmsg(store)[0] != '\0')
-			cmd_warn("%s", cml_store_errmsg(store)); /* it waited for another run */
-	}
+	if (!o->dry_run && (status = db_begin(store, "delta-export")) != EXIT_OK)
+		goto out;
 	if ((st = cml_store_baseline_gen(store, &base)) != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(store));
 		status = EXIT_LOCAL;
@@ -310,7 +267,7 @@ run(struct delta_opts *o)
 		if (no_db)
 			cmd_warn("%s: no database, so no baseline yet (a dry run does not "
 			         "create it): a first run would write the whole catalog",
-			         o->db != NULL ? o->db : cml_store_default_path());
+			         db);
 		else
 			cmd_warn("%s: no baseline yet: %s the whole catalog", db,
 			         o->dry_run ? "it would write" : "writing");
@@ -341,7 +298,7 @@ run(struct delta_opts *o)
 		.record_all = base == 0,
 		.preload = base != 0,
 	};
-	src = cmd_source_new(o->pkg.format, on_warning, NULL);
+	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	d = cml_diff_new(&dopt);
 	if (src == NULL || d == NULL) {
 		cmd_error("out of memory");
@@ -381,17 +338,14 @@ run(struct delta_opts *o)
 	/* before anything is committed: a refused run leaves all as it was */
 	if ((status = guard_deletions(o, &dl)) != EXIT_OK)
 		goto out;
-	if ((status = supersede(store)) != EXIT_OK)
+	/* what earlier runs left pending: this run's view of the source replaces theirs */
+	if ((status = pkg_supersede(store)) != EXIT_OK)
 		goto out;
 	if (!cml_diff_changed(d) && base != 0) {
 		cmd_verbose("no changes since generation %lld: nothing written", (long long)base);
 		char counts[256];
 		counts_json(counts, sizeof(counts), c);
-		if ((st = cml_store_run_commit(store, "nothing", counts)) != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(store));
-			status = EXIT_LOCAL;
-		}
-		in_run = false;
+		status = db_commit(store, "nothing", counts);
 		goto out;
 	}
 	if ((st = cml_writer_finish(w)) != CML_OK) {
@@ -399,20 +353,9 @@ run(struct delta_opts *o)
 		status = cmd_exit_for(st);
 		goto out;
 	}
-	if (gen > 0) {
-		char *stamp = pkg_stamp(package, cml_writer_files(w));
-		if (stamp == NULL) {
-			status = EXIT_LOCAL;
-			goto out;
-		}
-		st = cml_store_gen_set_files(store, gen, stamp);
-		free(stamp);
-		if (st != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(store));
-			status = EXIT_LOCAL;
-			goto out;
-		}
-	}
+	if (gen > 0 &&
+	    (status = pkg_record_files(store, gen, package, cml_writer_files(w))) != EXIT_OK)
+		goto out;
 	if (o->ack_on_write && gen > 0 && (st = cml_store_gen_ack(store, gen)) != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(store));
 		status = EXIT_LOCAL;
@@ -420,16 +363,12 @@ run(struct delta_opts *o)
 	}
 	char counts[256];
 	counts_json(counts, sizeof(counts), c);
-	if ((st = cml_store_run_commit(store, "ok", counts)) != CML_OK) {
-		cmd_error("%s", cml_store_errmsg(store));
+	if ((status = db_commit(store, "ok", counts)) != EXIT_OK) {
 		cmd_error("the package in %s is not recorded: the next run writes it again",
 		          o->pkg.output);
-		status = EXIT_LOCAL;
 		goto out;
 	}
-	in_run = false;
-	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
-		printf("%s/%s\n", o->pkg.output, *f);
+	pkg_print_files(o->pkg.output, cml_writer_files(w));
 	if (o->summary) {
 		print_summary(stdout, c, gen, kind, o->pkg.output);
 		print_deletions(stdout, o, &dl);
@@ -437,14 +376,12 @@ run(struct delta_opts *o)
 	cmd_verbose("generation %lld (%s) written to %s%s", (long long)gen, kind,
 	            o->pkg.output, o->ack_on_write ? ", acknowledged" : ", pending");
 out:
-	if (in_run)
-		cml_store_run_rollback(store);
 	cml_diff_free(d);
 	cml_writer_free(w); /* without a finish: removes the temporary files */
 	cmd_source_free(src);
 	cmd_free_list(inputs);
 	free(package);
-	cml_store_close(store);
+	db_close(store); /* a run not committed is rolled back */
 	return status;
 }
 

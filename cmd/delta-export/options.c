@@ -10,11 +10,10 @@
 #include "cmdutil.h"
 #include "delta.h"
 
-enum { OPT_DB = 256, OPT_ACK, OPT_ACK_ON_WRITE, OPT_REQUIRE_BASELINE, OPT_DRY_RUN,
+enum { OPT_ACK = 256, OPT_ACK_ON_WRITE, OPT_REQUIRE_BASELINE, OPT_DRY_RUN,
        OPT_SUMMARY, OPT_FULL, OPT_PARTIAL, OPT_MAX_DELETE };
 
 static const struct argp_option options[] = {
-	{ "db", OPT_DB, "FILE", 0, "The database (default: $CMLKIT_DB, else ./cmlkit.db)", 0 },
 	{ "ack", OPT_ACK, "G", 0,
 	  "Acknowledge generation G (the site has it): it becomes the baseline; "
 	  "read and write nothing else", 0 },
@@ -43,11 +42,9 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->pkg;
+		state->child_inputs[2] = &o->dbo;
 		o->max_delete = DELTA_MAX_DELETE_PCT;
 		o->max_delete_pct = true;
-		break;
-	case OPT_DB:
-		o->db = arg;
 		break;
 	case OPT_ACK: {
 		char *end;
@@ -116,6 +113,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = {
 	{ &pkg_argp, 0, NULL, 0 },
 	{ &cmd_common_argp, 0, NULL, 0 },
+	{ &db_argp, 0, NULL, 0 },
 	{ 0 }
 };
 

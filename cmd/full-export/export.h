@@ -6,11 +6,12 @@
 
 #include <stdbool.h>
 
+#include "dbrun.h"
 #include "pkgopts.h"
 
 struct export_opts {
 	struct pkg_opts pkg;
-	const char *db;      /* --db; NULL: the default */
+	struct db_opts dbo;  /* --db */
 	bool no_record;      /* --no-record: touch no database */
 	char **inputs;
 	int n_inputs;

@@ -14,22 +14,17 @@
 #include <string.h>
 
 #include <cml/fingerprint.h>
+#include <cml/generations.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 
 #include "cmdutil.h"
+#include "dbrun.h"
 #include "export.h"
 #include "merge.h"
 #include "pkgopts.h"
 #include "seen.h"
 #include "source.h"
-
-static void
-on_warning(void *ud, const char *msg)
-{
-	(void)ud;
-	cmd_warn("warning: %s", msg);
-}
 
 /* Where items go: the writer, and the generation's record. */
 struct sink {
@@ -168,16 +163,10 @@ read_item(void *ud, const cml_item *it)
 static int
 start_record(struct export_opts *o, struct sink *k)
 {
-	char errbuf[1024] = "";
-	const char *db = o->db != NULL ? o->db : cml_store_default_path();
-	cml_store_opts so = { 0 };
-	cml_status st;
+	int status;
 
-	k->store = cml_store_open(db, &so, &st, errbuf, sizeof(errbuf));
-	if (k->store == NULL) {
-		cmd_error("%s", errbuf);
-		return cmd_exit_for(st);
-	}
+	if ((status = db_open(&o->dbo, false, &k->store)) != EXIT_OK)
+		return status;
 	k->fpr = cml_fingerprinter_new();
 	if (k->fpr == NULL) {
 		cmd_error("out of memory");
@@ -185,8 +174,10 @@ start_record(struct export_opts *o, struct sink *k)
 	}
 	if ((k->package = pkg_abs_dir(o->pkg.output)) == NULL)
 		return EXIT_LOCAL;
-	if ((st = cml_store_run_begin(k->store, "full-export")) != CML_OK ||
-	    (st = cml_store_gen_new(k->store, CML_GEN_FULL, k->package, &k->gen)) != CML_OK) {
+	if ((status = db_begin(k->store, "full-export")) != EXIT_OK)
+		return status;
+	cml_status st = cml_store_gen_new(k->store, CML_GEN_FULL, k->package, &k->gen);
+	if (st != CML_OK) {
 		cmd_error("%s", cml_store_errmsg(k->store));
 		return cmd_exit_for(st);
 	}
@@ -205,7 +196,6 @@ run(struct export_opts *o)
 	cmd_seen *seen = NULL;
 	unsigned long n_items = 0;
 	struct sink k = { 0 };
-	bool in_run = false;
 	cml_status st;
 
 	if (!pkg_check_output(o->pkg.output, o->inputs, o->n_inputs)) {
@@ -220,17 +210,14 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	if (!o->no_record) {
-		in_run = true;
-		if ((status = start_record(o, &k)) != EXIT_OK)
-			goto out;
-	}
+	if (!o->no_record && (status = start_record(o, &k)) != EXIT_OK)
+		goto out;
 	/* with the run lock held, when recording */
 	if (!pkg_recover(o->pkg.output)) {
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	src = cmd_source_new(o->pkg.format, on_warning, NULL);
+	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	w = cml_writer_new(o->pkg.output, &o->pkg.w);
 	parts = offer_merge_new();
 	seen = cmd_seen_new();
@@ -274,38 +261,25 @@ run(struct export_opts *o)
 	if (k.store != NULL) {
 		char counts[64];
 		snprintf(counts, sizeof(counts), "{\"items\":%lu}", n_items);
-		char *stamp = pkg_stamp(k.package, cml_writer_files(w));
-		if (stamp == NULL) {
-			status = EXIT_LOCAL;
-			goto out;
-		}
-		st = cml_store_gen_set_files(k.store, k.gen, stamp);
-		free(stamp);
+		status = pkg_record_files(k.store, k.gen, k.package, cml_writer_files(w));
 		/* a newer whole catalog: what earlier runs left pending is stale */
-		if (st == CML_OK)
-			st = cml_store_gen_supersede(k.store, NULL);
-		if (st == CML_OK)
-			st = cml_store_run_commit(k.store, "ok", counts);
-		if (st != CML_OK) {
-			cmd_error("%s", cml_store_errmsg(k.store));
+		if (status == EXIT_OK)
+			status = pkg_supersede(k.store);
+		if (status == EXIT_OK)
+			status = db_commit(k.store, "ok", counts);
+		if (status != EXIT_OK) {
 			cmd_error("the package in %s is written but not recorded",
 			          o->pkg.output);
-			status = EXIT_LOCAL;
 			goto out;
 		}
-		in_run = false;
 		cmd_verbose("recorded as generation %lld, pending until acknowledged",
 		            (long long)k.gen);
 	}
-	for (const char *const *f = cml_writer_files(w); f != NULL && *f != NULL; f++)
-		if (printf("%s/%s\n", o->pkg.output, *f) < 0)
-			break;
+	pkg_print_files(o->pkg.output, cml_writer_files(w));
 	cmd_verbose("%lu items written to %s", n_items, o->pkg.output);
 out:
-	if (in_run && k.store != NULL)
-		cml_store_run_rollback(k.store);
 	cml_fingerprinter_free(k.fpr);
-	cml_store_close(k.store);
+	db_close(k.store); /* a run not committed is rolled back */
 	free(k.package);
 	offer_merge_free(parts);
 	cmd_seen_free(seen);

@@ -7,13 +7,11 @@
 #include "cmdutil.h"
 #include "export.h"
 
-enum { OPT_PARTIAL = 256, OPT_DB, OPT_NO_RECORD };
+enum { OPT_PARTIAL = 256, OPT_NO_RECORD };
 
 static const struct argp_option options[] = {
 	{ "partial", OPT_PARTIAL, NULL, 0,
 	  "Mark the package as changes only (СодержитТолькоИзменения=\"true\")", 0 },
-	{ "db", OPT_DB, "FILE", 0,
-	  "Record the package in FILE (default: $CMLKIT_DB, else ./cmlkit.db)", 0 },
 	{ "no-record", OPT_NO_RECORD, NULL, 0,
 	  "Record nothing: no database is opened or created", 0 },
 	{ 0 }
@@ -32,12 +30,11 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		 * which a site would read as "delete nothing" or "delete all" */
 		o->pkg.w.only_changes = CML_FALSE;
 		state->child_inputs[0] = &o->pkg;
+		o->dbo.doc = "Record the package in FILE (default: $CMLKIT_DB, else ./cmlkit.db)";
+		state->child_inputs[2] = &o->dbo;
 		break;
 	case OPT_PARTIAL:
 		o->pkg.w.only_changes = CML_TRUE;
-		break;
-	case OPT_DB:
-		o->db = arg;
 		break;
 	case OPT_NO_RECORD:
 		o->no_record = true;
@@ -55,6 +52,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = {
 	{ &pkg_argp, 0, NULL, 0 },
 	{ &cmd_common_argp, 0, NULL, 0 },
+	{ &db_argp, 0, NULL, 0 },
 	{ 0 }
 };
 

@@ -110,6 +110,12 @@ expect "full package: import.xml before offers.xml" '[ "$(imported_order)" = "im
 expect "full package: deactivate and complete sent" '[ "$(requests deactivate)" = 1 -a "$(requests complete)" = 1 ]'
 expect "full package: acknowledged, it is the baseline" 'acked'
 expect "full package: quiet on success" '[ ! -s "$tmp/push.out" -a ! -s "$tmp/push.err" ]'
+# the site's name in the run log: from the URL's host and its port
+last_counts() { sql "SELECT counts FROM runs WHERE program = 'catalog-push' ORDER BY id DESC LIMIT 1"; }
+port=$(cat "$tmp/site/port")
+expect "full package: the run names the site by the URL's host and port" \
+	'[ "$(last_counts)" = "$(printf '"'"'{"gen":1,"files":2,"bytes":%s,"site":"127.0.0.1_%s"}'"'"' \
+		"$(cat "$tmp/pkg"/*.xml | wc -c)" "$port")" ]'
 
 before=$(wc -l <"$tmp/site/requests.log")
 push -v
@@ -126,8 +132,9 @@ rm -rf "$tmp/pkg"
 "$bin/delta-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$tmp/csv" >/dev/null
 before=$(sql 'SELECT max(gen) FROM generations')
 start_site
-push
+CMLKIT_SITE=not/this push --site Shop-1.main
 expect "delta package: exit 0" 'status_is 0'
+expect "delta package: the run names the site --site gave" 'last_counts | grep -qF "\"site\":\"Shop-1.main\"}"'
 expect "delta package: the site has it byte for byte" 'received_same'
 expect "delta package: no deactivate after a delta" '[ "$(requests deactivate)" = 0 ]'
 expect "delta package: acknowledged" 'acked'

@@ -84,6 +84,7 @@ struct rec {
 	char target[1024];
 	char cookie[256];
 	char auth[256];
+	bool referer;  /* the request had a Referer header */
 	long long len; /* body bytes read */
 	int step;      /* the step that answered; -1: the script had none left */
 	int conn;      /* connection number */
@@ -218,6 +219,7 @@ serve_conn(int lfd, int cfd, int connno, const struct step *steps, int nsteps, i
 			return;
 		header_value(head, "Cookie", r.cookie, sizeof(r.cookie));
 		header_value(head, "Authorization", r.auth, sizeof(r.auth));
+		r.referer = strcasestr(head, "\nReferer:") != NULL;
 		header_value(head, "Content-Length", cl, sizeof(cl));
 		long long clen = cl[0] != '\0' ? strtoll(cl, NULL, 10) : 0;
 		r.conn = connno;
@@ -1790,6 +1792,9 @@ test_query(void)
 	CHECK(target_has(1, "?type=sale&mode=query&sessid=" SESSID "&version=2.09"));
 	CHECK(target_has(2, "?type=sale&mode=success&sessid=" SESSID "&version=2.09"));
 	CHECK(nreq > 2 && strcmp(reqs[2].cookie, "PHPSESSID=" COOKIE_VAL) == 0);
+	/* Bitrix 12.5 answers nothing to a sale request with a Referer */
+	for (int i = 0; i < nreq; i++)
+		CHECK(!reqs[i].referer);
 	rewind(out);
 	got = malloc(sizeof(xml));
 	if (got != NULL)

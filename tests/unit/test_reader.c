@@ -820,6 +820,7 @@ test_fidelity(void)
 		"fidelity-31-kit",
 		"fidelity-units-order",
 		"fidelity-31-geotag",
+		"fidelity-orders-210",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

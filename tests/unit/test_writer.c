@@ -3,6 +3,7 @@
  * into a fresh directory, parses the files back with libxml2 and checks
  * the elements that matter, then removes the directory.
  */
+#define _GNU_SOURCE /* memmem, open_memstream */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include <libxml/xpathInternals.h>
 
 #include "cml/cml.h"
+#include "cml/dump.h"
+#include "cml/reader.h"
 #include "cml/writer.h"
 #include "harness.h"
 
@@ -312,8 +315,12 @@ fill_counterparty(cml_counterparty *c)
 	c->n_accounts = 1;
 }
 
+typedef cml_status (*adder)(void *ctx, const cml_item *it);
+
+/* Three orders (containers 1, 1, 2; the second deleted), then a
+ * counterparty package entry, each handed to add. */
 static cml_status
-add_documents(cml_writer *w)
+add_documents_to(adder add, void *ctx)
 {
 	static cml_counterparty cps[1];
 	static cml_doc_line lines[2];
@@ -370,14 +377,26 @@ add_documents(cml_writer *w)
 		it.u.document.payments = doc_payments;
 		it.u.document.n_payments = 1;
 		it.u.document.deleted = i == 2;
-		if ((st = cml_writer_add(w, &it)) != CML_OK)
+		if ((st = add(ctx, &it)) != CML_OK)
 			return st;
 	}
 	it = mk(CML_ITEM_COUNTERPARTY);
 	fill_counterparty(&it.u.counterparty);
 	it.u.counterparty.only_changes = CML_TRUE;
 	it.u.counterparty.version = "AAB=";
-	return cml_writer_add(w, &it);
+	return add(ctx, &it);
+}
+
+static cml_status
+package_add(void *ctx, const cml_item *it)
+{
+	return cml_writer_add(ctx, it);
+}
+
+static cml_status
+add_documents(cml_writer *w)
+{
+	return add_documents_to(package_add, w);
 }
 
 /* ---- files and XPath ---- */
@@ -1443,6 +1462,326 @@ test_type_geotag(void)
 	}
 }
 
+/* ---- the stream writer ---- */
+
+static cml_status
+stream_add(void *ctx, const cml_item *it)
+{
+	return cml_stream_writer_add(ctx, it);
+}
+
+/* Dumps of every document and counterparty in the n bytes at buf, one
+ * per line, container numbers left out; NULL when the reader fails. */
+static char *
+dump_memory(const char *buf, size_t n)
+{
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *it;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+	cml_status st = cml_reader_open_memory(r, buf, n, "stream");
+
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
+		cml_item copy = *it;
+
+		if (it->kind == CML_ITEM_FILE)
+			continue;
+		if (copy.kind == CML_ITEM_DOCUMENT)
+			copy.u.document.container = 0;
+		if (copy.kind == CML_ITEM_COUNTERPARTY)
+			copy.u.counterparty.only_changes = CML_UNSET;
+		if (cml_item_dump_json(&copy, fp) != CML_OK)
+			st = CML_ERR_IO;
+	}
+	if (st != CML_END)
+		fprintf(stderr, "  %s: reading back: %s\n", harness_current,
+		    cml_reader_errmsg(r));
+	cml_reader_free(r);
+	fclose(fp);
+	if (st != CML_END) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static cml_status
+dump_add(void *ctx, const cml_item *it)
+{
+	cml_item copy = *it;
+
+	copy.u.document.container = 0;
+	if (copy.kind == CML_ITEM_COUNTERPARTY)
+		copy.u.counterparty.only_changes = CML_UNSET;
+	return cml_item_dump_json(&copy, ctx);
+}
+
+/* The fixture documents, streamed in each schema and encoding, read back
+ * by the reader as the same items; the elements as a package has them. */
+static void
+test_stream(void)
+{
+	static const cml_writer_opts set[] = {
+		{ .generated = "2024-01-02T03:04:05" },
+		{ .schema = "2.10", .bom = true },
+		{ .schema = "2.08", .encoding = CML_ENC_WINDOWS_1251, .indent = true },
+		{ .schema = "3.1" },
+		{ .schema = "3.1", .indent = true, .encoding = CML_ENC_WINDOWS_1251 },
+	};
+	char *want = NULL;
+	size_t wlen = 0;
+	FILE *wf = open_memstream(&want, &wlen);
+
+	CHECK_INT(add_documents_to(dump_add, wf), CML_OK);
+	fclose(wf);
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&buf, &len);
+		cml_stream_writer *sw = cml_stream_writer_new(fp, &set[i]);
+		xmlDocPtr d;
+
+		CHECK(sw != NULL);
+		if (sw == NULL) {
+			fclose(fp);
+			free(buf);
+			continue;
+		}
+		CHECK_INT(add_documents_to(stream_add, sw), CML_OK);
+		CHECK_INT(cml_stream_writer_finish(sw), CML_OK);
+		cml_stream_writer_free(sw);
+		fclose(fp);
+		char *got = dump_memory(buf, len);
+		CHECK(got != NULL);
+		if (got != NULL && strcmp(got, want) != 0) {
+			fprintf(stderr, "  set %zu: want\n%s  got\n%s", i, want, got);
+			CHECK(!"the same items");
+		}
+		free(got);
+
+		d = xmlReadMemory(buf, (int)len, "stream", NULL, XML_PARSE_NONET);
+		CHECK(d != NULL);
+		CHECK_STR(xs(d, R "/@ВерсияСхемы"), set[i].schema ? set[i].schema : "2.05");
+		CHECK_INT(xcount(d, R "/c:Контрагенты"), 1);
+		CHECK_STR(xs(d, R "/c:Контрагенты/@СодержитТолькоИзменения"), "true");
+		if (set[i].schema != NULL && strcmp(set[i].schema, "3.1") == 0) {
+			/* containers 1, 1, 2: the first two share one */
+			CHECK_INT(xcount(d, R "/c:Контейнер"), 2);
+			CHECK_INT(xcount(d, R "/c:Контейнер[1]/c:Документ"), 2);
+			CHECK_INT(xcount(d, R "/c:Контейнер[2]/c:Документ"), 1);
+		} else {
+			CHECK_INT(xcount(d, R "/c:Документ"), 3);
+		}
+		CHECK_STR(xs(d, "string(//c:Документ[c:Ид='doc1']/c:Товары/c:Товар[1]/c:Наименование)"),
+		    "Чайник");
+		CHECK_STR(xs(d, R "/@ДатаФормирования"),
+		    set[i].generated ? set[i].generated : xs(d, R "/@ДатаФормирования"));
+		xmlFreeDoc(d);
+		if (set[i].bom)
+			CHECK(len > 3 && memcmp(buf, "\xEF\xBB\xBF<?xml", 8) == 0);
+		else
+			CHECK(len > 5 && memcmp(buf, "<?xml", 5) == 0);
+		CHECK(strstr(buf, set[i].encoding == CML_ENC_WINDOWS_1251 ?
+		    "encoding=\"windows-1251\"" : "encoding=\"UTF-8\"") != NULL);
+		free(buf);
+	}
+	free(want);
+}
+
+/* windows-1251: what the code page holds is one byte; what it lacks is a
+ * character reference, never '?'; Основание is written and read. */
+static void
+test_stream_1251(void)
+{
+	static const cml_writer_opts o = { .encoding = CML_ENC_WINDOWS_1251,
+		                           .schema = "2.10" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	cml_stream_writer *sw = cml_stream_writer_new(fp, &o);
+	cml_item it = mk(CML_ITEM_DOCUMENT);
+
+	it.u.document.id = "pay-1";
+	it.u.document.operation = "Выплата безналичных денег";
+	it.u.document.basis = "order-1";
+	it.u.document.comment = "Чек № 5 — оплачено ✓ 中";
+	CHECK(sw != NULL);
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_OK);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_OK);
+	cml_stream_writer_free(sw);
+	fclose(fp);
+	CHECK(memmem(buf, len, "encoding=\"windows-1251\"", 23) != NULL);
+	CHECK(memmem(buf, len, "?", 1) != NULL); /* the declaration's own */
+	CHECK(memmem(buf, len, "\xD7\xE5\xEA \xB9 5 \x97 \xEE\xEF\xEB\xE0\xF7\xE5\xED\xEE &#10003; &#20013;",
+	    35) != NULL);
+	CHECK(memmem(buf, len, "<\xCE\xF1\xED\xEE\xE2\xE0\xED\xE8\xE5>order-1<", 19) != NULL);
+	/* no '?' beyond the declaration's two */
+	size_t q = 0;
+	for (size_t i = 0; i < len; i++)
+		q += buf[i] == '?';
+	CHECK_INT(q, 2);
+
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *got;
+	CHECK_INT(cml_reader_open_memory(r, buf, len, "stream"), CML_OK);
+	while (cml_reader_next(r, &got) == CML_OK && got->kind == CML_ITEM_FILE)
+		CHECK_STR(got->u.file.encoding, "windows-1251");
+	CHECK_INT(got->kind, CML_ITEM_DOCUMENT);
+	CHECK_STR(got->u.document.comment, "Чек № 5 — оплачено ✓ 中");
+	CHECK_STR(got->u.document.basis, "order-1");
+	cml_reader_free(r);
+	free(buf);
+}
+
+/* Nothing added: nothing written, not even a declaration. */
+static void
+test_stream_empty(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	cml_writer_opts o = { .bom = true };
+	cml_stream_writer *sw = cml_stream_writer_new(fp, &o);
+
+	CHECK(sw != NULL);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_OK);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_ERR_STATE);
+	cml_stream_writer_free(sw);
+	fclose(fp);
+	CHECK_INT(len, 0);
+	free(buf);
+	cml_stream_writer_free(NULL);
+	/* a bad string is refused before anything is written, and the
+	 * writer goes on with nothing written */
+	buf = NULL;
+	fp = open_memstream(&buf, &len);
+	sw = cml_stream_writer_new(fp, NULL);
+	cml_item it = mk(CML_ITEM_DOCUMENT);
+	it.u.document.id = "bad";
+	it.u.document.comment = "\x01";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_ERR_VALUE);
+	CHECK(strstr(cml_stream_writer_errmsg(sw), "document bad: Комментарий") != NULL);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_OK);
+	cml_stream_writer_free(sw);
+	fclose(fp);
+	CHECK_INT(len, 0);
+	free(buf);
+}
+
+/* What does not belong: other kinds, options no writer takes, and
+ * counterparties split around documents. */
+static void
+test_stream_misuse(void)
+{
+	cml_writer_opts bad = { .encoding = CML_ENC_WINDOWS_1251, .bom = true };
+	cml_writer_opts v1 = { .schema = "1.0" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	cml_stream_writer *sw;
+	cml_item it;
+
+	CHECK(cml_stream_writer_new(fp, &bad) == NULL);
+	CHECK(cml_stream_writer_new(fp, &v1) == NULL);
+	CHECK(cml_stream_writer_new(NULL, NULL) == NULL);
+	sw = cml_stream_writer_new(fp, NULL);
+	it = mk(CML_ITEM_PRODUCT);
+	it.u.product.id = "p";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_ERR_VALUE);
+	CHECK(strstr(cml_stream_writer_errmsg(sw), "product") != NULL);
+	it = mk(CML_ITEM_COUNTERPARTY);
+	it.u.counterparty.id = "cp-a";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_OK);
+	it.u.counterparty.id = "cp-b";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_OK);
+	it = mk(CML_ITEM_DOCUMENT);
+	it.u.document.id = "d";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_OK);
+	it = mk(CML_ITEM_COUNTERPARTY);
+	it.u.counterparty.id = "cp-c";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_ERR_USAGE);
+	CHECK(strstr(cml_stream_writer_errmsg(sw), "cp-c") != NULL);
+	CHECK_INT(cml_stream_writer_add(sw, NULL), CML_ERR_USAGE);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_OK);
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_ERR_STATE);
+	cml_stream_writer_free(sw);
+	fclose(fp);
+	xmlDocPtr d = xmlReadMemory(buf, (int)len, "stream", NULL, XML_PARSE_NONET);
+	CHECK(d != NULL);
+	CHECK_INT(xcount(d, R "/c:Контрагенты/c:Контрагент"), 2);
+	CHECK_STR(xs(d, "name(" R "/*[2])"), "Документ");
+	xmlFreeDoc(d);
+	free(buf);
+}
+
+/* A stream that cannot be written (a full disk): CML_ERR_IO with the
+ * reason, by finish at the latest. */
+static void
+test_stream_full(void)
+{
+	FILE *fp = fopen("/dev/full", "w");
+	cml_stream_writer *sw;
+	cml_status st = CML_OK;
+
+	if (fp == NULL) {
+		fprintf(stderr, "  no /dev/full: skipped\n");
+		return;
+	}
+	sw = cml_stream_writer_new(fp, NULL);
+	for (int i = 0; i < 3 && st == CML_OK; i++)
+		st = add_documents_to(stream_add, sw);
+	if (st == CML_OK)
+		st = cml_stream_writer_finish(sw);
+	CHECK_INT(st, CML_ERR_IO);
+	CHECK(strstr(cml_stream_writer_errmsg(sw), "No space left on device") != NULL);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_ERR_STATE);
+	cml_stream_writer_free(sw);
+	fclose(fp);
+
+	/* a small document: only the flush at finish finds it */
+	fp = fopen("/dev/full", "w");
+	sw = cml_stream_writer_new(fp, NULL);
+	cml_item it = mk(CML_ITEM_DOCUMENT);
+	it.u.document.id = "d";
+	CHECK_INT(cml_stream_writer_add(sw, &it), CML_OK);
+	CHECK_INT(cml_stream_writer_finish(sw), CML_ERR_IO);
+	cml_stream_writer_free(sw);
+	fclose(fp);
+}
+
+/* The stream writer with each allocation failing in turn. */
+static void
+test_stream_alloc(void)
+{
+	bool ok = false;
+	long n;
+
+	for (n = 1; n < 10000 && !ok; n++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&buf, &len);
+		cml_writer_opts o = { .schema = "3.1" };
+		cml_stream_writer *sw;
+		cml_status st = CML_ERR_NOMEM;
+
+		cml_alloc_fail_after(n);
+		sw = cml_stream_writer_new(fp, &o);
+		if (sw != NULL && (st = add_documents_to(stream_add, sw)) == CML_OK)
+			st = cml_stream_writer_finish(sw);
+		cml_alloc_fail_after(0);
+		cml_stream_writer_free(sw);
+		fclose(fp);
+		if (st == CML_OK)
+			ok = true;
+		else
+			CHECK_INT(st, CML_ERR_NOMEM);
+		free(buf);
+	}
+	CHECK(ok);
+	CHECK(n > 3);
+}
+
 int
 main(void)
 {
@@ -1462,6 +1801,12 @@ main(void)
 	RUN(test_recover);
 	RUN(test_alloc_failures);
 	RUN(test_type_geotag);
+	RUN(test_stream);
+	RUN(test_stream_1251);
+	RUN(test_stream_empty);
+	RUN(test_stream_misuse);
+	RUN(test_stream_full);
+	RUN(test_stream_alloc);
 	xmlCleanupParser();
 	return harness_done();
 }

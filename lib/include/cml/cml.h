@@ -12,9 +12,29 @@
 
 #include <stddef.h>
 
-#ifdef __cplusplus
-extern "C" {
+/*
+ * Every public header wraps its declarations in CML_BEGIN_DECLS ..
+ * CML_END_DECLS: C linkage for C++, and default visibility. libcml is
+ * compiled with -fvisibility=hidden, so what these blocks declare is
+ * exactly what the shared library exports (tests/cli/check-symbols.sh
+ * holds the two together); private headers do not use them.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define CML_VISIBILITY_PUSH _Pragma("GCC visibility push(default)")
+#define CML_VISIBILITY_POP _Pragma("GCC visibility pop")
+#else
+#define CML_VISIBILITY_PUSH
+#define CML_VISIBILITY_POP
 #endif
+#ifdef __cplusplus
+#define CML_BEGIN_DECLS extern "C" { CML_VISIBILITY_PUSH
+#define CML_END_DECLS CML_VISIBILITY_POP }
+#else
+#define CML_BEGIN_DECLS CML_VISIBILITY_PUSH
+#define CML_END_DECLS CML_VISIBILITY_POP
+#endif
+
+CML_BEGIN_DECLS
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CML_NODISCARD __attribute__((warn_unused_result))
@@ -60,8 +80,6 @@ const char *cml_version(void);
  */
 void cml_alloc_fail_after(long n);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_CML_H */

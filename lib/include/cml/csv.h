@@ -13,9 +13,7 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_csv_reader cml_csv_reader;
 
@@ -45,8 +43,6 @@ CML_NODISCARD cml_status cml_csv_reader_next(cml_csv_reader *r, const cml_item *
 /* "FILE:LINE: column NAME: what is wrong" */
 const char *cml_csv_reader_errmsg(const cml_csv_reader *r);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_CSV_H */

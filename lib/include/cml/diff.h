@@ -36,12 +36,10 @@
 #include "cml.h"
 #include "fingerprint.h"
 #include "model.h"
-#include "store.h"
+#include "generations.h"
 #include "writer.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_diff cml_diff;
 
@@ -87,8 +85,6 @@ bool cml_diff_changed(const cml_diff *d);
 int64_t cml_diff_gen(const cml_diff *d);
 const char *cml_diff_errmsg(const cml_diff *d);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_DIFF_H */

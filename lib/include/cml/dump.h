@@ -17,9 +17,7 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 /* Writes one line (with the newline). CML_ERR_IO if fp fails. */
 CML_NODISCARD cml_status cml_item_dump_json(const cml_item *item, FILE *fp);
@@ -29,8 +27,6 @@ CML_NODISCARD cml_status cml_item_dump_json(const cml_item *item, FILE *fp);
  * repeat of an item is told from a conflicting one by it. */
 CML_NODISCARD cml_status cml_item_content_hash(const cml_item *item, uint64_t *hash);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_DUMP_H */

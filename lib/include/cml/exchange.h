@@ -31,6 +31,9 @@
  * The message on the handle names the command and gives the site's own
  * words. It never contains the password, the cookie or the sessid.
  *
+ * No request carries a Referer header (Bitrix 12.5's sale export returns
+ * nothing to one that does).
+ *
  * A file is never imported after a partial upload: an upload that fails
  * part way starts again from init (which makes the site drop what it
  * had of the file) and from the first byte, and if it still fails, the
@@ -45,9 +48,7 @@
 
 #include "cml.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_exchange cml_exchange;
 
@@ -143,8 +144,6 @@ CML_NODISCARD cml_status cml_exchange_query(cml_exchange *x, FILE *out);
  * come again). */
 CML_NODISCARD cml_status cml_exchange_success(cml_exchange *x);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_EXCHANGE_H */

@@ -33,9 +33,7 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef enum cml_part {
 	CML_PART_NONE = 0,
@@ -104,8 +102,6 @@ CML_NODISCARD cml_status cml_fingerprint_canonical(cml_fingerprinter *f, const c
 /* 32 lowercase hex digits and a NUL into out[33]. */
 void cml_fp_hex(cml_fp fp, char out[33]);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_FINGERPRINT_H */

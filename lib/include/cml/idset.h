@@ -15,9 +15,7 @@
 
 #include "cml.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_idset cml_idset;
 
@@ -33,8 +31,6 @@ bool cml_idset_has(const cml_idset *set, uint64_t h);
 size_t cml_idset_len(const cml_idset *set);
 void cml_idset_clear(cml_idset *set);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_IDSET_H */

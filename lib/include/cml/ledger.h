@@ -20,7 +20,10 @@
  * to their order with cml_ledger_attach, each keyed by (site, its own
  * Ид), with its own fingerprint. A new or changed attachment is a change
  * of its order: the order gets a new revision whose "changed" names the
- * attachment, so whatever follows new revisions sees it.
+ * attachment, so whatever follows new revisions sees it. When the
+ * current run already stored the order's latest revision (an answer
+ * carries an order, then its payments), that revision names it instead:
+ * one revision of an order per run; revision 1 names nothing.
  *
  * Every write happens inside the current run (cml_store_run_begin ..
  * cml_store_run_commit); nothing is visible to others before the commit.
@@ -36,9 +39,7 @@
 #include "model.h"
 #include "store.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef enum cml_ledger_change {
 	CML_LEDGER_UNCHANGED = 0, /* same content as the latest revision */
@@ -75,7 +76,7 @@ CML_NODISCARD cml_status cml_ledger_put(cml_store *s, const char *site, const cm
  * Stores a payment or shipment document (doc->basis: its order's Ид)
  * inside the current run. CML_OK with *change; when the attachment is
  * new or changed and its order is in the ledger, the order gets a new
- * revision. An attachment whose order is not (yet) in the ledger is kept
+ * revision (or this run's, as above). An attachment whose order is not (yet) in the ledger is kept
  * and counts from the moment the order arrives. change may be NULL.
  */
 CML_NODISCARD cml_status cml_ledger_attach(cml_store *s, const char *site,
@@ -137,8 +138,6 @@ CML_NODISCARD cml_status cml_ledger_history(cml_store *s, const char *site, cons
 /* Orders in the ledger (site NULL: of every site). */
 CML_NODISCARD cml_status cml_ledger_count(cml_store *s, const char *site, int64_t *n);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_LEDGER_H */

@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "cml.h"
+
+CML_BEGIN_DECLS
 
 typedef enum cml_kind {
 	CML_ITEM_NONE = 0,
@@ -341,6 +341,9 @@ typedef struct cml_counterparty {
 	cml_bank_account *accounts;
 	size_t n_accounts;
 	cml_tristate only_changes; /* of the Контрагенты package it came in */
+	cml_address address;       /* Адрес beside an АдресРегистрации (Bitrix
+	                              writes both: registration and actual);
+	                              a lone Адрес is reg_address */
 } cml_counterparty;
 
 typedef struct cml_doc_line {
@@ -365,6 +368,8 @@ typedef struct cml_doc_line {
 	size_t n_tax_rates;
 	cml_discount *discounts;
 	size_t n_discounts;
+	const char **groups;       /* Группы/Ид (1C 8 B2B orders) */
+	size_t n_groups;
 } cml_doc_line;
 
 typedef struct cml_payment {
@@ -375,6 +380,12 @@ typedef struct cml_payment {
 	const char *method;
 	const char *method_id;
 } cml_payment;
+
+/* Склады/Склад of a document: where it ships from or to. */
+typedef struct cml_doc_warehouse {
+	const char *id;
+	const char *name;
+} cml_doc_warehouse;
 
 typedef struct cml_document {
 	const char *id;
@@ -407,6 +418,9 @@ typedef struct cml_document {
 	size_t n_requisites;
 	cml_payment *payments;     /* Оплаты (2.09) */
 	size_t n_payments;
+	cml_doc_warehouse *warehouses; /* Склады/Склад, or a lone Склад (its
+	                                  text the name) */
+	size_t n_warehouses;
 } cml_document;
 
 /* One item: the kind says which member of the union is valid. */
@@ -439,8 +453,6 @@ typedef struct cml_item {
  */
 bool cml_num_canon(const char *text, char *out, size_t cap);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_MODEL_H */

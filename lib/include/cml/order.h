@@ -24,11 +24,9 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
-/* CML_OK, or CML_ERR_DATA with the reason in why ("line 2 (Ид 7f3c...):
+/* CML_OK, or CML_ERR_VALUE with the reason in why ("line 2 (Ид 7f3c...):
  * Количество 'abc' is not a number"; without the order's number, which
  * the caller prints). why may be NULL. */
 CML_NODISCARD cml_status cml_order_check(const cml_document *doc, char *why, size_t cap);
@@ -37,8 +35,6 @@ CML_NODISCARD cml_status cml_order_check(const cml_document *doc, char *why, siz
  * payment or shipment document with an Основание (2.10 answers). */
 bool cml_order_is_attachment(const cml_document *doc);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_ORDER_H */

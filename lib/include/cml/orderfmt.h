@@ -23,9 +23,7 @@
 #include "model.h"
 #include "writer.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef enum cml_orderfmt_kind {
 	CML_ORDERFMT_XML = 0,
@@ -66,8 +64,6 @@ CML_NODISCARD cml_status cml_orderfmt_finish(cml_orderfmt *f);
 const char *cml_orderfmt_errmsg(const cml_orderfmt *f);
 void cml_orderfmt_free(cml_orderfmt *f);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_ORDERFMT_H */

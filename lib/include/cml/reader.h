@@ -39,9 +39,7 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_reader cml_reader;
 
@@ -96,8 +94,6 @@ unsigned long cml_reader_line(const cml_reader *r);
 /* Number of warnings since the input was opened. */
 unsigned long cml_reader_warnings(const cml_reader *r);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_READER_H */

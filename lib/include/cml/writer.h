@@ -30,9 +30,7 @@
 #include "cml.h"
 #include "model.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+CML_BEGIN_DECLS
 
 typedef struct cml_writer cml_writer;
 
@@ -115,15 +113,17 @@ typedef struct cml_stream_writer cml_stream_writer;
 CML_NODISCARD cml_stream_writer *cml_stream_writer_new(FILE *out, const cml_writer_opts *opts);
 /* CML_ITEM_DOCUMENT and CML_ITEM_COUNTERPARTY; CML_ERR_VALUE for other
  * kinds. All counterparties of one document come before or after all its
- * documents: the writer opens Контрагенты once. */
+ * documents: the writer opens Контрагенты once (a counterparty after
+ * documents that followed counterparties is CML_ERR_USAGE). An item with
+ * a string XML cannot hold is CML_ERR_VALUE and leaves nothing written:
+ * the writer goes on. Under 3.1, documents with the same nonzero
+ * container number, added one after another, share one Контейнер. */
 CML_NODISCARD cml_status cml_stream_writer_add(cml_stream_writer *sw, const cml_item *item);
 /* CML_ERR_IO when the stream failed (full disk, closed pipe). */
 CML_NODISCARD cml_status cml_stream_writer_finish(cml_stream_writer *sw);
 const char *cml_stream_writer_errmsg(const cml_stream_writer *sw);
 void cml_stream_writer_free(cml_stream_writer *sw);
 
-#ifdef __cplusplus
-}
-#endif
+CML_END_DECLS
 
 #endif /* CML_WRITER_H */

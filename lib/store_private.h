@@ -1,0 +1,115 @@
+/*
+ * store_private.h: what the store's core (store.c) shares with the kinds
+ * of state kept beside it over the same connection (generations.c,
+ * ledger.c). Never installed; programs under cmd/ must not include it.
+ *
+ * The core owns the connection, the run and the statements kept on the
+ * handle. Every module's kept statement has a slot in enum store_q, so
+ * that the core can reset them all when a run ends and finalize them on
+ * close; the SQL text stays in the module that runs it (store_query
+ * prepares it on first use).
+ */
+#ifndef CML_STORE_PRIVATE_H
+#define CML_STORE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "cml/store.h"
+#include "cml_private.h"
+
+/* An ISO 8601 UTC time as SQL: what every "stored", "created" column holds. */
+#define STORE_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+enum store_q {
+	/* store.c: runs */
+	SQ_RUN_INSERT,
+	SQ_RUN_END,
+	/* generations.c: baseline and generations */
+	SQ_BASE_GET,
+	SQ_GEN_PUT,
+	SQ_BASE_GEN,
+	SQ_GEN_NEW,
+	SQ_GEN_STATE,
+	SQ_ACK_FULL_CLEAR,
+	SQ_ACK_APPLY,
+	SQ_ACK_DROP,
+	SQ_ACK_META,
+	SQ_ACK_MARK,
+	SQ_GEN_INFO,
+	SQ_GEN_FILES,
+	SQ_GEN_FIND,
+	SQ_GEN_SUPERSEDE,
+	SQ_BASE_ITEMS,
+	/* ledger.c: orders, revisions, attachments */
+	SQ_LG_FIND,
+	SQ_LG_ORDER_NEW,
+	SQ_LG_ORDER_SET,
+	SQ_LG_REV_NEW,
+	SQ_LG_REV_DOC,
+	SQ_LG_REV_RUN,
+	SQ_LG_REV_CHANGED,
+	SQ_LG_GET,
+	SQ_LG_ATT_FIND,
+	SQ_LG_ATT_NEW,
+	SQ_LG_ATT_SET,
+	SQ_LG_COUNT_ALL,
+	SQ_LG_COUNT_SITE,
+	SQ_COUNT
+};
+
+/* The state of generations.c kept on the handle (gen_info's strings). */
+struct store_gen;
+/* The state of ledger.c kept on the handle (buffers, decoded documents). */
+struct store_ledger;
+
+struct cml_store {
+	sqlite3 *db;
+	char *path;
+	char *lock_path;       /* NULL for ":memory:" */
+	int lock_fd;           /* held during a run, else -1 */
+	unsigned lock_wait_ms;
+	bool read_only;
+	bool in_run;
+	int64_t run_id;
+	char run_started[32];  /* the run's start, ISO 8601 UTC, "" outside a run */
+	int64_t run_gen;       /* a pending generation of this run, checked */
+	sqlite3_stmt *q[SQ_COUNT];
+	struct store_gen *gen;
+	struct store_ledger *ledger;
+	char errmsg[CML_ERRMSG_MAX];
+};
+
+/* "PATH: what: sqlite's message" on the handle, and the status for the
+ * connection's last error (never CML_OK). */
+cml_status store_db_fail(cml_store *s, const char *what);
+
+/* "PATH: message" on the handle; returns st. */
+cml_status store_fail(cml_store *s, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
+
+/* Runs SQL without results. */
+cml_status store_exec(cml_store *s, const char *sql, const char *what);
+
+/* The kept statement of slot q, prepared from sql on first use; the
+ * caller resets it. NULL with *st set on failure. */
+sqlite3_stmt *store_query(cml_store *s, enum store_q q, const char *sql, cml_status *st);
+
+/* Runs a statement to completion (no rows expected), resets it and
+ * clears its bindings. */
+cml_status store_step_done(cml_store *s, sqlite3_stmt *q, const char *what);
+
+/* CML_OK when a run is open and its transaction is still there (SQLite
+ * rolls back by itself on some errors: writing on would autocommit). */
+cml_status store_need_run(cml_store *s, const char *what);
+
+/* A fingerprint as the 16 bytes stored (big-endian hi, then lo). */
+void store_fp_pack(const cml_fp *fp, unsigned char out[16]);
+void store_fp_unpack(const unsigned char in[16], cml_fp *fp);
+
+/* Module state, freed by the core on close (NULL is fine). */
+void store_gen_free(struct store_gen *g);
+void store_ledger_free(struct store_ledger *l);
+
+#endif /* CML_STORE_PRIVATE_H */
