@@ -68,6 +68,10 @@ static const char *const queries[SQ_COUNT] = {
 	                  "run = ?5, stored = ?6 WHERE aid = ?1",
 	[SQ_LG_COUNT_ALL] = "SELECT count(*) FROM orders",
 	[SQ_LG_COUNT_SITE] = "SELECT count(*) FROM orders WHERE site = ?1",
+	[SQ_LG_MARK_GET] = "SELECT run FROM order_output WHERE site = ?1",
+	[SQ_LG_MARK_SET] = "INSERT INTO order_output(site, run, updated) VALUES (?1, ?2, ?3) "
+	                   "ON CONFLICT(site) DO UPDATE SET run = max(run, excluded.run), "
+	                   "updated = excluded.updated",
 };
 
 static sqlite3_stmt *
@@ -910,4 +914,48 @@ cml_ledger_count(cml_store *s, const char *site, int64_t *n)
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return st;
+}
+
+cml_status
+cml_ledger_output_mark(cml_store *s, const char *site, int64_t *run)
+{
+	cml_status st;
+	sqlite3_stmt *q;
+
+	*run = 0;
+	if (site == NULL)
+		return store_fail(s, CML_ERR_VALUE, "the output mark needs a site");
+	if ((q = query(s, SQ_LG_MARK_GET, &st)) == NULL)
+		return st;
+	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*run = sqlite3_column_int64(q, 0);
+		st = CML_OK;
+	} else if (rc == SQLITE_DONE) {
+		st = CML_OK;
+	} else {
+		st = store_db_fail(s, "cannot read the ledger's output mark");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return st;
+}
+
+cml_status
+cml_ledger_set_output_mark(cml_store *s, const char *site, int64_t run)
+{
+	cml_status st;
+	sqlite3_stmt *q;
+
+	if (site == NULL || run <= 0)
+		return store_fail(s, CML_ERR_VALUE, "the output mark needs a site and a run");
+	if ((st = store_need_run(s, "cannot set the ledger's output mark")) != CML_OK)
+		return st;
+	if ((q = query(s, SQ_LG_MARK_SET, &st)) == NULL)
+		return st;
+	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, run);
+	sqlite3_bind_text(q, 3, s->run_started, -1, SQLITE_STATIC);
+	return store_step_done(s, q, "cannot set the ledger's output mark");
 }

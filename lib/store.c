@@ -123,7 +123,13 @@ static const char *const migrations[] = {
 	" run INTEGER NOT NULL REFERENCES runs(id),"
 	" stored TEXT NOT NULL,"
 	" UNIQUE (site, id));"
-	"CREATE INDEX order_attachments_order ON order_attachments(site, order_id, aid);",
+	"CREATE INDEX order_attachments_order ON order_attachments(site, order_id, aid);"
+	/* the output mark of a site: the last run whose new and changed
+	 * orders went out in full (cml_ledger_set_output_mark) */
+	"CREATE TABLE order_output ("
+	" site TEXT PRIMARY KEY,"
+	" run INTEGER NOT NULL,"
+	" updated TEXT NOT NULL);",
 };
 
 int

@@ -57,6 +57,8 @@ enum store_q {
 	SQ_LG_ATT_SET,
 	SQ_LG_COUNT_ALL,
 	SQ_LG_COUNT_SITE,
+	SQ_LG_MARK_GET,
+	SQ_LG_MARK_SET,
 	SQ_COUNT
 };
 

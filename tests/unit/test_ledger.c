@@ -1218,6 +1218,71 @@ test_two_sites(void)
 }
 
 /*
+ * The output mark: 0 at first, moved only inside a run, never back, per
+ * site; a rolled-back move leaves it where it was; since_run = mark + 1
+ * gives what is pending output.
+ */
+static void
+test_output_mark(void)
+{
+	char path[128];
+	struct sample a, b;
+	cml_ledger_order o;
+	int64_t mark = -1, r1, r2;
+	void *cur = NULL;
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path);
+	if (s == NULL)
+		return;
+	sample_init(&a, "100");
+	sample_init(&b, "101");
+	CHECK(cml_ledger_output_mark(s, "shop", &mark) == CML_OK);
+	CHECK_INT(mark, 0);
+	CHECK(cml_ledger_set_output_mark(s, "shop", 1) != CML_OK); /* outside a run */
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	r1 = cml_store_run_id(s);
+	CHECK_INT(put(s, "shop", &a.d).change, CML_LEDGER_NEW);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	r2 = cml_store_run_id(s);
+	CHECK(r2 > r1);
+	CHECK_INT(put(s, "shop", &b.d).change, CML_LEDGER_NEW);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+
+	/* r1's order went out: r2's is what is pending */
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK(cml_ledger_set_output_mark(s, "shop", r1) == CML_OK);
+	CHECK(cml_store_run_commit(s, "output", NULL) == CML_OK);
+	CHECK(cml_ledger_output_mark(s, "shop", &mark) == CML_OK);
+	CHECK_INT(mark, r1);
+	CHECK(cml_ledger_output_mark(s, "market", &mark) == CML_OK);
+	CHECK_INT(mark, 0);
+	cml_ledger_filter f = { .site = "shop", .since_run = r1 + 1 };
+	int n = 0;
+	while (cml_ledger_next(s, &f, &cur, &o) == CML_OK) {
+		CHECK_STR(o.id, "101");
+		n++;
+	}
+	cml_ledger_end(s, &cur);
+	CHECK_INT(n, 1);
+
+	/* never back; a rolled-back move is no move */
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK(cml_ledger_set_output_mark(s, "shop", r2) == CML_OK);
+	cml_store_run_rollback(s);
+	CHECK(cml_ledger_output_mark(s, "shop", &mark) == CML_OK);
+	CHECK_INT(mark, r1);
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK(cml_ledger_set_output_mark(s, "shop", r2) == CML_OK);
+	CHECK(cml_ledger_set_output_mark(s, "shop", r1) == CML_OK);
+	CHECK(cml_store_run_commit(s, "output", NULL) == CML_OK);
+	CHECK(cml_ledger_output_mark(s, "shop", &mark) == CML_OK);
+	CHECK_INT(mark, r2);
+	cml_store_close(s);
+}
+
+/*
  * A database of schema version 3, as the code before the ledger made it
  * (its three migrations, as SQL), with a baseline in it: opening it adds
  * the ledger and keeps the catalog state.
@@ -1625,6 +1690,7 @@ main(int argc, char **argv)
 		RUN(test_history);
 		RUN(test_rollback);
 		RUN(test_two_sites);
+		RUN(test_output_mark);
 		RUN(test_migrate_v3);
 		RUN(test_damaged);
 		RUN(test_alloc_failures);

@@ -135,6 +135,24 @@ CML_NODISCARD cml_status cml_ledger_attachments(cml_store *s, const char *site,
 CML_NODISCARD cml_status cml_ledger_history(cml_store *s, const char *site, const char *id,
                                             void **cursor, cml_ledger_order *out);
 
+/*
+ * The output mark: what of the ledger has gone on to whoever takes the
+ * orders next (orders-pull's standard output, for the accounting
+ * system). A site's mark is the last run whose new and changed orders
+ * were written out in full; orders with a revision stored by a later run
+ * are pending output (cml_ledger_filter.since_run = mark + 1). A program
+ * moves the mark only after its output is complete, so a run that stored
+ * orders and died, or failed, before that leaves them to the next run:
+ * an order may go out twice (the accounting system takes it by its Ид),
+ * never not at all.
+ */
+
+/* The site's mark; 0 when nothing has gone out yet. */
+CML_NODISCARD cml_status cml_ledger_output_mark(cml_store *s, const char *site, int64_t *run);
+
+/* Inside the current run: moves the site's mark to run, never back. */
+CML_NODISCARD cml_status cml_ledger_set_output_mark(cml_store *s, const char *site, int64_t run);
+
 /* Orders in the ledger (site NULL: of every site). */
 CML_NODISCARD cml_status cml_ledger_count(cml_store *s, const char *site, int64_t *n);
 
