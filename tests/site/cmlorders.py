@@ -130,23 +130,27 @@ def inn10(r):
 
 
 class Product:
-    def __init__(self, seed, i):
-        name, price, has_chars = GOODS[i % len(GOODS)]
-        self.guid = guid(seed, 1, i)
-        self.variant = None
+    """Goods number `base`; with characteristics, its variant v as product#char."""
+
+    def __init__(self, seed, base, v=0):
+        name, price, has_chars = GOODS[base]
+        self.guid = guid(seed, 1, base)
         self.name = name
         if has_chars:
-            v = VARIANTS[(i * 7 + seed) % len(VARIANTS)]
-            self.guid += "#" + guid(seed, 2, i)
-            self.name = "%s (%s)" % (name, v)
+            self.guid += "#" + guid(seed, 2, base * 16 + v)
+            self.name = "%s (%s)" % (name, VARIANTS[(base * 3 + v * 2 + seed) % len(VARIANTS)])
         self.price = price
         self.unit = UNITS[1] if "Комплект" in name else UNITS[0]
 
 
 class Catalog:
+    """Every goods once, and a second variant (another size or colour) of
+    those with characteristics: no two products with the same Ид or name."""
+
     def __init__(self, seed):
         self.id = guid(seed, 3, CATALOG_KEY)
-        self.products = [Product(seed, i) for i in range(len(GOODS) * 2)]
+        self.products = [Product(seed, b) for b in range(len(GOODS))]
+        self.products += [Product(seed, b, 1) for b in range(len(GOODS)) if GOODS[b][2]]
 
 
 class Line:
