@@ -2,7 +2,9 @@
 # The main job on the bundled sample shop: check what the accounting
 # system exported, write the normalised package for the site, check it;
 # then the whole catalog cycle against a local test site: full-export,
-# catalog-push, a change, delta-export, catalog-push, what the site got.
+# catalog-push, a change, delta-export, catalog-push, what the site got;
+# then the order side: orders placed on the site, pulled into the ledger
+# with orders-pull, and the document the accounting system would load.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,3 +80,57 @@ echo "== 6. the offers the site received in the delta"
 echo
 echo "== 7. pushed again: already acknowledged, nothing is sent"
 push "$out/site-delta"
+echo
+echo "== 8. the order side: three buyers place orders on the site"
+orders_pull=$bin/orders-pull
+[ -d "$orders_pull" ] && orders_pull=$orders_pull/orders-pull # built in its own folder
+site_ctl() { python3 "$top/tests/site/cmlsite.py" --dir "$site" --control "$1"; }
+site_ctl "sale/step?new=3" >/dev/null
+pull() { # orders-pull options...: the sale exchange, the summary on stderr
+	"$orders_pull" --site shop --url "http://127.0.0.1:$(cat "$site/port")/bitrix/admin/1c_exchange.php" \
+		--user admin --password-file "$out/site.pass" --summary "$@"
+}
+echo
+echo "== 9. orders-pull: checkauth, init, query; every order stored in the ledger in"
+echo "   one transaction, and only then mode=success; the new orders on stdout as the"
+echo "   CommerceML document 1C loads (windows-1251 here, as many 1C installations want)"
+pull --encoding windows-1251 --indent >"$out/orders-1.xml"
+"$bin/cml-check" "$out/orders-1.xml" | sed -n '1p'
+echo "   the first order of it (address fields and the lines' requisites left out here):"
+iconv -f windows-1251 -t utf-8 "$out/orders-1.xml" | awk '
+	/<Документ>/ { n++ }
+	n != 1 { next }
+	/<АдресноеПоле>/ || (goods && /<ЗначенияРеквизитов>/) { skip = 1 }
+	/<Товар>/ { goods++ }
+	!skip && goods < 2 { gsub(/\t/, "  "); print "   " $0 }
+	/<\/АдресноеПоле>/ || /<\/ЗначенияРеквизитов>/ { skip = 0 }
+	/<\/Товар>/ && goods == 1 { print "         ... (the other lines)"; goods = 2 }
+	/<\/Товары>/ { exit }'
+echo "   and its requisites:"
+python3 -c 'import sys, xml.etree.ElementTree as ET
+local = lambda e: e.tag.rsplit("}", 1)[-1]  # whatever the namespace
+doc = next(e for e in ET.parse(sys.argv[1]).getroot().iter() if local(e) == "Документ")
+for group in (c for c in doc if local(c) == "ЗначенияРеквизитов"):
+    for r in group:
+        kv = {local(c): c.text or "" for c in r}
+        print("     %-26s %s" % (kv.get("Наименование", "") + ":", kv.get("Значение", "")))' \
+	"$out/orders-1.xml"
+echo
+echo "== 10. on the site two orders change (paid, a status, a quantity ...) and one"
+echo "   more is placed; pulled again: only those, the changed ones as new revisions"
+site_ctl "sale/step?new=1&change=2" >/dev/null
+pull --format csv >"$out/orders-2.csv"
+echo "   as CSV, one row an order line (some of its columns, cmlkit-orders(5) has them all):"
+python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    print("   %-5s %-7s rev %s  %-5s paid %-5s  %s. %-34.34s %3s x %7s = %8s" % (r["order_id"],
+          r["change"], r["revision"], r["status_id"], r["paid"], r["line"], r["name"],
+          r["quantity"], r["price"], r["sum"]))' "$out/orders-2.csv"
+echo
+echo "== 11. pulled again: nothing new on the site, nothing written"
+pull >"$out/orders-3.xml"
+[ -s "$out/orders-3.xml" ] || echo "   (no output: nothing new or changed)"
+echo
+echo "== 12. a lost output file is never a lost order: the ledger writes them again"
+"$orders_pull" --site shop --replay 1970-01-01 --format jsonl | wc -l |
+	sed 's/^/   orders in the ledger: /'

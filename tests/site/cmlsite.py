@@ -21,19 +21,29 @@ What it leaves in DIR:
                         "(deactivate)", "(complete)", "(success)" records)
     requests.log        one tab-separated line per request, see tests/README;
                         never the password, the cookie or the sessid value
+    sale.log            the sale side's events: what each query returned,
+                        what each success confirmed, orders made and changed
 
 Options (all documented in tests/README):
     --user NAME  --password-file FILE  --port N  --file-limit N  --zip yes|no
     --import-steps N  --no-sessid  --no-timestamp  --no-deactivate
     --no-complete  --orders FILE  --encoding cp1251|utf-8  --bom  --crlf
     --auth-401  --fault NAME[@MODE][:COUNT]  --failure-text TEXT
-    --slow-seconds S
+    --slow-seconds S  --orders-once  --sale-orders N  --sale-seed S
+    --sale-limit K  --sale-repeat  --sale-drift NEW:CHANGED[:TIMES]
+
+The sale side (type=sale&mode=query/success) keeps a shop's orders
+(cmlorders.py): every order not yet confirmed is in the query answer, a
+success confirms what that session's last query returned, a changed order
+is unconfirmed again.  Tests make orders appear and change, read the
+site's truth and add faults through control requests under /cmlsite/
+(tests/README, "Control"); `cmlsite.py --dir DIR --control PATH` sends one.
 
 Faults (--fault, repeatable; MODE "any" or "*" means every mode):
     wrong-password@checkauth  failure@import  html@import  empty@import
     http500@any  drop@file  slow@import  endless@import  inline-success@file
     error-text@checkauth  redirect@checkauth  echo-auth@checkauth
-    trickle@file  no-cookie@checkauth
+    trickle@file  no-cookie@checkauth  error@success
 At most one fault fires per request: the first one given that matches the
 request's mode and has firings left.
 
@@ -47,10 +57,14 @@ breaks the link first, so received/ keeps the bytes as imported.
 import argparse
 import base64
 import binascii
+import datetime
 import hashlib
 import hmac
+import http.client
 import http.server
+import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -63,6 +77,8 @@ import time
 import traceback
 import urllib.parse
 import zipfile
+
+import cmlorders
 
 CHUNK = 1 << 20  # request bodies and files are moved in 1 MiB pieces
 
@@ -92,10 +108,6 @@ MSG_ERROR_TEXT = "Error: Authentication failed."
 COOKIE_NAME = "PHPSESSID"
 SALE_VERSION = "2.09"  # hard-coded in the Bitrix snapshot the reference describes
 
-DEFAULT_ORDERS = ('<?xml version="1.0" encoding="windows-1251"?>\n'
-                  '<КоммерческаяИнформация ВерсияСхемы="2.05" '
-                  'ДатаФормирования="2026-11-27T10:00:00"/>').encode("cp1251")
-
 HTML_FATAL = ("<!DOCTYPE html>\n<html><head><title>Error</title></head><body><b>Fatal error</b>: "
               "Allowed memory size exhausted in "
               "/home/bitrix/www/bitrix/modules/iblock/classes/general/cml2.php on line 2215"
@@ -107,6 +119,9 @@ HTML_REDIRECT = (b"<!DOCTYPE html>\n<html><head><title>302 Found</title></head>"
 HTML_TYPE = "text/html; charset=UTF-8"
 TRICKLE_SECONDS = 600  # how long the trickle fault goes on if the client does not give up
 XML_TYPE = "application/xml; charset=windows-1251"
+XML_TYPE_UTF8 = "application/xml; charset=UTF-8"
+JSON_TYPE = "application/json; charset=UTF-8"
+CONTROL_PREFIX = "/cmlsite/"  # control requests of the tests, not the protocol
 
 # fault name -> the mode it applies to unless the spec names one (None = every mode)
 FAULT_DEFAULT_MODE = {
@@ -124,6 +139,7 @@ FAULT_DEFAULT_MODE = {
     "echo-auth": "checkauth",
     "trickle": "file",
     "no-cookie": "checkauth",
+    "error": "success",
 }
 
 # modes each known type understands; anything else is "Неизвестная команда."
@@ -163,12 +179,16 @@ class Fault:
 class Answer:
     """What to send back; `first` is the line written to requests.log."""
 
-    def __init__(self, status=200, body=b"", ctype=None, first="", headers=()):
+    def __init__(self, status=200, body=b"", ctype=None, first="", headers=(), path=None):
         self.status = status
         self.body = body
         self.ctype = ctype
         self.first = first
         self.headers = list(headers)
+        self.path = path  # the body is this file's bytes (sent in CHUNK pieces)
+
+    def length(self):
+        return os.path.getsize(self.path) if self.path else len(self.body)
 
 
 class Dropped(Exception):
@@ -192,6 +212,8 @@ class Session:
         self.unzipped = False  # archive unpacked, "Распаковка архива завершена." still due
         self.steps = {}  # (type, filename) -> progress answers given so far
         self.queried = False
+        self.last_query = []  # [(order, version)] the last query returned
+        self.got_file = False  # the last query returned the --orders file
 
 
 def valid_name(name):
@@ -268,13 +290,23 @@ def unpack(archive, dest):
 class Site:
     """The state shared by all connections; every method runs under self.lock."""
 
-    def __init__(self, args, password, orders):
+    def __init__(self, args, password):
         self.args = args
         self.dir = args.dir
         self.user = args.user.encode("utf-8")
         self.password = password.encode("utf-8")
-        self.orders = orders
         self.faults = args.fault
+        # the sale side: the shop's orders, which versions 1C confirmed, and
+        # the session whose success counts (Bitrix's export_session_id)
+        self.shop = cmlorders.Shop(args.sale_seed)
+        self.confirmed = {}  # order number k -> the version a success confirmed
+        self.export_session = None
+        self.file_confirmed = False  # --orders-once: the file was confirmed
+        self.rng = random.Random("%d:site" % args.sale_seed)  # which orders change
+        self.drift_left = args.sale_drift[2] if args.sale_drift else 0
+        self.counts = {"query": 0, "success": 0, "error": 0}
+        for _ in range(args.sale_orders):
+            self.shop.add()
         self.lock = threading.Lock()
         self.sessions = {}
         self.seq = 0
@@ -282,6 +314,7 @@ class Site:
         self.endless_step = 0
         self.requests_log = open(os.path.join(self.dir, "requests.log"), "a", encoding="utf-8")
         self.imports_log = open(os.path.join(self.dir, "imports.log"), "a", encoding="utf-8")
+        self.sale_log = open(os.path.join(self.dir, "sale.log"), "a", encoding="utf-8")
 
     # -- answers ---------------------------------------------------------
 
@@ -315,6 +348,10 @@ class Site:
     def log_import(self, *fields):
         self.imports_log.write("\t".join(str(f) for f in fields) + "\n")
         self.imports_log.flush()
+
+    def log_sale(self, event, count, items=()):
+        self.sale_log.write("%s\t%s\t%s\n" % (event, count, " ".join(items) or "-"))
+        self.sale_log.flush()
 
     # -- faults ----------------------------------------------------------
 
@@ -370,6 +407,8 @@ class Site:
         sess = Session(None if self.args.no_sessid else secrets.token_hex(16),
                        None if type_ != "catalog" or self.args.no_timestamp else int(time.time()))
         self.sessions[sess.id] = sess
+        if type_ == "sale":
+            self.export_session = sess  # a later sale checkauth makes this one's success an error
         # Bitrix ends each of these lines with "\n", the last one included
         lines = ["success", COOKIE_NAME, sess.id]
         if sess.sessid:
@@ -500,14 +539,143 @@ class Site:
         self.log_import("catalog", "(complete)", 0, "-", "-")
         return self.text("success\n" + MSG_COMPLETE)
 
+    # -- the sale side ----------------------------------------------------
+
+    def unconfirmed(self):
+        return [o for o in self.shop.orders if self.confirmed.get(o.k) != o.version]
+
+    def orders_document(self, orders, version, encoding):
+        """A query answer (or the truth) holding these orders, as bytes."""
+        schema, ver = cmlorders.schema_of(version)
+        parts = []
+        w = parts.append
+        w(cmlorders.header(schema, "UTF-8" if encoding == "utf-8" else "windows-1251",
+                           datetime.datetime.now()))
+        for o in orders:
+            o.documents_xml(w, ver)
+        w(cmlorders.FOOTER)
+        text = "".join(parts)
+        if encoding == "utf-8":
+            return text.encode("utf-8")
+        return text.encode("cp1251", "xmlcharrefreplace")
+
+    def xml_answer(self, body, first):
+        if self.args.encoding == "utf-8" or self.args.bom:
+            if self.args.bom:
+                body = b"\xef\xbb\xbf" + body
+            return Answer(200, body, XML_TYPE_UTF8, first)
+        return Answer(200, body, XML_TYPE, first)
+
     def mode_query(self, req, sess, type_):
         sess.queried = True
-        first = self.orders.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
-        return Answer(200, self.orders, XML_TYPE, first)
+        self.counts["query"] += 1
+        encoding = "utf-8" if self.args.encoding == "utf-8" or self.args.bom else "cp1251"
+        if req.headers.get("Referer") is not None:
+            # Bitrix 12.5 returns before the export when it sees a Referer
+            sess.last_query = []
+            sess.got_file = False
+            self.log_sale("query", 0, ["(Referer: empty answer)"])
+            body = self.orders_document([], None, encoding)
+            return self.xml_answer(body, "(Referer)")
+        if self.args.orders:
+            sess.last_query = []
+            if self.file_confirmed:
+                sess.got_file = False
+                self.log_sale("query", 0, ["(--orders confirmed: empty answer)"])
+                return self.xml_answer(self.orders_document([], None, encoding), "(confirmed)")
+            sess.got_file = True
+            self.log_sale("query", "file", [os.path.basename(self.args.orders)])
+            return Answer(200, b"", XML_TYPE, self.orders_first, path=self.args.orders)
+        if self.args.sale_repeat:
+            orders = list(self.shop.orders)  # Shop-Script: confirmed ones again
+        else:
+            orders = self.unconfirmed()
+        if self.args.sale_limit:
+            orders = orders[:self.args.sale_limit]  # WooCommerce: a handful per query
+        sess.last_query = [(o.k, o.version) for o in orders]
+        sess.got_file = False
+        self.log_sale("query", len(orders), ["%s:%d" % (o.id, o.version) for o in orders])
+        body = self.orders_document(orders, sess.version, encoding)
+        if self.drift_left:
+            self.drift_left -= 1
+            new, changed, _ = self.args.sale_drift
+            self.step(new, changed)
+        return self.xml_answer(body, "(%d orders)" % len(orders))
 
     def mode_success(self, req, sess, type_):
+        if sess is not self.export_session:
+            # sale.export.1c: the cookie must be the one the last checkauth gave
+            self.counts["error"] += 1
+            self.log_sale("error", 0, ["(another session's cookie)"])
+            return self.text("error\n")
+        self.counts["success"] += 1
+        done = []
+        for k, version in sess.last_query:
+            o = self.shop.orders[k - 1]
+            if o.version == version:  # changed since the query: stays unconfirmed
+                self.confirmed[k] = version
+                done.append("%s:%d" % (o.id, version))
+        sess.last_query = []
+        if sess.got_file and self.args.orders_once:
+            self.file_confirmed = True
+            done.append("(--orders file)")
+        sess.got_file = False
+        self.log_sale("success", len(done), done)
         self.log_import("sale", "(success)", 0, "-", "-")
         return self.text("success\n")
+
+    def step(self, new, changed):
+        """new orders appear, `changed` existing ones (picked at random) change."""
+        made = [self.shop.add() for _ in range(new)]
+        pool = self.shop.orders[:len(self.shop.orders) - len(made)]
+        picked = self.rng.sample(pool, min(changed, len(pool)))
+        for o in picked:
+            o.change()
+        self.log_sale("step", "%d+%d" % (len(made), len(picked)),
+                      ["new:%s" % o.id for o in made] + ["%s:%d" % (o.id, o.version) for o in picked])
+        return {"new": [o.id for o in made], "changed": [[o.id, o.version] for o in picked]}
+
+    # -- control requests (the tests', not the protocol's) -----------------
+
+    def control(self, path, query):
+        """(status, body) of a control request; see tests/README, Control."""
+        def number(name, default=0):
+            v = query.get(name, str(default))
+            if not v.isdigit():
+                raise ValueError("%s must be a number" % name)
+            return int(v)
+
+        if path == "sale/step":
+            return 200, self.step(number("new"), number("change"))
+        if path == "sale/state":
+            unconfirmed = {o.k for o in self.unconfirmed()}
+            return 200, {
+                "orders": [{"id": o.id, "number": o.number, "version": o.version,
+                            "confirmed": self.confirmed.get(o.k, 0),
+                            "unconfirmed": o.k in unconfirmed, "sum": cmlorders.money(o.total())}
+                           for o in self.shop.orders],
+                "total": len(self.shop.orders), "unconfirmed": len(unconfirmed),
+                "queries": self.counts["query"], "successes": self.counts["success"],
+                "errors": self.counts["error"]}
+        if path == "sale/truth":
+            enc = query.get("encoding", "utf-8")
+            if enc not in ("utf-8", "cp1251"):
+                raise ValueError("encoding must be utf-8 or cp1251")
+            return 200, self.orders_document(self.shop.orders, query.get("version"), enc)
+        if path == "fault":
+            if "clear" in query:
+                self.faults[:] = []
+            if "slow" in query:
+                try:
+                    self.args.slow_seconds = float(query["slow"])
+                except ValueError:
+                    raise ValueError("slow must be a number of seconds") from None
+            if "add" in query:
+                self.faults.append(Fault(query["add"]))
+            return 200, {"faults": [{"name": f.name, "mode": f.mode or "any", "count": f.count,
+                                     "fired": f.fired} for f in self.faults],
+                         "slow_seconds": self.args.slow_seconds}
+        return 404, {"error": "unknown control request %r" % path}
 
     def fault_answer(self, fault, req):
         """The answer of a fault that replaces the normal one (None: not such a fault)."""
@@ -538,6 +706,11 @@ class Site:
             return self.text("progress\nШаг %d." % self.endless_step)
         if name == "error-text":
             return self.text(MSG_ERROR_TEXT)
+        if name == "error":
+            # mode=success after another checkauth: Bitrix's "error", nothing confirmed
+            self.counts["error"] += 1
+            self.log_sale("error", 0, ["(fault)"])
+            return self.text("error\n")
         return None
 
 
@@ -616,13 +789,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if sep and k == COOKIE_NAME and self.cookie is None:
                     self.cookie = v.strip()
 
+    def control(self):
+        """A test's control request (never logged in requests.log)."""
+        site = self.server.site
+        split = urllib.parse.urlsplit(self.path)
+        query = {k: v[0] for k, v in
+                 urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
+        try:
+            self.drain_unframed()
+            with site.lock:
+                status, body = site.control(split.path[len(CONTROL_PREFIX):], query)
+        except ValueError as e:
+            status, body = 400, {"error": str(e)}
+        if isinstance(body, bytes):
+            ctype = "application/xml; charset=%s" % (
+                "windows-1251" if query.get("encoding") == "cp1251" else "UTF-8")
+        else:
+            body = (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
+            ctype = JSON_TYPE
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def drain_unframed(self):
+        cl = self.headers.get("Content-Length")
+        self.length_left = int(cl) if cl and cl.strip().isdigit() else 0
+        self.body_read = 0
+        if self.length_left:
+            self.drain()
+
     def exchange(self):
         site = self.server.site
+        if self.path.startswith(CONTROL_PREFIX):
+            self.control()
+            return
         self.parse()
         mode = self.query.get("mode")
         answer = None
         note = None
         fault = None
+        cut = False  # drop@query: half the answer, then the connection closes
         try:
             # a body we cannot frame: answer and close the connection
             te = self.headers.get("Transfer-Encoding")
@@ -656,14 +864,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 raise Dropped("(trickled)")
 
-            if answer is None and fault and fault.name == "drop":
+            if answer is None and fault and fault.name == "drop" and mode == "query":
+                cut = True  # answered below, then cut in the middle of the body
+                self.close_connection = True
+            elif answer is None and fault and fault.name == "drop":
                 if self.command == "POST" and self.length > 0:
                     self.read_some(max(1, self.length // 2))
                 raise Dropped("(dropped)")
 
             if answer is None:
                 with site.lock:
-                    if fault:
+                    if fault and not cut:
                         answer = site.fault_answer(fault, self)
                     if answer is None:
                         try:
@@ -694,7 +905,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.command, self.query.get("type", "-"), mode or "-",
                 self.query.get("filename", "-") or "-", self.body_read, self.auth,
                 self.cookie_state(), self.sessid_state(),
-                "-" if note else answer.status, note or answer.first or "(empty)",
+                "-" if note else answer.status,
+                note or ("(cut) " if cut else "") + (answer.first or "(empty)"),
                 fault.name if fault else "-"])
 
         if note == "(trickled)":
@@ -710,13 +922,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(answer.status)
         if answer.ctype:
             self.send_header("Content-Type", answer.ctype)
-        self.send_header("Content-Length", str(len(answer.body)))
+        length = answer.length()
+        self.send_header("Content-Length", str(length))
         for k, v in answer.headers:
             self.send_header(k, v)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(answer.body)
+        limit = length // 2 if cut else length
+        if answer.path:
+            with open(answer.path, "rb") as f:
+                while limit > 0:
+                    data = f.read(min(CHUNK, limit))
+                    if not data:
+                        break
+                    self.wfile.write(data)
+                    limit -= len(data)
+        else:
+            self.wfile.write(answer.body[:limit])
+        if cut:
+            self.wfile.flush()
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def trickle(self):
         """A status line, then a body a byte at a time that never ends."""
@@ -797,7 +1026,24 @@ def parse_args(argv):
     p.add_argument("--no-timestamp", action="store_true", help="checkauth prints no timestamp")
     p.add_argument("--no-deactivate", action="store_true", help="mode=deactivate is unknown")
     p.add_argument("--no-complete", action="store_true", help="mode=complete is unknown")
-    p.add_argument("--orders", help="file whose bytes type=sale&mode=query returns")
+    p.add_argument("--orders", help="file whose bytes type=sale&mode=query returns "
+                   "(instead of the shop's orders)")
+    p.add_argument("--orders-once", action="store_true",
+                   help="after a success for it, --orders is confirmed: later queries are empty")
+    p.add_argument("--sale-orders", type=int, default=0,
+                   help="orders the shop has at start (default 0)")
+    p.add_argument("--sale-seed", type=int, default=1,
+                   help="seed of the orders and of which ones change (default 1)")
+    p.add_argument("--sale-limit", type=int, default=0,
+                   help="at most K orders per query (WooCommerce; default 0: all)")
+    p.add_argument("--sale-repeat", action="store_true",
+                   help="queries repeat confirmed orders too (Shop-Script)")
+    p.add_argument("--sale-drift", metavar="NEW:CHANGED[:TIMES]",
+                   help="after each of the first TIMES (default 1) queries, NEW orders "
+                   "appear and CHANGED change")
+    p.add_argument("--control", metavar="PATH",
+                   help="send the control request /cmlsite/PATH to the site running in "
+                   "--dir, print the answer, exit (0: HTTP 200)")
     p.add_argument("--encoding", choices=("cp1251", "utf-8"), default="cp1251",
                    help="encoding of text answers (default cp1251)")
     p.add_argument("--bom", action="store_true", help="UTF-8 with a BOM before every text answer")
@@ -812,7 +1058,7 @@ def parse_args(argv):
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (needs --tls-key)")
     p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = p.parse_args(argv)
-    for opt in ("file_limit", "import_steps", "slow_seconds"):
+    for opt in ("file_limit", "import_steps", "slow_seconds", "sale_orders", "sale_limit"):
         if getattr(args, opt) < 0:
             p.error("--%s must not be negative" % opt.replace("_", "-"))
     if not 0 <= args.port <= 65535:
@@ -826,11 +1072,40 @@ def parse_args(argv):
     args.fault = faults
     if (args.tls_cert is None) != (args.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
+    if args.sale_drift is not None:
+        parts = args.sale_drift.split(":")
+        if not 2 <= len(parts) <= 3 or not all(x.isdigit() for x in parts):
+            p.error("--sale-drift wants NEW:CHANGED[:TIMES], numbers")
+        args.sale_drift = [int(x) for x in parts] + ([1] if len(parts) == 2 else [])
     return p, args
+
+
+def control_client(args):
+    """--control: one control request to the site running in --dir."""
+    try:
+        with open(os.path.join(args.dir, "port"), encoding="ascii") as f:
+            port = int(f.read())
+    except (OSError, ValueError) as e:
+        print("cmlsite.py: no running site in %s: %s" % (args.dir, e), file=sys.stderr)
+        return 1
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", CONTROL_PREFIX + args.control.lstrip("/"))
+        r = conn.getresponse()
+        body = r.read()
+    except OSError as e:
+        print("cmlsite.py: control request failed: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    sys.stdout.buffer.write(body)
+    return 0 if r.status == 200 else 1
 
 
 def main(argv=None):
     p, args = parse_args(argv)
+    if args.control is not None:
+        return control_client(args)
     password = "secret"
     if args.password_file:
         try:
@@ -838,13 +1113,16 @@ def main(argv=None):
                 password = f.readline().rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as e:
             p.error("cannot read the password file: %s" % e.__class__.__name__)
-    orders = DEFAULT_ORDERS
+    orders_first = ""
     if args.orders:
+        # served from the file at each query (a benchmark's may be gigabytes)
         try:
             with open(args.orders, "rb") as f:
-                orders = f.read()
+                orders_first = f.readline(200).decode("utf-8", "replace")
         except OSError as e:
             p.error("cannot read --orders: %s" % e)
+        args.orders = os.path.abspath(args.orders)
+        orders_first = orders_first.lstrip("\ufeff").strip()
 
     os.makedirs(args.dir, exist_ok=True)
     for sub in ("upload", "received"):
@@ -856,7 +1134,8 @@ def main(argv=None):
             os.unlink(stale)
 
     server = Server(("127.0.0.1", args.port), Handler)
-    server.site = Site(args, password, orders)
+    server.site = Site(args, password)
+    server.site.orders_first = orders_first
     if args.tls_cert:
         try:
             server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

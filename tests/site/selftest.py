@@ -14,8 +14,10 @@ import base64
 import hashlib
 import http.client
 import io
+import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +27,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,9 +42,15 @@ BAD_NAME = "failure\nНедопустимое имя файла."
 UNKNOWN_MODE = "failure\nНеизвестная команда."
 CP1251_TYPE = "text/html; charset=windows-1251"
 UTF8_TYPE = "text/html; charset=UTF-8"
-DEFAULT_ORDERS = ('<?xml version="1.0" encoding="windows-1251"?>\n'
-                  '<КоммерческаяИнформация ВерсияСхемы="2.05" '
-                  'ДатаФормирования="2026-11-27T10:00:00"/>').encode("cp1251")
+XML_CP1251 = "application/xml; charset=windows-1251"
+XML_UTF8 = "application/xml; charset=UTF-8"
+# an empty query answer: the bare root element, Bitrix's attributes, the hour unpadded
+EMPTY_ANSWER = re.compile(
+    '<\\?xml version="1.0" encoding="windows-1251"\\?>\n<КоммерческаяИнформация '
+    'ВерсияСхемы="(2.05|2.09)" ДатаФормирования="\\d{4}-\\d\\d-\\d\\dT([1-9]?\\d):\\d\\d:\\d\\d" '
+    'ФорматДаты="ДФ=yyyy-MM-dd; ДЛФ=DT" ФорматВремени="ДФ=ЧЧ:мм:сс; ДЛФ=T" '
+    'РазделительДатаВремя="T" ФорматСуммы="ЧЦ=18; ЧДЦ=2; ЧРД=." ФорматКоличества="ЧЦ=18; '
+    'ЧДЦ=2; ЧРД=.">\n</КоммерческаяИнформация>\n$')
 
 
 class Failed(Exception):
@@ -145,9 +154,9 @@ class Site:
     def url(self, params):
         return "http://127.0.0.1:%d%s?%s" % (self.port, PATH, urllib.parse.urlencode(params))
 
-    def request(self, params, body=None, auth=None, cookie=None, method=None):
+    def request(self, params, body=None, auth=None, cookie=None, method=None, headers=None):
         """One request on a fresh connection (urllib); HTTP errors are replies too."""
-        headers = {}
+        headers = dict(headers or {})
         if auth:
             headers["Authorization"] = "Basic " + base64.b64encode(
                 ("%s:%s" % auth).encode("utf-8")).decode("ascii")
@@ -168,6 +177,15 @@ class Site:
         eq(reply.body, self.enc(text), what)
         if ctype:
             eq(reply.headers.get("Content-Type"), ctype, what + ": Content-Type")
+
+    def control(self, path):
+        """A control request (/cmlsite/PATH): the parsed JSON, or the bytes of XML."""
+        url = "http://127.0.0.1:%d/cmlsite/%s" % (self.port, path)
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            body = r.read()
+            if r.headers.get("Content-Type", "").startswith("application/json"):
+                return json.loads(body)
+            return body
 
     def dropped(self, params, body=None, cookie=None):
         """True if the site closed the connection without answering."""
@@ -364,9 +382,10 @@ def test_sale(top, sites):
 
     r = x.call("query", version="2.09")
     eq(r.status, 200, "query status")
-    eq(r.body, DEFAULT_ORDERS, "default query answer")
+    check(EMPTY_ANSWER.match(r.body.decode("cp1251")), "a shop without orders: a bare root, "
+          "got %s" % shown(r.body))
     eq(r.headers.get("Content-Type"), "application/xml; charset=windows-1251", "query type")
-    eq(r.headers.get("Content-Length"), str(len(DEFAULT_ORDERS)), "query length")
+    eq(r.headers.get("Content-Length"), str(len(r.body)), "query length")
 
     r = site.request(dict(type="sale", mode="success", sessid=x.sessid), cookie="wrong")
     site.expect(r, "error\n", "success with a wrong cookie")
@@ -623,8 +642,360 @@ def test_client_faults(top, sites):
     check(b"secret" not in read(os.path.join(site.dir, "requests.log")), "no password in the log")
 
 
+# -- the sale side --------------------------------------------------------
+
+def parse_answer(body):
+    """A query answer as an element tree (ElementTree reads windows-1251 too)."""
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as e:
+        raise Failed("the answer is not XML: %s: %s" % (e, shown(body)))
+
+
+def orders_of(root):
+    return [d for d in root.iter("Документ") if d.findtext("ХозОперация") == "Заказ товара"]
+
+
+def ids_of(body):
+    return [d.findtext("Ид") for d in orders_of(parse_answer(body))]
+
+
+def requisites(el):
+    return {r.findtext("Наименование"): r.findtext("Значение")
+            for r in el.findall("ЗначенияРеквизитов/ЗначениеРеквизита")}
+
+
+def kop(text):
+    """A decimal amount in kopecks (exact)."""
+    whole, _, frac = text.partition(".")
+    frac = (frac + "0000")[:4]
+    check(frac[2:] == "00", "no fractions of a kopeck: %s" % text)
+    return int(whole) * 100 + int(frac[:2])
+
+
+def check_order(d, ver):
+    """One order as Bitrix writes it at schema version ver (PROTOCOL.md §10)."""
+    oid = d.findtext("Ид")
+    what = "order %s" % oid
+    check(oid and oid.isdigit(), what + ": Ид is the site's ID")
+    eq(d.findtext("Номер"), "ИМ-" + oid, what + ": Номер is the prefixed account number")
+    check(re.match(r"\d{4}-\d\d-\d\d$", d.findtext("Дата") or ""), what + ": Дата")
+    check(re.match(r"\d\d:\d\d:\d\d$", d.findtext("Время") or ""), what + ": Время")
+    eq((d.findtext("Роль"), d.findtext("Валюта"), d.findtext("Курс")), ("Продавец", "RUB", "1"),
+       what + ": role, currency, rate")
+    eq(d.find("НомерВерсии") is not None, ver >= 2.1, what + ": НомерВерсии from 2.10 on")
+    buyers = d.findall("Контрагенты/Контрагент")
+    eq(len(buyers), 1, what + ": one buyer")
+    b = buyers[0]
+    eq(b.findtext("Роль"), "Покупатель", what + ": buyer role")
+    check(len(b.findtext("Ид")) <= 40 and b.findtext("Ид").count("#") == 2,
+          what + ": buyer Ид USER_ID#LOGIN#NAME, at most 40 characters")
+    types = [c.findtext("Тип") for c in b.findall("Контакты/Контакт")]
+    eq(types, ["Почта", "ТелефонРабочий"] if ver <= 2.05 else ["Электронная почта", "Телефон рабочий"],
+       what + ": contact types directly under Контрагент, by version")
+    check(b.find("Адрес/Представление") is not None, what + ": Адрес under Контрагент")
+    if b.find("ИНН") is not None:
+        inn = b.findtext("ИНН")
+        w = [2, 4, 10, 3, 5, 9, 4, 6, 8]
+        eq(int(inn[9]), sum(int(x) * y for x, y in zip(inn, w)) % 11 % 10,
+           what + ": ИНН check digit")
+        reps = b.findall("Представители/Представитель/Контрагент")
+        eq(len(reps), 1, what + ": one representative")
+        eq(reps[0].findtext("Отношение"), "Контактное лицо", what + ": the contact person")
+        name = reps[0].findtext("Наименование")
+        eq(reps[0].findtext("Ид"), hashlib.md5(name.encode()).hexdigest(), what + ": its Ид is md5")
+        check(b.find("ЮридическийАдрес") is not None and b.findtext("КПП"),
+              what + ": company fields")
+    else:
+        check(b.findtext("Фамилия") and b.find("АдресРегистрации") is not None,
+              what + ": person fields")
+    lines = d.findall("Товары/Товар")
+    check(3 <= len(lines) <= 12, what + ": about five lines (%d)" % len(lines))
+    total = 0
+    for line in lines:
+        price, count, amount = (line.findtext(t) for t in ("ЦенаЗаЕдиницу", "Количество", "Сумма"))
+        eq(kop(amount), round(kop(price) * float(count)), what + ": line sum = price x quantity")
+        total += kop(amount)
+        eq(line.find("БазоваяЕдиница") is not None, ver <= 2.05, what + ": unit form by version")
+    eq(kop(d.findtext("Сумма")), total, what + ": Сумма = the lines")
+    delivery = [x for x in lines if x.findtext("Ид") == "ORDER_DELIVERY"]
+    check(len(delivery) <= 1, what + ": at most one delivery line")
+    req = requisites(d)
+    for name in ("Метод оплаты", "Метод оплаты ИД", "Заказ оплачен", "Доставка разрешена", "Отменен",
+                 "Финальный статус", "Статус заказа", "Статуса заказа ИД", "Дата изменения статуса",
+                 "Сайт", "Способ доставки"):
+        check(name in req, what + ": requisite " + name)
+    check(re.match(r"\[[NPF]\] ", req["Статус заказа"]), what + ": status [code] name")
+    eq(req["Статус заказа"][1], req["Статуса заказа ИД"], what + ": status code")
+    eq(req["Финальный статус"], "true" if req["Статуса заказа ИД"] == "F" else "false",
+       what + ": final status")
+    check(re.match(r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d$", req["Дата изменения статуса"]),
+          what + ": status date in the site's locale")
+    return oid
+
+
+class SaleClient:
+    """A sale exchange: checkauth, init, then query/success with the session."""
+
+    def __init__(self, site, version=None):
+        extra = {"version": version} if version else {}
+        self.x = Exchange(site, "sale", **extra)
+        self.site = site
+        eq(self.x.call("init", **extra).status, 200, "sale init")
+
+    def query(self, headers=None):
+        q = dict(type="sale", mode="query")
+        if self.x.sessid:
+            q["sessid"] = self.x.sessid
+        return self.site.request(q, cookie=self.x.cookie, headers=headers)
+
+    def success(self):
+        return self.x.call("success").body
+
+
+def test_orders(top, sites):
+    """The shop's orders: query holds the unconfirmed ones, success confirms what was sent."""
+    site = Site(top, "orders", "--sale-orders", "6", "--sale-seed", "7")
+    sites.append(site)
+    c = SaleClient(site)
+    r = c.query()
+    eq((r.status, r.headers.get("Content-Type")), (200, XML_CP1251), "query: windows-1251 XML")
+    check(r.body.startswith(b'<?xml version="1.0" encoding="windows-1251"?>\n'), "declaration")
+    root = parse_answer(r.body)
+    eq(root.get("ВерсияСхемы"), "2.05", "no version at init: 2.05")
+    got = [check_order(d, 2.05) for d in orders_of(root)]
+    eq(got, ["1001", "1002", "1003", "1004", "1005", "1006"], "every unconfirmed order")
+    eq(len(root.findall("Документ")), 6, "2.05: orders only")
+    kinds = {d.find("Контрагенты/Контрагент/ИНН") is not None for d in orders_of(root)}
+    eq(kinds, {True, False}, "people and companies among the buyers")
+    eq(ids_of(c.query().body), got, "without success: the same again")
+
+    # success: another session's cookie gets error, the right one confirms
+    other = Exchange(site, "catalog")
+    r = site.request(dict(type="sale", mode="success", sessid=other.sessid), cookie=other.cookie)
+    site.expect(r, "error\n", "success with another live session's cookie")
+    eq(site.control("sale/state")["unconfirmed"], 6, "an error confirms nothing")
+    eq(c.success(), b"success\n", "success")
+    state = site.control("sale/state")
+    eq((state["unconfirmed"], state["total"]), (0, 6), "all confirmed")
+    check(EMPTY_ANSWER.match(c.query().body.decode("cp1251")), "nothing left: a bare root")
+    eq(c.success(), b"success\n", "success after an empty answer")
+
+    # new and changed orders: in the next answer, a changed one with its new content
+    step = site.control("sale/step?new=2&change=2")
+    eq((len(step["new"]), len(step["changed"])), (2, 2), "step: 2 new, 2 changed")
+    changed = {oid for oid, _ in step["changed"]}
+    eq({v for _, v in step["changed"]}, {2}, "a change raises the version")
+    r = c.query()
+    eq(sorted(ids_of(r.body)), sorted(step["new"] + list(changed)), "new and changed in the answer")
+    for d in orders_of(parse_answer(r.body)):
+        check_order(d, 2.05)
+
+    # an order that changes between query and success stays unconfirmed
+    again = site.control("sale/step?new=1&change=1")
+    eq(c.success(), b"success\n", "success")
+    left = sorted(o["id"] for o in site.control("sale/state")["orders"] if o["unconfirmed"])
+    eq(left, sorted(set(again["new"]) | {oid for oid, _ in again["changed"]}),
+       "confirmed: what the query returned, unless it changed since; not what came after")
+
+    # a success after another sale checkauth: error (Bitrix keeps the last one's session)
+    c.query()
+    d = SaleClient(site)
+    eq(c.success(), b"error\n", "success after another client's checkauth")
+    eq(site.control("sale/state")["unconfirmed"], len(left), "nothing confirmed by the error")
+    eq(d.success(), b"success\n", "a session that never queried")
+    eq(site.control("sale/state")["unconfirmed"], len(left), "confirms nothing")
+
+    # a Referer header: Bitrix 12.5 answers an empty result, which confirms nothing
+    r = d.query(headers={"Referer": "http://127.0.0.1/bitrix/admin/"})
+    check(EMPTY_ANSWER.match(r.body.decode("cp1251")), "Referer: an empty answer")
+    eq(d.success(), b"success\n", "success after it")
+    eq(site.control("sale/state")["unconfirmed"], len(left), "a Referer's answer confirms nothing")
+    eq(sorted(ids_of(d.query().body)), left, "without the Referer: the orders")
+    eq(d.success(), b"success\n", "success")
+    eq(site.control("sale/state")["unconfirmed"], 0, "all confirmed")
+
+    # the truth: every order, latest content, as the site would send it
+    truth = parse_answer(site.control("sale/truth"))
+    eq([d.findtext("Ид") for d in orders_of(truth)], ["10%02d" % i for i in range(1, 10)],
+       "truth: every order")
+    versions = {o["id"]: o["version"] for o in site.control("sale/state")["orders"]}
+    truth = parse_answer(site.control("sale/truth?version=2.10&encoding=cp1251"))
+    eq({d.findtext("Ид"): int(d.findtext("НомерВерсии")) for d in orders_of(truth)}, versions,
+       "truth at 2.10: the latest versions")
+
+    events = [line.split("\t")[0] for line in
+              read(os.path.join(site.dir, "sale.log")).decode().splitlines()]
+    eq((events.count("error"), events.count("step")), (2, 2), "sale.log: errors and steps")
+    eq(events.count("query"), 7, "sale.log: queries")
+
+
+def test_orders_versions(top, sites):
+    """2.10: payments and shipments beside each order (Основание); 3.1: Контейнер."""
+    site = Site(top, "orders-versions", "--sale-orders", "3", "--sale-seed", "3")
+    sites.append(site)
+    site.control("sale/step?change=3")
+    c = SaleClient(site, "2.10")
+    root = parse_answer(c.query().body)
+    eq(root.get("ВерсияСхемы"), "2.10", "the session's version")
+    docs = root.findall("Документ")
+    eq(len(docs), 9, "three documents an order")
+    eq([docs[0].findtext("ХозОперация"), docs[2].findtext("ХозОперация")],
+       ["Заказ товара", "Отпуск товара"], "order, payment, shipment")
+    check(docs[1].findtext("ХозОперация") in ("Выплата наличных денег", "Эквайринговая операция",
+                                              "Выплата безналичных денег"), "a payment")
+    for order in orders_of(root):
+        check_order(order, 2.1)
+        eq(order.findtext("НомерВерсии"), "2", "2.10: the version number")
+        mine = [d for d in docs if d.findtext("Основание") == order.findtext("Ид")]
+        eq(len(mine), 2, "payment and shipment name the order in Основание")
+        for d in mine:
+            check(d.findtext("Ид") != order.findtext("Ид"), "a document of its own Ид")
+    eq(c.success(), b"success\n", "success")
+    eq(site.control("sale/state")["unconfirmed"], 0, "2.10: confirmed")
+
+    site.control("sale/step?new=1")
+    c = SaleClient(site, "3.1")
+    root = parse_answer(c.query().body)
+    eq(root.get("ВерсияСхемы"), "3.1", "3.1")
+    boxes = root.findall("Контейнер")
+    eq([len(b.findall("Документ")) for b in boxes], [3],
+       "3.1: the order and its documents in a Контейнер")
+    check_order(boxes[0].find("Документ"), 3.1)
+
+
+def test_orders_variants(top, sites):
+    """WooCommerce (a few per query), Shop-Script (repeats), UTF-8, drift, --orders-once."""
+    woo = Site(top, "woo", "--sale-orders", "5", "--sale-limit", "2", "--encoding", "utf-8",
+               "--bom", codec="bom")
+    sites.append(woo)
+    c = SaleClient(woo)
+    got = []
+    for n in (2, 2, 1, 0):
+        r = c.query()
+        eq(r.headers.get("Content-Type"), XML_UTF8, "UTF-8 query answer")
+        check(r.body.startswith(b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>'),
+              "BOM, then a UTF-8 declaration")
+        ids = ids_of(r.body[3:])
+        eq(len(ids), n, "--sale-limit 2: at most two a query")
+        got += ids
+        eq(c.success(), woo.enc("success\n"), "success")
+    eq(got, ["1001", "1002", "1003", "1004", "1005"], "each once, in order")
+
+    shop = Site(top, "shopscript", "--sale-orders", "3", "--sale-repeat", "--sale-drift", "1:1:2")
+    sites.append(shop)
+    c = SaleClient(shop)
+    eq(ids_of(c.query().body), ["1001", "1002", "1003"], "first answer")
+    state = shop.control("sale/state")
+    eq(state["total"], 4, "--sale-drift: a new order after the query")
+    eq(sum(o["version"] for o in state["orders"]), 5, "--sale-drift: and a changed one")
+    eq(c.success(), b"success\n", "success")
+    eq(ids_of(c.query().body), ["1001", "1002", "1003", "1004"], "--sale-repeat: confirmed ones too")
+    eq(shop.control("sale/state")["total"], 5, "--sale-drift: second time")
+    eq(c.success(), b"success\n", "success")
+    c.query()
+    eq(shop.control("sale/state")["total"], 5, "--sale-drift 1:1:2: only twice")
+
+    path = os.path.join(top, "answer.xml")
+    data = ('<?xml version="1.0" encoding="windows-1251"?>\n<КоммерческаяИнформация '
+            'ВерсияСхемы="2.05"><Документ><Ид>1</Ид></Документ></КоммерческаяИнформация>\n'
+            ).encode("cp1251")
+    with open(path, "wb") as f:
+        f.write(data)
+    once = Site(top, "once", "--orders", path, "--orders-once")
+    sites.append(once)
+    c = SaleClient(once)
+    eq(c.query().body, data, "--orders: the file")
+    d = SaleClient(once)
+    eq(d.query().body, data, "--orders: the file, again")
+    eq(c.success(), b"error\n", "an old session's success")
+    eq(d.query().body, data, "not confirmed by it")
+    eq(d.success(), b"success\n", "success")
+    check(EMPTY_ANSWER.match(d.query().body.decode("cp1251")), "--orders-once: then empty")
+
+
+def test_orders_faults(top, sites):
+    """Faults of the sale side: HTML, empty, cut answer, error on success, slow (added live)."""
+    site = Site(top, "orders-faults", "--sale-orders", "4", "--fault", "html@query:1",
+                "--fault", "empty@query:1", "--fault", "drop@query:1", "--fault", "error:1")
+    sites.append(site)
+    c = SaleClient(site)
+    r = c.query()
+    eq((r.status, r.headers.get("Content-Type")), (200, UTF8_TYPE), "html@query: an HTML page")
+    check(r.body.startswith(b"<!DOCTYPE html>"), "html@query: the PHP error page")
+    r = c.query()
+    eq((r.status, r.body), (200, b""), "empty@query: an empty body")
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=TIMEOUT)
+    conn.request("GET", "%s?type=sale&mode=query&sessid=%s" % (PATH, c.x.sessid),
+                 headers={"Cookie": "PHPSESSID=" + c.x.cookie})
+    resp = conn.getresponse()
+    length = int(resp.getheader("Content-Length"))
+    try:
+        resp.read()
+        raise Failed("drop@query: the whole answer arrived")
+    except http.client.IncompleteRead as e:
+        eq(len(e.partial), length // 2, "drop@query: half the answer, then the connection closes")
+        check(e.partial.startswith(b"<?xml"), "drop@query: the start of the real answer")
+    conn.close()
+    r = c.query()
+    eq(len(ids_of(r.body)), 4, "after the faults: the orders")
+    eq(c.success(), b"error\n", "error@success: the site's session changed")
+    eq(site.control("sale/state")["unconfirmed"], 4, "error: nothing confirmed")
+    c.query()
+    eq(c.success(), b"success\n", "then success")
+    eq(site.control("sale/state")["unconfirmed"], 0, "confirmed")
+
+    # faults added while the site runs: a slow answer (to kill a client in that window)
+    site.control("sale/step?new=1")
+    ans = site.control("fault?add=slow@query:1&slow=0.5")
+    eq([f["name"] for f in ans["faults"]], ["html", "empty", "drop", "error", "slow"], "added")
+    eq(ans["slow_seconds"], 0.5, "slow seconds set")
+    start = time.monotonic()
+    eq(ids_of(c.query().body), ["1005"], "slow@query answers normally")
+    check(time.monotonic() - start >= 0.45, "slow@query waited")
+    eq(site.control("fault?clear=1")["faults"], [], "cleared")
+    try:
+        site.control("fault?add=nosuch")
+        raise Failed("a bad fault spec was accepted")
+    except urllib.error.HTTPError as e:
+        eq(e.code, 400, "a bad fault spec: HTTP 400")
+    rows = [row[1:] for row in lines_of(os.path.join(site.dir, "requests.log"))]
+    eq([row[-1] for row in rows if row[-1] != "-"], ["html", "empty", "drop", "error", "slow"],
+       "faults in requests.log")
+    eq([row[-2] for row in rows if row[-1] == "drop"],
+       ["(cut) (4 orders)"], "the cut answer logged")
+    eq(len(rows), 10, "control requests are not in requests.log")
+
+    # the command-line client of the control requests
+    out = subprocess.run([sys.executable, CMLSITE, "--dir", site.dir, "--control", "sale/state"],
+                         capture_output=True, check=False)
+    eq(out.returncode, 0, "--control: exit 0")
+    eq(json.loads(out.stdout)["total"], 5, "--control: the state")
+    out = subprocess.run([sys.executable, CMLSITE, "--dir", site.dir, "--control", "nothing"],
+                         capture_output=True, check=False)
+    eq(out.returncode, 1, "--control of an unknown request: exit 1")
+
+
+def test_gen_orders(top, sites):
+    """bench/gen-orders.py writes the site's own orders (one generator for both)."""
+    site = Site(top, "gen", "--sale-orders", "3", "--sale-seed", "7")
+    sites.append(site)
+    out = os.path.join(top, "gen.xml")
+    gen = os.path.join(HERE, "..", "..", "bench", "gen-orders.py")
+    for attempt in range(2):
+        subprocess.run([sys.executable, gen, "-q", "--orders", "3", "--seed", "7", "--out",
+                        out + str(attempt)], check=True)
+    eq(read(out + "0"), read(out + "1"), "gen-orders.py: the same bytes again")
+    mine = read(out + "0")
+    truth = site.control("sale/truth?encoding=cp1251")
+    body = lambda b: b[b.index(b"<\xc4\xee\xea\xf3\xec\xe5\xed\xf2>"):]  # from <Документ>
+    eq(body(mine), body(truth), "gen-orders.py: the site's orders 1..3 at version 1")
+    check(mine.startswith(b'<?xml version="1.0" encoding="windows-1251"?>'), "windows-1251")
+
+
 TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
-         test_client_faults]
+         test_client_faults, test_orders, test_orders_versions, test_orders_variants,
+         test_orders_faults, test_gen_orders]
 
 
 def main():
