@@ -32,6 +32,27 @@ static const struct argp_option options[] = {
 static const char *const schemas[] = { "2.04", "2.05", "2.06", "2.07", "2.08",
 	                               "2.09", "2.10", "3.1" };
 
+bool
+pkg_schema_known(const char *s)
+{
+	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
+		if (strcmp(s, schemas[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+pkg_encoding_parse(const char *s, cml_encoding *enc)
+{
+	if (strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0)
+		*enc = CML_ENC_UTF8;
+	else if (strcasecmp(s, "windows-1251") == 0 || strcasecmp(s, "cp1251") == 0)
+		*enc = CML_ENC_WINDOWS_1251;
+	else
+		return false;
+	return true;
+}
+
 static bool
 valid_datetime(const char *s)
 {
@@ -46,16 +67,13 @@ static error_t
 parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct pkg_opts *o = state->input;
-	bool ok = false;
 
 	switch (key) {
 	case 'o':
 		o->output = arg;
 		break;
 	case 's':
-		for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
-			ok = ok || strcmp(arg, schemas[i]) == 0;
-		if (!ok)
+		if (!pkg_schema_known(arg))
 			argp_error(state, "--schema: '%s' is not one of 2.04 ... 2.10, 3.1", arg);
 		o->w.schema = arg;
 		break;
@@ -63,11 +81,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		o->w.layout = CML_LAYOUT_SPLIT;
 		break;
 	case 'e':
-		if (strcasecmp(arg, "utf-8") == 0 || strcasecmp(arg, "utf8") == 0)
-			o->w.encoding = CML_ENC_UTF8;
-		else if (strcasecmp(arg, "windows-1251") == 0 || strcasecmp(arg, "cp1251") == 0)
-			o->w.encoding = CML_ENC_WINDOWS_1251;
-		else
+		if (!pkg_encoding_parse(arg, &o->w.encoding))
 			argp_error(state, "--encoding: '%s' is not utf-8 or windows-1251", arg);
 		break;
 	case OPT_BOM:

@@ -24,6 +24,11 @@ struct pkg_opts {
 /* The child parser; its input is a struct pkg_opts * (state->child_inputs). */
 extern const struct argp pkg_argp;
 
+/* The schema versions the writer takes: 2.04 to 2.10 and 3.1. */
+bool pkg_schema_known(const char *s);
+/* "utf-8"/"utf8" or "windows-1251"/"cp1251", any case, into *enc. */
+bool pkg_encoding_parse(const char *s, cml_encoding *enc);
+
 /* mkdir -p; prints the reason and returns false on failure. */
 bool pkg_make_dir(const char *path);
 

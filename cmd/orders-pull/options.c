@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cmdutil.h"
 #include "options.h"
+#include "pkgopts.h"
 
 enum { OPT_EXCHANGE_VERSION = 256, OPT_MAX_QUERIES, OPT_FORMAT, OPT_BOM, OPT_DATE,
        OPT_INDENT, OPT_REPLAY, OPT_KEEP_GOING, OPT_ACK_PARTIAL, OPT_SUMMARY };
@@ -42,9 +42,6 @@ static const struct argp_option options[] = {
 	{ "indent", OPT_INDENT, NULL, 0, "xml: pretty-print", 2 },
 	{ 0 }
 };
-
-static const char *const schemas[] = { "2.04", "2.05", "2.06", "2.07", "2.08",
-	                               "2.09", "2.10", "3.1" };
 
 /* n digits at s, their value in *v. */
 static bool
@@ -116,7 +113,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct pull_opts *o = state->input;
 	char buf[24];
-	bool ok = false;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
@@ -150,18 +146,12 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--format: '%s' is not xml, csv or jsonl", arg);
 		break;
 	case 's':
-		for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++)
-			ok = ok || strcmp(arg, schemas[i]) == 0;
-		if (!ok)
+		if (!pkg_schema_known(arg))
 			argp_error(state, "--schema: '%s' is not one of 2.04 ... 2.10, 3.1", arg);
 		o->xml.schema = arg;
 		break;
 	case 'e':
-		if (strcasecmp(arg, "utf-8") == 0 || strcasecmp(arg, "utf8") == 0)
-			o->xml.encoding = CML_ENC_UTF8;
-		else if (strcasecmp(arg, "windows-1251") == 0 || strcasecmp(arg, "cp1251") == 0)
-			o->xml.encoding = CML_ENC_WINDOWS_1251;
-		else
+		if (!pkg_encoding_parse(arg, &o->xml.encoding))
 			argp_error(state, "--encoding: '%s' is not utf-8 or windows-1251", arg);
 		break;
 	case OPT_BOM:
