@@ -295,11 +295,16 @@ typedef struct cml_offer {
 	bool deleted;
 } cml_offer;
 
-/* Представитель of a counterparty. */
+/* Представитель of a counterparty: Bitrix nests Отношение, Ид and
+ * Наименование in a Контрагент inside it, 1C 2.09 and 3.1 put them
+ * directly under Представитель; either way its own Контакты (when a
+ * system writes them) are the contact person's email and phones. */
 typedef struct cml_representative {
 	const char *relation;   /* Отношение: "Контактное лицо" */
 	const char *id;
 	const char *name;
+	cml_pair *contacts;     /* its own Контакты/Контакт (Тип, Значение) */
+	size_t n_contacts;
 } cml_representative;
 
 typedef struct cml_bank_account {
