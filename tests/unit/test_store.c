@@ -144,7 +144,7 @@ test_create(void)
 	CHECK(stat(side, &sb) == 0 && (sb.st_mode & 0077) == 0);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	umask(old);
-	CHECK_INT(cml_store_schema_version(), 4);
+	CHECK_INT(cml_store_schema_version(), 5);
 	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_STR(sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode)), "wal");
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'baseline_gen'"), 0);
