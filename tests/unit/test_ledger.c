@@ -403,7 +403,7 @@ sample_init(struct sample *x, const char *id)
 	x->contacts[1] = (cml_pair){ "Телефон рабочий", "+7 495 000-00-00" };
 	x->fields[0] = (cml_pair){ "Почтовый индекс", "101000" };
 	x->fields[1] = (cml_pair){ "Город", "Москва" };
-	x->rep[0] = (cml_representative){ "Контактное лицо", "md5-1", "Иван Петров" };
+	x->rep[0] = (cml_representative){ "Контактное лицо", "md5-1", "Иван Петров", NULL, 0 };
 	x->acc[0] = (cml_bank_account){ "40702810000000000001", "Банк", "044525225",
 		                        "30101810400000000225", "Москва, ул. Вавилова" };
 	x->party[0] = (cml_counterparty){
