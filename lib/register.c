@@ -15,6 +15,7 @@
  * of their statement's current row: valid until the cursor moves on.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -84,14 +85,15 @@ static const char *const queries[SQ_COUNT] = {
 	[SQ_RG_PERSON_HAS] = "SELECT 1 FROM cp_persons WHERE card = ?1 AND id = ?2",
 	[SQ_RG_CONTACT_ADD] = "INSERT OR IGNORE INTO cp_contacts(card, person, kind, value, key) "
 	                      "VALUES (?1, ?2, ?3, ?4, ?5)",
-	/* the card's own contact sorts first ('' before any person Ид) */
+	/* sorted by cml_register_find, not here: a sorter per lookup costs
+	 * more than the few rows it would sort */
 	[SQ_RG_FIND_CONTACT] = "SELECT c.id, t.person, coalesce(p.name, ''), "
 	                       "coalesce(c.inn_key, ''), c.kpp, c.head_id, c.kind, "
 	                       "c.marketplace FROM cp_contacts t "
 	                       "JOIN cp_cards c ON c.cid = t.card "
 	                       "LEFT JOIN cp_persons p ON p.card = t.card AND p.id = t.person "
 	                       "WHERE t.kind = ?1 AND t.key = ?2 AND t.key <> '' "
-	                       "AND c.deleted = 0 ORDER BY c.id, t.person",
+	                       "AND c.deleted = 0",
 	[SQ_RG_FIND_INN] = "SELECT id, '', '', inn_key, kpp, head_id, kind, marketplace "
 	                   "FROM cp_cards WHERE inn_key = ?1 AND deleted = 0 ORDER BY id",
 	[SQ_RG_M_PERSONS_COPY] = "INSERT OR IGNORE INTO cp_persons(card, id, name) "
@@ -715,6 +717,15 @@ cml_register_get(cml_store *s, const char *id, cml_cp_card *out)
 	return st;
 }
 
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const cml_register_hit *x = a, *y = b;
+	int c = strcmp(x->card_id, y->card_id);
+
+	return c != 0 ? c : strcmp(x->person_id, y->person_id);
+}
+
 cml_status
 cml_register_find(cml_store *s, cml_register_key key, const char *value,
                   const cml_register_hit **hits, size_t *n)
@@ -751,11 +762,6 @@ cml_register_find(cml_store *s, cml_register_key key, const char *value,
 	cml_arena_reset(&r->find_arena);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *card = col_text(q, 0);
-
-		/* rows come by card, the card's own contact first: one hit each */
-		if (k > 0 && strcmp(r->hits[k - 1].card_id, card) == 0)
-			continue;
 		if (k == r->hits_cap) {
 			size_t cap = r->hits_cap ? r->hits_cap * 2 : 8;
 			cml_register_hit *h = cml_realloc(r->hits, cap * sizeof(*h));
@@ -791,6 +797,16 @@ cml_register_find(cml_store *s, cml_register_key key, const char *value,
 	done_with(q);
 	if (st != CML_OK)
 		return st;
+	if (k > 1 && key != CML_REGKEY_INN) {
+		/* by card, the card's own contact ('' sorts first) before its
+		 * persons': one hit per card, the first */
+		qsort(r->hits, k, sizeof(*r->hits), hit_cmp);
+		size_t w = 1;
+		for (size_t i = 1; i < k; i++)
+			if (strcmp(r->hits[i].card_id, r->hits[w - 1].card_id) != 0)
+				r->hits[w++] = r->hits[i];
+		k = w;
+	}
 	*hits = k > 0 ? r->hits : NULL;
 	*n = k;
 	return CML_OK;
