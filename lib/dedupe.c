@@ -5,19 +5,20 @@
  * A few bulk scans of the register's tables, each one statement prepared
  * here and finalized before the next (the register's kept statements are
  * not disturbed), feed a union-find over card numbers: the cards are
- * numbered in Ид order by the first scan, and every later scan maps an Ид
- * to its number by binary search over that sorted list. Nothing per card
- * is a string but its Ид in one pool, so a million cards take a few tens
- * of megabytes and a few seconds.
+ * numbered in Ид order by the first scan, and every later scan maps the
+ * card's row number (cid) to its number by binary search. Nothing per
+ * card is a string but its Ид in one pool, so a million cards take a few
+ * tens of megabytes and a few seconds.
  *
- *  1. cards, in Ид order: branch, deleted, origin;
+ *  1. cards, in Ид order: branch, deleted, origin (and their cid, which
+ *     the other tables use, mapped to card numbers by binary search);
  *  2. INN+KPP: the cards of one valid INN and one KPP ("" included) are
  *     joined;
  *  3. contact persons by their Ид: one Ид on two cards joins them (and
  *     every person counts for the survivor);
  *  4. aliases whose Ид is a live card's Ид join the two cards;
- *  5. contacts by key: an email or phone key on cards of two clusters is
- *     a proposal, never a join (and every contact counts).
+ *  5. contacts: each counts for the survivor; by key, an email or phone
+ *     key on cards of two clusters is a proposal, never a join.
  *
  * A branch is never merged into its head: a union that would put a
  * branch (a card with a head) and a card without a head into one cluster
@@ -40,15 +41,19 @@
 #include "cml/register.h"
 #include "store_private.h"
 
-/* The register's tables as migration 5 made them (lib/store.c). */
+/* The register's tables as migration 5 made them (lib/store.c): cards
+ * numbered by cid, which the persons, contacts and aliases refer to. */
 #define SQL_CARDS                                                                        \
-	"SELECT id, head_id <> '', deleted, origin = 'register' FROM cp_cards ORDER BY id"
+	"SELECT cid, id, head_id <> '', deleted, origin = 'register' FROM cp_cards ORDER BY id"
 #define SQL_INN                                                                          \
-	"SELECT inn_key, kpp, id FROM cp_cards WHERE inn_key <> '' ORDER BY inn_key, kpp, id"
-#define SQL_HEADS "SELECT id, head_id FROM cp_cards WHERE head_id <> ''"
-#define SQL_PERSONS "SELECT id, card_id FROM cp_persons ORDER BY id, card_id"
-#define SQL_ALIASES "SELECT a.card_id, a.alias FROM cp_aliases a JOIN cp_cards c ON c.id = a.alias"
-#define SQL_CONTACTS "SELECT key, kind, card_id FROM cp_contacts ORDER BY key, card_id"
+	"SELECT inn_key, kpp, cid FROM cp_cards WHERE inn_key IS NOT NULL ORDER BY inn_key, kpp"
+#define SQL_HEADS "SELECT cid, head_id FROM cp_cards WHERE head_id <> ''"
+#define SQL_PERSONS "SELECT id, card FROM cp_persons ORDER BY id, card"
+#define SQL_ALIASES                                                                      \
+	"SELECT a.card, c.cid, a.id FROM cp_aliases a JOIN cp_cards c ON c.id = a.id"
+#define SQL_WEIGHT "SELECT card, count(*) FROM cp_contacts GROUP BY card"
+#define SQL_CONTACTS                                                                     \
+	"SELECT key, kind, card FROM cp_contacts WHERE key <> '' ORDER BY kind, key, card"
 
 enum {
 	F_BRANCH = 1,
@@ -84,6 +89,11 @@ struct dd {
 	size_t n, cap;
 	cml_buf ids;           /* the Ид, each with its NUL */
 	uint32_t *off;         /* card -> offset in ids */
+	int64_t *cid;          /* card -> cid */
+	struct cidmap {
+		int64_t cid;
+		int32_t card;
+	} *bycid;              /* sorted by cid */
 	int32_t *parent, *size, *head, *join, *surv;
 	uint32_t *weight;
 	uint8_t *flags;
@@ -98,6 +108,32 @@ static const char *
 id_of(const struct dd *d, int32_t c)
 {
 	return d->ids.data + d->off[c];
+}
+
+static int32_t
+card_of_cid(const struct dd *d, int64_t cid)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->bycid[mid].cid == cid)
+			return d->bycid[mid].card;
+		if (d->bycid[mid].cid < cid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int
+cmp_cid(const void *x, const void *y)
+{
+	const struct cidmap *a = x, *b = y;
+
+	return a->cid < b->cid ? -1 : a->cid > b->cid;
 }
 
 static int32_t
@@ -227,6 +263,10 @@ grow(struct dd *d)
 	if (off == NULL)
 		return nomem(d);
 	d->off = off;
+	int64_t *cid = cml_realloc(d->cid, cap * sizeof(*cid));
+	if (cid == NULL)
+		return nomem(d);
+	d->cid = cid;
 	uint8_t *fl = cml_realloc(d->flags, cap);
 	if (fl == NULL)
 		return nomem(d);
@@ -244,7 +284,7 @@ scan_cards(struct dd *d)
 	int rc;
 
 	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *id = col(q, 0);
+		const char *id = col(q, 1);
 
 		if (d->n == d->cap && (st = grow(d)) != CML_OK)
 			break;
@@ -253,14 +293,15 @@ scan_cards(struct dd *d)
 			break;
 		}
 		d->off[d->n] = (uint32_t)d->ids.len;
+		d->cid[d->n] = sqlite3_column_int64(q, 0);
 		if (!cml_buf_append(&d->ids, id, strlen(id) + 1)) {
 			st = nomem(d);
 			break;
 		}
-		d->flags[d->n] = (uint8_t)((sqlite3_column_int(q, 1) ? F_BRANCH | F_HAS_BRANCH
+		d->flags[d->n] = (uint8_t)((sqlite3_column_int(q, 2) ? F_BRANCH | F_HAS_BRANCH
 		                                                      : F_HAS_PLAIN) |
-		                           (sqlite3_column_int(q, 2) ? F_DELETED : 0) |
-		                           (sqlite3_column_int(q, 3) ? F_REGISTER : 0));
+		                           (sqlite3_column_int(q, 3) ? F_DELETED : 0) |
+		                           (sqlite3_column_int(q, 4) ? F_REGISTER : 0));
 		d->n++;
 	}
 	if (st == CML_OK && rc != SQLITE_DONE)
@@ -274,8 +315,13 @@ scan_cards(struct dd *d)
 	d->join = cml_malloc((d->n ? d->n : 1) * sizeof(int32_t));
 	d->surv = cml_malloc((d->n ? d->n : 1) * sizeof(int32_t));
 	d->weight = cml_calloc(d->n ? d->n : 1, sizeof(uint32_t));
-	if (!d->parent || !d->size || !d->head || !d->join || !d->surv || !d->weight)
+	d->bycid = cml_malloc((d->n ? d->n : 1) * sizeof(*d->bycid));
+	if (!d->parent || !d->size || !d->head || !d->join || !d->surv || !d->weight ||
+	    !d->bycid)
 		return nomem(d);
+	for (size_t c = 0; c < d->n; c++)
+		d->bycid[c] = (struct cidmap){d->cid[c], (int32_t)c};
+	qsort(d->bycid, d->n, sizeof(*d->bycid), cmp_cid);
 	for (size_t c = 0; c < d->n; c++) {
 		d->parent[c] = (int32_t)c;
 		d->size[c] = 1;
@@ -294,7 +340,7 @@ scan_heads(struct dd *d)
 	int rc = SQLITE_DONE;
 
 	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int32_t c = card_of(d, col(q, 0));
+		int32_t c = card_of_cid(d, sqlite3_column_int64(q, 0));
 
 		if (c >= 0)
 			d->head[c] = card_of(d, col(q, 1));
@@ -317,7 +363,7 @@ scan_inn(struct dd *d)
 
 	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *ci = col(q, 0), *ck = col(q, 1);
-		int32_t c = card_of(d, col(q, 2));
+		int32_t c = card_of_cid(d, sqlite3_column_int64(q, 2));
 
 		if (c < 0)
 			continue;
@@ -351,7 +397,7 @@ scan_persons(struct dd *d)
 
 	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *pid = col(q, 0);
-		int32_t c = card_of(d, col(q, 1));
+		int32_t c = card_of_cid(d, sqlite3_column_int64(q, 1));
 
 		if (c < 0)
 			continue;
@@ -384,13 +430,34 @@ scan_aliases(struct dd *d)
 	int rc = SQLITE_DONE;
 
 	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int32_t a = card_of(d, col(q, 0)), b = card_of(d, col(q, 1));
+		int32_t a = card_of_cid(d, sqlite3_column_int64(q, 0));
+		int32_t b = card_of_cid(d, sqlite3_column_int64(q, 1));
 
 		if (a >= 0 && b >= 0 && a != b)
-			st = join(d, a, b, K_ID, col(q, 1));
+			st = join(d, a, b, K_ID, col(q, 2));
 	}
 	if (st == CML_OK && rc != SQLITE_DONE)
 		st = store_db_fail(d->s, "dedupe: reading the aliases");
+	sqlite3_finalize(q);
+	return st;
+}
+
+/* 5a: the contacts of each card count for the survivor. */
+static cml_status
+scan_weight(struct dd *d)
+{
+	sqlite3_stmt *q = NULL;
+	cml_status st = prepare(d, SQL_WEIGHT, &q);
+	int rc = SQLITE_DONE;
+
+	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int32_t c = card_of_cid(d, sqlite3_column_int64(q, 0));
+
+		if (c >= 0)
+			d->weight[c] += (uint32_t)sqlite3_column_int64(q, 1);
+	}
+	if (st == CML_OK && rc != SQLITE_DONE)
+		st = store_db_fail(d->s, "dedupe: counting the contacts");
 	sqlite3_finalize(q);
 	return st;
 }
@@ -451,14 +518,13 @@ scan_contacts(struct dd *d)
 
 	while (st == CML_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *key = col(q, 0);
-		int32_t c = card_of(d, col(q, 2));
+		int k2 = sqlite3_column_int(q, 1);
+		int32_t c = card_of_cid(d, sqlite3_column_int64(q, 2));
 
-		if (c < 0)
+		if (c < 0 || key[0] == '\0')
 			continue;
-		d->weight[c]++;
-		if (key[0] == '\0')
-			continue;
-		if (last.data == NULL || strcmp(key, last.data) != 0) {
+		if (last.data == NULL || strcmp(key, last.data) != 0 ||
+		    (k2 == CML_CONTACT_PHONE) != (kind == K_PHONE)) {
 			if (g.n > 1 && (st = weak_group(d, &g, kind, last.data)) != CML_OK)
 				break;
 			g.n = 0;
@@ -467,7 +533,7 @@ scan_contacts(struct dd *d)
 				st = nomem(d);
 				break;
 			}
-			kind = sqlite3_column_int(q, 1) == CML_CONTACT_PHONE ? K_PHONE : K_EMAIL;
+			kind = k2 == CML_CONTACT_PHONE ? K_PHONE : K_EMAIL;
 		}
 		if (g.n > 0 && g.card[g.n - 1] == c)
 			continue;
@@ -531,6 +597,8 @@ dd_free(struct dd *d)
 	cml_buf_free(&d->ids);
 	cml_buf_free(&d->keys);
 	cml_free(d->off);
+	cml_free(d->cid);
+	cml_free(d->bycid);
 	cml_free(d->flags);
 	cml_free(d->parent);
 	cml_free(d->size);
@@ -558,7 +626,8 @@ cml_dedupe(cml_store *s, bool apply, cml_dedupe_fn *fn, void *ud, cml_dedupe_sta
 		goto out;
 	if ((st = scan_cards(&d)) != CML_OK || (st = scan_heads(&d)) != CML_OK ||
 	    (st = scan_inn(&d)) != CML_OK || (st = scan_persons(&d)) != CML_OK ||
-	    (st = scan_aliases(&d)) != CML_OK || (st = scan_contacts(&d)) != CML_OK)
+	    (st = scan_aliases(&d)) != CML_OK || (st = scan_weight(&d)) != CML_OK ||
+	    (st = scan_contacts(&d)) != CML_OK)
 		goto out;
 	st0.cards = (int64_t)d.n;
 

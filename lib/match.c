@@ -452,7 +452,7 @@ keys_of(cml_matcher *m, const cml_counterparty *b, struct keys *k)
 		if (k->email.key[0] == '\0')
 			email_of(m, k, b->representatives[r].contacts,
 			         b->representatives[r].n_contacts);
-	st = cml_inn_check(b->inn, k->inn, NULL, &why);
+	st = cml_inn_check(nz(b->inn), k->inn, NULL, &why);
 	if (st != CML_OK) {
 		k->inn[0] = '\0';
 		if (st != CML_END) {
@@ -461,7 +461,7 @@ keys_of(cml_matcher *m, const cml_counterparty *b, struct keys *k)
 			     why ? why : "invalid");
 		}
 	}
-	st = cml_kpp_check(b->kpp, k->kpp, &why);
+	st = cml_kpp_check(nz(b->kpp), k->kpp, &why);
 	if (st != CML_OK) {
 		k->kpp[0] = '\0';
 		if (st != CML_END)
@@ -470,7 +470,7 @@ keys_of(cml_matcher *m, const cml_counterparty *b, struct keys *k)
 	}
 	for (size_t j = 0; j < b->n_contacts && k->phone[0] == '\0'; j++)
 		if (cml_contact_type(b->contacts[j].name) == CML_CONTACT_PHONE &&
-		    cml_phone_key(b->contacts[j].value, k->phone, NULL) != CML_OK)
+		    cml_phone_key(nz(b->contacts[j].value), k->phone, NULL) != CML_OK)
 			k->phone[0] = '\0';
 	k->name = nz(b->name)[0] ? b->name
 	          : nz(b->official_name)[0] ? b->official_name
