@@ -96,6 +96,7 @@ struct dd {
 	} *bycid;              /* sorted by cid */
 	int32_t *parent, *size, *head, *join, *surv;
 	uint32_t *weight;
+	uint32_t *stamp, group; /* weak_group's roots seen, by group */
 	uint8_t *flags;
 	cml_buf keys;          /* the keys of edges */
 	struct edge *edges;
@@ -316,8 +317,9 @@ scan_cards(struct dd *d)
 	d->surv = cml_malloc((d->n ? d->n : 1) * sizeof(int32_t));
 	d->weight = cml_calloc(d->n ? d->n : 1, sizeof(uint32_t));
 	d->bycid = cml_malloc((d->n ? d->n : 1) * sizeof(*d->bycid));
+	d->stamp = cml_calloc(d->n ? d->n : 1, sizeof(uint32_t));
 	if (!d->parent || !d->size || !d->head || !d->join || !d->surv || !d->weight ||
-	    !d->bycid)
+	    !d->bycid || !d->stamp)
 		return nomem(d);
 	for (size_t c = 0; c < d->n; c++)
 		d->bycid[c] = (struct cidmap){d->cid[c], (int32_t)c};
@@ -479,23 +481,21 @@ struct group {
 };
 
 /* A weak key on cards of several clusters: each other cluster is proposed
- * to the first (a star, not every pair). */
+ * to the first card's (a star, not every pair), once: the roots seen in
+ * this group carry its stamp. */
 static cml_status
 weak_group(struct dd *d, struct group *g, enum kkind kind, const char *key)
 {
-	int32_t e = -1;
+	int32_t e = -1, a = g->card[0];
 
+	d->group++;
+	d->stamp[find(d, a)] = d->group;
 	for (size_t j = 1; j < g->n; j++) {
-		int32_t a = g->card[0], b = g->card[j];
-		bool seen = false;
+		int32_t b = g->card[j], rb = find(d, b);
 
-		if (find(d, a) == find(d, b) || related(d, a, b))
+		if (d->stamp[rb] == d->group || related(d, a, b))
 			continue;
-		/* one proposal per cluster of the group */
-		for (size_t k = 1; k < j && !seen; k++)
-			seen = find(d, g->card[k]) == find(d, b);
-		if (seen)
-			continue;
+		d->stamp[rb] = d->group;
 		if (e < 0 && (e = new_edge(d, kind, key)) < 0)
 			return nomem(d);
 		cml_status st = propose(d, a, b, e);
@@ -606,6 +606,7 @@ dd_free(struct dd *d)
 	cml_free(d->join);
 	cml_free(d->surv);
 	cml_free(d->weight);
+	cml_free(d->stamp);
 	cml_free(d->edges);
 	cml_free(d->props);
 }
