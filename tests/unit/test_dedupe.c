@@ -290,6 +290,13 @@ bench(long n)
 	       "%ld MiB\n",
 	       now_s() - t0, rows, (long long)ds.clusters, (long long)ds.merged,
 	       (long long)ds.proposals, ru.ru_maxrss / 1024);
+	if (st == CML_OK && cml_store_run_begin(s, "bench") == CML_OK) {
+		t0 = now_s();
+		st = cml_dedupe(s, true, NULL, NULL, &ds);
+		printf("apply (rolled back): %.2f s, %lld merged\n", now_s() - t0,
+		       (long long)ds.merged);
+		cml_store_run_rollback(s);
+	}
 	cml_store_close(s);
 	return st == CML_OK ? 0 : 1;
 }
