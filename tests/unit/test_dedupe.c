@@ -82,14 +82,13 @@ plant(cml_store *s)
 static int
 collect(void *ud, const cml_dedupe_row *r)
 {
-	char line[256];
+	char *plan = ud;
+	size_t used = strlen(plan);
+	int n = snprintf(plan + used, 4096 - used, "%lld %s %s %s %s %s\n", (long long)r->cluster,
+	                 r->survivor, r->card_id, r->merge ? "merge" : "propose", r->key_kind,
+	                 r->key);
 
-	snprintf(line, sizeof(line), "%lld %s %s %s %s %s\n", (long long)r->cluster, r->survivor,
-	         r->card_id, r->merge ? "merge" : "propose", r->key_kind, r->key);
-	if (strlen((char *)ud) + strlen(line) >= 4096)
-		return 1;
-	strcat((char *)ud, line);
-	return 0;
+	return n < 0 || (size_t)n >= 4096 - used;
 }
 
 static int
