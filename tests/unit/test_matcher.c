@@ -8,7 +8,9 @@
  * Ид, idempotency (a second run writes nothing and gives the same
  * cards), --rule and making the duplicates that "email OR INN" does
  * not, and the reports of an invalid INN, an email that is none and a
- * buyer without keys.
+ * buyer without keys; and every buyer of the corpus order files, matched
+ * twice against one register: the second pass writes nothing and books
+ * every buyer to the same card.
  *
  * "test_matcher --bench [CARDS [BUYERS]]" (default 100000 and 10000)
  * fills a register and matches buyers mixing the table's rows in one
@@ -24,6 +26,7 @@
 
 #include "cml/keys.h"
 #include "cml/match.h"
+#include "cml/reader.h"
 #include "cml/register.h"
 #include "cml/store.h"
 #include "harness.h"
@@ -699,6 +702,133 @@ test_buyer_of(void)
 	CHECK(cml_match_buyer_of(&d) == NULL);
 }
 
+/* ---- the corpus ---- */
+
+/* The card of each buyer of the first pass, in reading order. */
+static char (*corpus_cards)[40];
+static size_t corpus_n, corpus_cap;
+
+static void
+corpus_file(cml_matcher *m, cml_reader *r, const char *path, bool second)
+{
+	const cml_item *it;
+	cml_status st = cml_reader_open_file(r, path);
+	cml_match_result res;
+
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
+		const cml_document *d;
+		const cml_counterparty *b;
+
+		if (it->kind != CML_ITEM_DOCUMENT)
+			continue;
+		d = &it->u.document;
+		b = cml_match_buyer_of(d);
+		if (d->basis != NULL || b == NULL)
+			continue;
+		CHECK(cml_matcher_buyer(m, d, b, &res) == CML_OK);
+		const char *card = res.card ? res.card->id : "-";
+		if (!second) {
+			if (corpus_n == corpus_cap) {
+				size_t cap = corpus_cap ? corpus_cap * 2 : 64;
+				char(*v)[40] = realloc(corpus_cards, cap * sizeof(*v));
+				if (v == NULL)
+					return;
+				corpus_cards = v;
+				corpus_cap = cap;
+			}
+			snprintf(corpus_cards[corpus_n++], 40, "%s", card);
+			CHECK(res.card != NULL || res.decision == CML_DEC_REVIEW ||
+			      res.decision == CML_DEC_SKIP);
+		} else {
+			CHECK(corpus_n < corpus_cap);
+			if (corpus_n < corpus_cap)
+				CHECK_STR(card, corpus_cards[corpus_n]);
+			corpus_n++;
+			CHECK(!res.card_new && !res.person_new && !res.inn_filled);
+		}
+	}
+	if (st != CML_END)
+		fprintf(stderr, "  %s: %s\n", path, cml_reader_errmsg(r));
+	CHECK_INT(st, CML_END);
+}
+
+static int
+corpus_pass(cml_store *s, bool second)
+{
+	char line[2048], file[4096];
+	FILE *fp = fopen(CORPUS "/SOURCES.tsv", "r");
+	cml_reader *r = cml_reader_new(NULL);
+	cml_matcher *m = matcher(s, CML_MATCH_OR, NULL, 0);
+	int files = 0;
+
+	CHECK(r != NULL && m != NULL);
+	if (r == NULL || m == NULL)
+		goto out;
+	CHECK(cml_store_run_begin(s, "corpus") == CML_OK);
+	corpus_n = 0;
+	if (fp != NULL) {
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			char *tab, *kind = NULL;
+			int col = 0;
+
+			line[strcspn(line, "\n")] = '\0';
+			for (char *p = line; (tab = strchr(p, '\t')) != NULL; p = tab + 1) {
+				*tab = '\0';
+				if (++col == 5)
+					kind = tab + 1;
+			}
+			if (kind == NULL || strcmp(kind, "orders") != 0)
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", CORPUS, line);
+			corpus_file(m, r, file, second);
+			files++;
+		}
+	} else {
+		/* without shared/: the copies of real order files */
+		static const char *const copies[] = {
+			"dobromyslov__commerceml-parser__data_bitrix-query-response-full.xml",
+			"lexxkrt__laravel-catalog-with-1c-exchange__resources_views_orders.xml",
+		};
+		for (size_t k = 0; k < sizeof(copies) / sizeof(copies[0]); k++) {
+			snprintf(file, sizeof(file), "%s/corpus/%s", TESTDATA, copies[k]);
+			corpus_file(m, r, file, second);
+			files++;
+		}
+	}
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+out:
+	if (fp != NULL)
+		fclose(fp);
+	cml_matcher_free(m);
+	cml_reader_free(r);
+	return files;
+}
+
+static void
+test_corpus(void)
+{
+	cml_store *s = open_new();
+	cml_register_counts c1, c2;
+	int files;
+
+	if (s == NULL)
+		return;
+	n_warned = 0;
+	files = corpus_pass(s, false);
+	CHECK(cml_register_count(s, &c1) == CML_OK);
+	CHECK(corpus_pass(s, true) == files);
+	CHECK(cml_register_count(s, &c2) == CML_OK);
+	CHECK(same_counts(&c1, &c2));
+	printf("corpus: %d order files, %zu buyers, %lld cards, %lld persons, %lld reviews\n",
+	       files, corpus_n, (long long)c1.cards, (long long)c1.persons,
+	       (long long)c1.reviews_open);
+	CHECK(files > 0 && corpus_n > 0 && c1.cards > 0);
+	free(corpus_cards);
+	corpus_cards = NULL;
+	corpus_cap = 0;
+	cml_store_close(s);
+}
+
 /* A valid 10-digit INN made from n (DOMAIN.md A2's check digit). */
 static void
 make_inn(long n, char out[11])
@@ -855,6 +985,7 @@ main(int argc, char **argv)
 	RUN(test_rule_and);
 	RUN(test_reports);
 	RUN(test_buyer_of);
+	RUN(test_corpus);
 out:
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
