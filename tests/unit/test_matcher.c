@@ -366,6 +366,34 @@ test_branch(void)
 	cml_store_close(s);
 }
 
+/* --kpp ignore: one card per INN, a new KPP is a contact person */
+static void
+test_kpp_ignore(void)
+{
+	cml_store *s = open_new();
+	cml_matcher *m = NULL;
+	cml_match_opts o;
+	cml_match_result r;
+
+	if (s == NULL)
+		return;
+	CHECK(cml_store_run_begin(s, "test") == CML_OK);
+	CHECK(put_card(s, "head", "Вега", INN_B, KPP_1, NULL, "office@vega.ru"));
+	memset(&o, 0, sizeof(o));
+	o.kpp = CML_KPP_IGNORE;
+	m = cml_matcher_new(s, &o);
+	CHECK(match(m, &(struct spec){"1", NULL, "Вега филиал", "ООО \"Вега\"", INN_B, KPP_2,
+	                              "olga@vega.ru", NULL, "Ольга"},
+	            &r) == CML_OK);
+	CHECK(r.decision == CML_DEC_INN && !r.card_new);
+	CHECK(r.card != NULL && r.card && strcmp(r.card->id, "head") == 0);
+	CHECK(r.person != NULL && r.person_new);
+	CHECK_INT(n_persons(s, "head"), 1);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	cml_matcher_free(m);
+	cml_store_close(s);
+}
+
 static void
 test_conflict_and_resolve(void)
 {
@@ -978,6 +1006,7 @@ main(int argc, char **argv)
 	RUN(test_seed_story);
 	RUN(test_new_legal_entity);
 	RUN(test_branch);
+	RUN(test_kpp_ignore);
 	RUN(test_conflict_and_resolve);
 	RUN(test_email_fills_inn);
 	RUN(test_marketplace_and_id);
