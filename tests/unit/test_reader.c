@@ -866,56 +866,9 @@ test_fidelity(void)
  * Представитель (and its Контакты with them, or beside the nested
  * Контрагент); 1C 2.09 and 3.1 put all of it directly under the
  * Представитель; the invented <Телефон>/<Email> forms too. An order's
- * buyer and a Контрагенты package alike.
+ * buyer (good-representatives.xml) and a 3.1 Контрагенты package
+ * (good-representatives-31.xml) alike.
  */
-static const char reps_xml[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<КоммерческаяИнформация ВерсияСхемы=\"2.10\">\n"
-	"<Документ><Ид>o1</Ид><Номер>1</Номер><Дата>2026-11-30</Дата>"
-	"<ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль>"
-	"<Валюта>RUB</Валюта><Сумма>10</Сумма>\n"
-	"<Контрагенты><Контрагент><Ид>b1</Ид><Наименование>ООО Ромашка</Наименование>"
-	"<Контакты><Контакт><Тип>Электронная почта</Тип><Значение>office@romashka.ru</Значение>"
-	"</Контакт></Контакты>\n"
-	"<Представители>\n"
-	/* Bitrix: the contacts in the nested Контрагент */
-	"<Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>p1</Ид>"
-	"<Наименование>Иванов Иван</Наименование>"
-	"<Контакты><Контакт><Тип>Электронная почта</Тип><Значение>ivan@romashka.ru</Значение>"
-	"</Контакт><Контакт><Тип>Телефон рабочий</Тип><Значение>+7 912 345-67-89</Значение>"
-	"</Контакт></Контакты></Контрагент></Представитель>\n"
-	/* Bitrix nesting, the contacts beside the nested Контрагент */
-	"<Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>p2</Ид>"
-	"<Наименование>Петров Пётр</Наименование></Контрагент>"
-	"<Контакты><Контакт><Тип>Почта</Тип><Значение>petr@romashka.ru</Значение></Контакт>"
-	"</Контакты></Представитель>\n"
-	/* 1C: everything under the Представитель, Представление for the value */
-	"<Представитель><Отношение>Контактное лицо</Отношение><Ид>p3</Ид>"
-	"<Наименование>Сидорова Анна</Наименование>"
-	"<Контакты><Контакт><Тип>Телефон</Тип><Представление>8 (495) 111-22-33</Представление>"
-	"</Контакт></Контакты></Представитель>\n"
-	/* the invented forms */
-	"<Представитель><Отношение>Контактное лицо</Отношение><Ид>p4</Ид>"
-	"<Наименование>Кузнецов</Наименование><Телефон>89161234567</Телефон>"
-	"<Email>k@romashka.ru</Email></Представитель>\n"
-	/* a representative with no contacts at all */
-	"<Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>p5</Ид>"
-	"<Наименование>Без контактов</Наименование></Контрагент></Представитель>\n"
-	"</Представители><Роль>Покупатель</Роль></Контрагент></Контрагенты>\n"
-	"</Документ>\n"
-	"</КоммерческаяИнформация>\n";
-
-static const char reps_package_xml[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<КоммерческаяИнформация ВерсияСхемы=\"3.1\">\n"
-	"<Контрагенты СодержитТолькоИзменения=\"false\"><Контрагент><Ид>c1</Ид>"
-	"<Наименование>ООО Ромашка</Наименование><ИНН>7707083893</ИНН>"
-	"<Представители><Представитель><Отношение>Контактное лицо</Отношение><Ид>p1</Ид>"
-	"<Наименование>Иванов Иван</Наименование><Контакты><Контакт><Тип>Почта</Тип>"
-	"<Значение>ivan@romashka.ru</Значение></Контакт></Контакты></Представитель>"
-	"</Представители></Контрагент></Контрагенты>\n"
-	"</КоммерческаяИнформация>\n";
-
 static void
 check_rep(const cml_representative *p, const char *id, const char *name, size_t n,
           const char *type0, const char *value0, const char *type1, const char *value1)
@@ -946,7 +899,7 @@ test_representatives(void)
 	cml_status st;
 	int docs = 0, parties = 0;
 
-	st = cml_reader_open_memory(r, reps_xml, sizeof(reps_xml) - 1, "reps.xml");
+	st = cml_reader_open_file(r, R("good-representatives.xml"));
 	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
 		if (it->kind != CML_ITEM_DOCUMENT)
 			continue;
@@ -977,8 +930,7 @@ test_representatives(void)
 	cml_reader_free(r);
 
 	r = cml_reader_new(NULL);
-	st = cml_reader_open_memory(r, reps_package_xml, sizeof(reps_package_xml) - 1,
-	                            "contragents.xml");
+	st = cml_reader_open_file(r, R("good-representatives-31.xml"));
 	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
 		if (it->kind != CML_ITEM_COUNTERPARTY)
 			continue;
