@@ -860,6 +860,93 @@ test_fidelity(void)
 	}
 }
 
+/*
+ * A contact person's own Контакты, in every place a system puts them:
+ * Bitrix nests Отношение, Ид and Наименование in a Контрагент inside the
+ * Представитель (and its Контакты with them, or beside the nested
+ * Контрагент); 1C 2.09 and 3.1 put all of it directly under the
+ * Представитель; the invented <Телефон>/<Email> forms too. An order's
+ * buyer (good-representatives.xml) and a 3.1 Контрагенты package
+ * (good-representatives-31.xml) alike.
+ */
+static void
+check_rep(const cml_representative *p, const char *id, const char *name, size_t n,
+          const char *type0, const char *value0, const char *type1, const char *value1)
+{
+	CHECK_STR(p->id, id);
+	CHECK_STR(p->name, name);
+	CHECK_STR(p->relation, "Контактное лицо");
+	CHECK_INT(p->n_contacts, n);
+	if (p->n_contacts != n)
+		return;
+	if (n == 0) {
+		CHECK(p->contacts == NULL);
+		return;
+	}
+	CHECK_STR(p->contacts[0].name, type0);
+	CHECK_STR(p->contacts[0].value, value0);
+	if (n > 1) {
+		CHECK_STR(p->contacts[1].name, type1);
+		CHECK_STR(p->contacts[1].value, value1);
+	}
+}
+
+static void
+test_representatives(void)
+{
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *it;
+	cml_status st;
+	int docs = 0, parties = 0;
+
+	st = cml_reader_open_file(r, R("good-representatives.xml"));
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
+		if (it->kind != CML_ITEM_DOCUMENT)
+			continue;
+		docs++;
+		const cml_document *d = &it->u.document;
+		CHECK_INT(d->n_counterparties, 1);
+		if (d->n_counterparties != 1)
+			continue;
+		const cml_counterparty *c = &d->counterparties[0];
+		/* the buyer's own contacts stay the buyer's */
+		CHECK_INT(c->n_contacts, 1);
+		CHECK_STR(c->contacts[0].value, "office@romashka.ru");
+		CHECK_INT(c->n_representatives, 5);
+		if (c->n_representatives != 5)
+			continue;
+		check_rep(&c->representatives[0], "p1", "Иванов Иван", 2, "Электронная почта",
+		          "ivan@romashka.ru", "Телефон рабочий", "+7 912 345-67-89");
+		check_rep(&c->representatives[1], "p2", "Петров Пётр", 1, "Почта",
+		          "petr@romashka.ru", NULL, NULL);
+		check_rep(&c->representatives[2], "p3", "Сидорова Анна", 1, "Телефон",
+		          "8 (495) 111-22-33", NULL, NULL);
+		check_rep(&c->representatives[3], "p4", "Кузнецов", 2, "Телефон", "89161234567",
+		          "Почта", "k@romashka.ru");
+		check_rep(&c->representatives[4], "p5", "Без контактов", 0, NULL, NULL, NULL, NULL);
+	}
+	CHECK_INT(st, CML_END);
+	CHECK_INT(docs, 1);
+	cml_reader_free(r);
+
+	r = cml_reader_new(NULL);
+	st = cml_reader_open_file(r, R("good-representatives-31.xml"));
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
+		if (it->kind != CML_ITEM_COUNTERPARTY)
+			continue;
+		parties++;
+		const cml_counterparty *c = &it->u.counterparty;
+		CHECK_INT(c->n_contacts, 0);
+		CHECK_INT(c->n_representatives, 1);
+		if (c->n_representatives == 1)
+			check_rep(&c->representatives[0], "p1", "Иванов Иван", 1, "Почта",
+			          "ivan@romashka.ru", NULL, NULL);
+	}
+	CHECK_INT(st, CML_END);
+	CHECK_INT(parties, 1);
+	cml_reader_free(r);
+}
+
 int
 main(void)
 {
@@ -877,5 +964,6 @@ main(void)
 	RUN(test_alloc_failures);
 	RUN(test_errors_are_sticky);
 	RUN(test_fidelity);
+	RUN(test_representatives);
 	return harness_done();
 }
