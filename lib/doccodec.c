@@ -7,10 +7,12 @@
  * every ledger revision (cmlkit-db(5)): the order of the fields, the
  * value encoding and the table of common strings never change within a
  * format version (the first byte); a new member of model.h goes at the
- * end of its shape with a new format version, and the decoder keeps
- * reading the old one.
+ * end of its shape with a new format version (its field's "since"), and
+ * the decoder keeps reading the old ones (a member newer than the bytes
+ * is left empty).
  *
- * Stored form, format 1:
+ * Stored form, format 2 (format 1 is the same without a representative's
+ * contacts):
  *
  *     doc    = 0x01 object(document)
  *     object = the fields of its shape, in order, each as
@@ -26,15 +28,25 @@
  * are not content, each string trimmed (ASCII whitespace and U+00A0),
  * NULL and "" alike, numbers as cml_num_canon gives them (a value that
  * is no number stays text), each as varint length and bytes; booleans
- * and tristates one byte; arrays a varint count. Every field is always
- * written, so the form is unambiguous.
+ * and tristates one byte; arrays a varint count. Every field of format 1
+ * is always written, so the form is unambiguous.
+ *
+ * A member added after fingerprints were stored (since > 1: a
+ * representative's contacts) is not in that walk, or every stored order
+ * would look changed once. When a document carries any of them, a
+ * trailer follows: the same walk again writing only those members (whole,
+ * as above), in document order, the counts of the arrays around them
+ * known from the first walk and not repeated. A document without them
+ * keeps its form; one with them cannot be confused with one without
+ * (the trailer is extra bytes after a walk whose end is known).
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "doccodec.h"
 
-#define FORMAT 1
+#define FORMAT 2       /* of the stored form */
+#define CANON_FORMAT 1 /* of the canonical form: never changes */
 #define NUM_MAX 128 /* a canonical number longer than this is kept as text */
 
 enum fkind { F_STR, F_NUM, F_BOOL, F_TRI, F_UINT, F_ARR, F_SUB };
@@ -48,6 +60,7 @@ struct field {
 	size_t count_off;          /* F_ARR: its size_t count */
 	const struct shape *shape; /* F_ARR, F_SUB */
 	const char *name;          /* the element, for what changed */
+	unsigned since;            /* the stored format that added it */
 };
 
 struct shape {
@@ -57,12 +70,15 @@ struct shape {
 	const struct field *f;
 };
 
-#define STR(T, m, nm) { F_STR, true, offsetof(T, m), 0, NULL, nm }
-#define NUM(T, m, nm) { F_NUM, true, offsetof(T, m), 0, NULL, nm }
-#define BOOL(T, m, nm) { F_BOOL, true, offsetof(T, m), 0, NULL, nm }
-#define TRI(T, m, nm) { F_TRI, true, offsetof(T, m), 0, NULL, nm }
-#define ARR(T, m, c, sh, nm) { F_ARR, true, offsetof(T, m), offsetof(T, c), &sh, nm }
-#define SUB(T, m, sh, nm) { F_SUB, true, offsetof(T, m), 0, &sh, nm }
+#define STR(T, m, nm) { F_STR, true, offsetof(T, m), 0, NULL, nm, 1 }
+#define NUM(T, m, nm) { F_NUM, true, offsetof(T, m), 0, NULL, nm, 1 }
+#define BOOL(T, m, nm) { F_BOOL, true, offsetof(T, m), 0, NULL, nm, 1 }
+#define TRI(T, m, nm) { F_TRI, true, offsetof(T, m), 0, NULL, nm, 1 }
+#define ARR(T, m, c, sh, nm) { F_ARR, true, offsetof(T, m), offsetof(T, c), &sh, nm, 1 }
+#define SUB(T, m, sh, nm) { F_SUB, true, offsetof(T, m), 0, &sh, nm, 1 }
+/* a member added by a later format, at the end of its shape */
+#define ARR_SINCE(T, m, c, sh, nm, v) \
+	{ F_ARR, true, offsetof(T, m), offsetof(T, c), &sh, nm, v }
 #define SHAPE(name, T, fields) \
 	static const struct shape name = { #T, sizeof(T), CML_ARRAY_LEN(fields), fields }
 
@@ -107,6 +123,7 @@ static const struct field rep_f[] = {
 	STR(cml_representative, relation, "Отношение"),
 	STR(cml_representative, id, "Ид"),
 	STR(cml_representative, name, "Наименование"),
+	ARR_SINCE(cml_representative, contacts, n_contacts, pair_s, "Контакты", 2),
 };
 SHAPE(rep_s, cml_representative, rep_f);
 
@@ -130,7 +147,7 @@ struct str1 {
 	const char *s;
 };
 static const struct field str1_f[] = {
-	{ F_STR, true, offsetof(struct str1, s), 0, NULL, "Ид" },
+	{ F_STR, true, offsetof(struct str1, s), 0, NULL, "Ид", 1 },
 };
 SHAPE(str1_s, struct str1, str1_f);
 
@@ -162,7 +179,7 @@ static const struct field party_f[] = {
 	ARR(cml_counterparty, accounts, n_accounts, account_s, "РасчетныеСчета"),
 	/* the flag of a Контрагенты package, not of an order */
 	{ F_TRI, false, offsetof(cml_counterparty, only_changes), 0, NULL,
-	  "СодержитТолькоИзменения" },
+	  "СодержитТолькоИзменения", 1 },
 };
 SHAPE(party_s, cml_counterparty, party_f);
 
@@ -215,7 +232,7 @@ static const struct field doc_f[] = {
 	STR(cml_document, basis, "Основание"),
 	BOOL(cml_document, deleted, "ПометкаУдаления"),
 	/* where the order stood in a 3.1 file, not what it says */
-	{ F_UINT, false, offsetof(cml_document, container), 0, NULL, "Контейнер" },
+	{ F_UINT, false, offsetof(cml_document, container), 0, NULL, "Контейнер", 1 },
 	ARR(cml_document, counterparties, n_counterparties, party_s, "Контрагенты"),
 	ARR(cml_document, lines, n_lines, line_s, "Товары"),
 	ARR(cml_document, taxes, n_taxes, tax_s, "Налоги"),
@@ -483,17 +500,42 @@ put_canon_str(cml_buf *b, const char *s, bool number)
 
 /* ---- the walk ---- */
 
-static bool encode_obj(cml_buf *b, const struct shape *sh, const void *obj, bool canon);
+/* The walks: the stored form, the canonical form's format-1 members,
+ * its trailer of the members added since. */
+enum walk { W_STORED, W_CANON, W_LATE };
+
+static bool encode_obj(cml_buf *b, const struct shape *sh, const void *obj, enum walk w);
 
 static bool
-encode_field(cml_buf *b, const struct field *f, const void *obj, bool canon)
+encode_field(cml_buf *b, const struct field *f, const void *obj, enum walk w)
 {
 	const char *p = (const char *)obj + f->off;
 
+	if (w == W_LATE) {
+		const char *a;
+		size_t n;
+
+		/* a later member whole; around it, only the way down */
+		if (f->since > 1)
+			return encode_field(b, f, obj, W_CANON);
+		switch (f->kind) {
+		case F_ARR:
+			a = get_ptr(obj, f->off);
+			n = a == NULL ? 0 : get_size(obj, f->count_off);
+			for (size_t i = 0; i < n; i++)
+				if (!encode_obj(b, f->shape, a + i * f->shape->size, W_LATE))
+					return false;
+			return true;
+		case F_SUB:
+			return encode_obj(b, f->shape, p, W_LATE);
+		default:
+			return true;
+		}
+	}
 	switch (f->kind) {
 	case F_STR:
 	case F_NUM:
-		if (canon)
+		if (w == W_CANON)
 			return put_canon_str(b, get_str(obj, f->off), f->kind == F_NUM);
 		return put_stored_str(b, get_str(obj, f->off));
 	case F_BOOL: {
@@ -520,38 +562,76 @@ encode_field(cml_buf *b, const struct field *f, const void *obj, bool canon)
 		if (!put_varint(b, n))
 			return false;
 		for (size_t i = 0; i < n; i++)
-			if (!encode_obj(b, f->shape, a + i * f->shape->size, canon))
+			if (!encode_obj(b, f->shape, a + i * f->shape->size, w))
 				return false;
 		return true;
 	}
 	case F_SUB:
-		return encode_obj(b, f->shape, p, canon);
+		return encode_obj(b, f->shape, p, w);
 	}
 	return false;
 }
 
 static bool
-encode_obj(cml_buf *b, const struct shape *sh, const void *obj, bool canon)
+encode_obj(cml_buf *b, const struct shape *sh, const void *obj, enum walk w)
 {
 	for (size_t i = 0; i < sh->n; i++) {
-		if (canon && !sh->f[i].content)
+		if (w != W_STORED && !sh->f[i].content)
 			continue;
-		if (!encode_field(b, &sh->f[i], obj, canon))
+		if (w == W_CANON && sh->f[i].since > 1)
+			continue;
+		if (!encode_field(b, &sh->f[i], obj, w))
 			return false;
 	}
 	return true;
 }
 
+/* Whether obj carries a content member added after format 1 (the only
+ * kind so far: an array, present when it has elements). */
+static bool
+has_late(const struct shape *sh, const void *obj)
+{
+	for (size_t i = 0; i < sh->n; i++) {
+		const struct field *f = &sh->f[i];
+		const char *a;
+		size_t n;
+
+		if (!f->content)
+			continue;
+		switch (f->kind) {
+		case F_ARR:
+			a = get_ptr(obj, f->off);
+			n = a == NULL ? 0 : get_size(obj, f->count_off);
+			if (f->since > 1 && n > 0)
+				return true;
+			for (size_t k = 0; f->since == 1 && k < n; k++)
+				if (has_late(f->shape, a + k * f->shape->size))
+					return true;
+			break;
+		case F_SUB:
+			if (has_late(f->shape, (const char *)obj + f->off))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
 bool
 doc_encode(cml_buf *b, const cml_document *doc)
 {
-	return put_byte(b, FORMAT) && encode_obj(b, &doc_s, doc, false);
+	return put_byte(b, FORMAT) && encode_obj(b, &doc_s, doc, W_STORED);
 }
 
 bool
 doc_canon(cml_buf *b, const cml_document *doc)
 {
-	return put_byte(b, 'C') && put_byte(b, FORMAT) && encode_obj(b, &doc_s, doc, true);
+	if (!put_byte(b, 'C') || !put_byte(b, CANON_FORMAT) ||
+	    !encode_obj(b, &doc_s, doc, W_CANON))
+		return false;
+	return !has_late(&doc_s, doc) || encode_obj(b, &doc_s, doc, W_LATE);
 }
 
 /* ---- decoding ---- */
@@ -560,6 +640,7 @@ struct reader {
 	const unsigned char *p, *end;
 	cml_arena *a;
 	cml_status st;
+	unsigned format; /* of the bytes: members added later are left empty */
 };
 
 static bool
@@ -687,7 +768,7 @@ static bool
 decode_obj(struct reader *r, const struct shape *sh, void *obj)
 {
 	for (size_t i = 0; i < sh->n; i++)
-		if (!decode_field(r, &sh->f[i], obj))
+		if (sh->f[i].since <= r->format && !decode_field(r, &sh->f[i], obj))
 			return false;
 	return true;
 }
@@ -695,12 +776,12 @@ decode_obj(struct reader *r, const struct shape *sh, void *obj)
 cml_status
 doc_decode(cml_arena *a, const void *bytes, size_t len, cml_document **out)
 {
-	struct reader r = { bytes, (const unsigned char *)bytes + len, a, CML_OK };
+	struct reader r = { bytes, (const unsigned char *)bytes + len, a, CML_OK, 0 };
 
 	*out = NULL;
-	if (bytes == NULL || len < 1 || r.p[0] != FORMAT)
+	if (bytes == NULL || len < 1 || r.p[0] < 1 || r.p[0] > FORMAT)
 		return CML_ERR_FORMAT;
-	r.p++;
+	r.format = *r.p++;
 	cml_document *doc = cml_arena_alloc(a, sizeof(*doc));
 	if (doc == NULL)
 		return CML_ERR_NOMEM;
@@ -723,11 +804,13 @@ list_add(cml_buf *out, const char *name)
 	return cml_buf_append(out, name, strlen(name));
 }
 
+/* A member of the document as the canonical form has it: its format-1
+ * walk, then whatever the trailer holds of it. */
 static bool
 canon_field(cml_buf *b, const struct field *f, const void *obj)
 {
 	cml_buf_clear(b);
-	return encode_field(b, f, obj, true);
+	return encode_field(b, f, obj, W_CANON) && encode_field(b, f, obj, W_LATE);
 }
 
 static bool
@@ -861,6 +944,15 @@ shape_check(const struct shape *sh, char *err, size_t cap)
 		const struct field *f = &sh->f[i];
 		size_t spans[2][2] = { { f->off, field_size(f) },
 			               { f->count_off, sizeof(size_t) } };
+
+		/* a later member: at the end, of a format that exists, and an
+		 * array (what has_late knows how to see) */
+		if (f->since < 1 || f->since > FORMAT || (i > 0 && f->since < sh->f[i - 1].since) ||
+		    (f->since > 1 && f->kind != F_ARR)) {
+			cml_msg_set(err, cap, "%s: member %s has a wrong format version", sh->type,
+			            f->name);
+			return false;
+		}
 
 		for (int k = 0; k < (f->kind == F_ARR ? 2 : 1); k++)
 			for (size_t j = spans[k][0]; j < spans[k][0] + spans[k][1]; j++) {

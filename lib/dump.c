@@ -296,6 +296,7 @@ e_representative(jw *w, const cml_representative *r)
 	f_str(w, "relation", r->relation);
 	f_str(w, "id", r->id);
 	f_str(w, "name", r->name);
+	F_ARRAY(w, "contacts", r->contacts, r->n_contacts, e_pair);
 	obj_end(w, s);
 }
 

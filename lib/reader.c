@@ -2109,6 +2109,60 @@ map_address(cml_reader *r, const cnode *n, cml_address *a)
 	return pairs(r, n, N_ADDRESS_FIELD, N_TYPE, &a->fields, &a->n_fields);
 }
 
+/*
+ * The Контакты/Контакт (Тип, Значение or Представление) of a counterparty
+ * or a representative, plus the invented <Телефон>/<Email> forms beside
+ * them (typed "Телефон" and "Почта").
+ */
+static cml_status
+map_contacts(cml_reader *r, const cnode *n, cml_pair **out, size_t *n_out)
+{
+	const cnode *contacts = child(r, n, N_CONTACTS);
+	size_t nc = count_children(r, contacts, N_CONTACT) + count_children(r, n, N_PHONE) +
+	            count_children(r, n, N_EMAIL);
+	cml_pair *c;
+	size_t k = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (nc == 0)
+		return CML_OK;
+	c = alloc_array(r, nc, sizeof(*c));
+	if (c == NULL)
+		return nomem(r);
+	if (contacts != NULL)
+		for (cnode *d = contacts->child; d != NULL; d = d->next) {
+			if (d->name != r->names[N_CONTACT])
+				continue;
+			c[k].name = ctext(r, d, N_TYPE);
+			c[k].value = ctext(r, d, N_VALUE);
+			if (c[k].value == NULL)
+				c[k].value = ctext(r, d, N_PRESENTATION);
+			if (c[k].name || c[k].value)
+				k++;
+		}
+	for (cnode *d = n->child; d != NULL; d = d->next) {
+		const char *type;
+		if (d->name == r->names[N_PHONE])
+			type = "Телефон";
+		else if (d->name == r->names[N_EMAIL])
+			type = "Почта";
+		else
+			continue;
+		const char *v = ctext(r, d, N_PRESENTATION);
+		if (v == NULL)
+			v = ntext(d);
+		if (v == NULL)
+			continue;
+		c[k].name = type;
+		c[k].value = v;
+		k++;
+	}
+	*out = c;
+	*n_out = k;
+	return CML_OK;
+}
+
 static cml_status
 map_counterparty(cml_reader *r, const cnode *n, cml_counterparty *c)
 {
@@ -2144,45 +2198,8 @@ map_counterparty(cml_reader *r, const cnode *n, cml_counterparty *c)
 	if ((st = map_address(r, child(r, n, N_LEGAL_ADDRESS), &c->legal_address)) != CML_OK)
 		return st;
 
-	/* Контакты/Контакт, plus the invented <Телефон>/<Email> forms */
-	const cnode *contacts = child(r, n, N_CONTACTS);
-	size_t nc = count_children(r, contacts, N_CONTACT) + count_children(r, n, N_PHONE) +
-	            count_children(r, n, N_EMAIL);
-	if (nc > 0) {
-		size_t k = 0;
-		c->contacts = alloc_array(r, nc, sizeof(*c->contacts));
-		if (c->contacts == NULL)
-			return nomem(r);
-		if (contacts != NULL)
-			for (cnode *d = contacts->child; d != NULL; d = d->next) {
-				if (d->name != r->names[N_CONTACT])
-					continue;
-				c->contacts[k].name = ctext(r, d, N_TYPE);
-				c->contacts[k].value = ctext(r, d, N_VALUE);
-				if (c->contacts[k].value == NULL)
-					c->contacts[k].value = ctext(r, d, N_PRESENTATION);
-				if (c->contacts[k].name || c->contacts[k].value)
-					k++;
-			}
-		for (cnode *d = n->child; d != NULL; d = d->next) {
-			const char *type;
-			if (d->name == r->names[N_PHONE])
-				type = "Телефон";
-			else if (d->name == r->names[N_EMAIL])
-				type = "Почта";
-			else
-				continue;
-			const char *v = ctext(r, d, N_PRESENTATION);
-			if (v == NULL)
-				v = ntext(d);
-			if (v == NULL)
-				continue;
-			c->contacts[k].name = type;
-			c->contacts[k].value = v;
-			k++;
-		}
-		c->n_contacts = k;
-	}
+	if ((st = map_contacts(r, n, &c->contacts, &c->n_contacts)) != CML_OK)
+		return st;
 
 	const cnode *reps = child(r, n, N_REPRESENTATIVES);
 	size_t nr = count_children(r, reps, N_REPRESENTATIVE);
@@ -2202,7 +2219,14 @@ map_counterparty(cml_reader *r, const cnode *n, cml_counterparty *c)
 			p->relation = ctext(r, src, N_RELATION);
 			p->id = ctext(r, src, N_ID);
 			p->name = ctext(r, src, N_NAME);
-			if (p->relation || p->id || p->name)
+			/* its own Контакты beside the fields, wherever they are;
+			 * the Представитель's own when the nested one has none */
+			if ((st = map_contacts(r, src, &p->contacts, &p->n_contacts)) != CML_OK)
+				return st;
+			if (p->n_contacts == 0 && src != d &&
+			    (st = map_contacts(r, d, &p->contacts, &p->n_contacts)) != CML_OK)
+				return st;
+			if (p->relation || p->id || p->name || p->n_contacts > 0)
 				k++;
 		}
 		c->n_representatives = k;

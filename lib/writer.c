@@ -829,6 +829,7 @@ put_counterparty(emit *e, const cml_counterparty *c)
 			e_text(e, "Отношение", r->relation);
 			e_text(e, "Ид", r->id);
 			e_text(e, "Наименование", r->name);
+			put_contacts(e, r->contacts, r->n_contacts);
 			e_end(e);
 		}
 		e_end(e);

@@ -68,6 +68,10 @@ def check_jsonl():
     assert a['lines'][0]['taxes'][0]['in_sum'] is True, a
     assert a['lines'][0]['unit'] == {'code': '796', 'name': 'шт'}, a
     assert a['counterparties'][0]['contacts'][1]['value'] == '+7 495 000-00-00', a
+    assert a['counterparties'][0]['representatives'] == [{
+        'relation': 'Контактное лицо', 'id': 'rep-1', 'name': 'Петров Пётр',
+        'contacts': [{'name': 'Электронная почта', 'value': 'petr@example.com'},
+                     {'name': 'Телефон рабочий', 'value': '+7 912 345-67-89'}]}], a
     assert a['requisites'][8] == {'name': 'Адрес доставки',
                                   'value': 'Москва, ул. Ленина, д. 1, кв. 2'}, a
     assert len(a['attachments']) == 1, a

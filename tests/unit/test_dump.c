@@ -150,7 +150,10 @@ test_counterparty(void)
 {
 	cml_pair fields[] = { { "Город", "Москва" }, { "Улица", "Тверская" } };
 	cml_pair contacts[] = { { "Почта", "a@b.ru" }, { "Телефон", "+7 999" } };
-	cml_representative reps[] = { { "Контактное лицо", "r1", "Иван", NULL, 0 } };
+	cml_pair rep_contacts[] = { { "Электронная почта", "petr@b.ru" } };
+	/* a representative's own contacts only when it has some */
+	cml_representative reps[] = { { "Контактное лицо", "r1", "Иван", NULL, 0 },
+		                      { "Контактное лицо", "r2", "Пётр", rep_contacts, 1 } };
 	cml_bank_account acc[] = { { "40702810", "Сбербанк", "044525225", NULL, NULL } };
 	cml_item it = { .kind = CML_ITEM_COUNTERPARTY };
 	cml_counterparty *c = &it.u.counterparty;
@@ -165,7 +168,7 @@ test_counterparty(void)
 	c->contacts = contacts;
 	c->n_contacts = 2;
 	c->representatives = reps;
-	c->n_representatives = 1;
+	c->n_representatives = 2;
 	c->accounts = acc;
 	c->n_accounts = 1;
 	c->only_changes = CML_FALSE;
@@ -177,7 +180,9 @@ test_counterparty(void)
 	                "\"contacts\":[{\"name\":\"Почта\",\"value\":\"a@b.ru\"},"
 	                "{\"name\":\"Телефон\",\"value\":\"+7 999\"}],"
 	                "\"representatives\":[{\"relation\":\"Контактное лицо\",\"id\":\"r1\","
-	                "\"name\":\"Иван\"}],"
+	                "\"name\":\"Иван\"},{\"relation\":\"Контактное лицо\",\"id\":\"r2\","
+	                "\"name\":\"Пётр\",\"contacts\":[{\"name\":\"Электронная почта\","
+	                "\"value\":\"petr@b.ru\"}]}],"
 	                "\"accounts\":[{\"number\":\"40702810\",\"bank_name\":\"Сбербанк\","
 	                "\"bank_bik\":\"044525225\"}],\"only_changes\":false}\n");
 }

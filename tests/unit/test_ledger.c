@@ -246,6 +246,10 @@ same_party(const cml_counterparty *a, const cml_counterparty *b, const char *pat
 		SAME_S(&a->representatives[i], &b->representatives[i], relation, p);
 		SAME_S(&a->representatives[i], &b->representatives[i], id, p);
 		SAME_S(&a->representatives[i], &b->representatives[i], name, p);
+		join(p, sizeof(p), "%s.representatives[%zu].contacts", path, i);
+		if (!same_pairs(a->representatives[i].contacts, a->representatives[i].n_contacts,
+		                b->representatives[i].contacts, b->representatives[i].n_contacts, p))
+			return false;
 	}
 	SAME_V(a, b, n_accounts, path);
 	for (size_t i = 0; i < a->n_accounts; i++) {
@@ -383,7 +387,7 @@ same_doc(const cml_document *a, const cml_document *b)
 struct sample {
 	cml_document d;
 	cml_counterparty party[2];
-	cml_pair contacts[2], fields[2], reqs[4], line_reqs[2], chars[1];
+	cml_pair contacts[2], fields[2], reqs[4], line_reqs[2], chars[1], rep_contacts[2];
 	cml_representative rep[1];
 	cml_bank_account acc[1];
 	cml_unit_conv conv[1];
@@ -403,7 +407,10 @@ sample_init(struct sample *x, const char *id)
 	x->contacts[1] = (cml_pair){ "Телефон рабочий", "+7 495 000-00-00" };
 	x->fields[0] = (cml_pair){ "Почтовый индекс", "101000" };
 	x->fields[1] = (cml_pair){ "Город", "Москва" };
-	x->rep[0] = (cml_representative){ "Контактное лицо", "md5-1", "Иван Петров", NULL, 0 };
+	x->rep_contacts[0] = (cml_pair){ "Почта", "Ivan.Petrov@example.ru" };
+	x->rep_contacts[1] = (cml_pair){ "Телефон", "" };
+	x->rep[0] = (cml_representative){ "Контактное лицо", "md5-1", "Иван Петров",
+		                          x->rep_contacts, 2 };
 	x->acc[0] = (cml_bank_account){ "40702810000000000001", "Банк", "044525225",
 		                        "30101810400000000225", "Москва, ул. Вавилова" };
 	x->party[0] = (cml_counterparty){
@@ -548,15 +555,17 @@ test_codec(void)
 
 /*
  * The stored form and the fingerprint of one small order, as format 1
- * writes them: every revision in every ledger holds such bytes, and every
- * order's fingerprint decides whether a pull is a change. A change of
- * either is on purpose (a new format version that still reads this one;
- * a new fingerprint that makes every order look changed once), never by
- * accident.
+ * wrote them and format 2 writes them: every revision in every ledger
+ * holds such bytes, and every order's fingerprint decides whether a pull
+ * is a change. A change of either is on purpose (a new format version
+ * that still reads the old ones; a new fingerprint that makes every order
+ * look changed once), never by accident.
  */
 static void
 test_known_forms(void)
 {
+	/* format 1; format 2 is the same after its first byte (no
+	 * representative, so no representative's contacts) */
 	static const char stored[] =
 		"\x01\x08\x31\x33\x32\x08\x31\x33\x32\x16\x32\x30\x32\x36\x2d\x30"
 		"\x31\x2d\x30\x32\x00\x00\x00\xc7\x01\x00\x08\x31\x30\x30\x02\x00"
@@ -586,13 +595,113 @@ test_known_forms(void)
 	cml_arena_init(&a);
 	CHECK(doc_encode(&b, &d));
 	CHECK_INT(b.len, sizeof(stored) - 1);
-	CHECK(b.len == sizeof(stored) - 1 && memcmp(b.data, stored, b.len) == 0);
+	CHECK(b.len == sizeof(stored) - 1 && b.data[0] == 2 &&
+	      memcmp(b.data + 1, stored + 1, b.len - 1) == 0);
 	CHECK_INT(doc_decode(&a, stored, sizeof(stored) - 1, &back), CML_OK);
+	CHECK_SAME_DOC(&d, back);
+	CHECK_INT(doc_decode(&a, b.data, b.len, &back), CML_OK);
 	CHECK_SAME_DOC(&d, back);
 	CHECK(cml_ledger_fingerprint(&d, &fp) == CML_OK);
 	cml_fp_hex(fp, hex);
 	CHECK_STR(hex, "8e904734f64e91a06d0c49cf99cb3e6c");
 	cml_buf_free(&b);
+	cml_arena_destroy(&a);
+}
+
+/*
+ * A representative's own contacts (format 2): the same order with a
+ * contact person, whose format-1 bytes and fingerprint were made by the
+ * codec before contacts existed. Without contacts it keeps both (no
+ * stored order with a representative looks changed after the upgrade);
+ * with them the fingerprint moves and what changed says Контрагенты.
+ */
+static void
+test_known_forms_rep(void)
+{
+	static const char stored1[] =
+		"\x01\x08\x31\x33\x32\x08\x31\x33\x32\x16\x32\x30\x32\x36\x2d\x30"
+		"\x31\x2d\x30\x32\x00\x00\x00\xc7\x01\x00\x08\x31\x30\x30\x02\x00"
+		"\x00\x00\x00\x00\x00\x00\x01\x10\x37\x23\x62\x75\x79\x65\x72\x00"
+		"\x00\x12\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\x00\x00\x00\x00\x00\x7b"
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x51\x0c\x6d\x64\x35"
+		"\x2d\x31\x12\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\x00\x00\x01\x0c\x70"
+		"\x31\x23\x63\x32\x00\x00\x16\xd0\x9a\xd0\xb5\xd0\xbf\xd0\xba\xd0"
+		"\xb0\x0d\xc9\x01\x00\x00\x00\x00\x00\x00\x00\x00\x0c\x35\x30\x2e"
+		"\x30\x30\x04\x32\x08\x31\x30\x30\x00\x00\x00\x00\x00\x00\x00\x00"
+		"\x00\x01\xa1\x01\x22\x5b\x4e\x5d\x20\xd0\x9f\xd1\x80\xd0\xb8\xd0"
+		"\xbd\xd1\x8f\xd1\x82\x00\x00";
+	/* format 2: the representative's empty contacts after its name */
+	static const char stored2[] =
+		"\x02\x08\x31\x33\x32\x08\x31\x33\x32\x16\x32\x30\x32\x36\x2d\x30"
+		"\x31\x2d\x30\x32\x00\x00\x00\xc7\x01\x00\x08\x31\x30\x30\x02\x00"
+		"\x00\x00\x00\x00\x00\x00\x01\x10\x37\x23\x62\x75\x79\x65\x72\x00"
+		"\x00\x12\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\x00\x00\x00\x00\x00\x7b"
+		"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x51\x0c\x6d\x64\x35"
+		"\x2d\x31\x12\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\x00\x00\x00\x01\x0c"
+		"\x70\x31\x23\x63\x32\x00\x00\x16\xd0\x9a\xd0\xb5\xd0\xbf\xd0\xba"
+		"\xd0\xb0\x0d\xc9\x01\x00\x00\x00\x00\x00\x00\x00\x00\x0c\x35\x30"
+		"\x2e\x30\x30\x04\x32\x08\x31\x30\x30\x00\x00\x00\x00\x00\x00\x00"
+		"\x00\x00\x01\xa1\x01\x22\x5b\x4e\x5d\x20\xd0\x9f\xd1\x80\xd0\xb8"
+		"\xd0\xbd\xd1\x8f\xd1\x82\x00\x00";
+	cml_pair req[1] = { { "Статус заказа", "[N] Принят" } };
+	cml_doc_line line[1] = { { .id = "p1#c2", .name = "Кепка", .price = "50.00",
+		                   .quantity = "2", .sum = "100",
+		                   .unit = { "796", "шт", NULL, NULL, NULL, 0 } } };
+	cml_pair rc[2] = { { "Почта", "ivan@example.ru" }, { "Телефон", "+7 912 345-67-89" } };
+	cml_representative rep[1] = { { "Контактное лицо", "md5-1", "Иван", NULL, 0 } };
+	cml_counterparty cp[1] = { { .id = "7#buyer", .name = "Иван", .role = "Покупатель",
+		                     .representatives = rep, .n_representatives = 1 } };
+	cml_document d = { .id = "132", .number = "132", .date = "2026-01-02", .currency = "руб",
+		           .sum = "100", .comment = "", .counterparties = cp,
+		           .n_counterparties = 1, .lines = line, .n_lines = 1,
+		           .requisites = req, .n_requisites = 1 };
+	cml_buf b = { 0 }, c1 = { 0 }, c2 = { 0 }, t1 = { 0 }, t2 = { 0 }, changed = { 0 };
+	cml_arena a;
+	cml_document *back = NULL, *old = NULL;
+	cml_fp fp, fp2;
+	char hex[33] = "";
+
+	cml_arena_init(&a);
+	CHECK(doc_encode(&b, &d));
+	CHECK_INT(b.len, sizeof(stored2) - 1);
+	CHECK(b.len == sizeof(stored2) - 1 && memcmp(b.data, stored2, b.len) == 0);
+	CHECK_INT(doc_decode(&a, stored1, sizeof(stored1) - 1, &back), CML_OK);
+	CHECK_SAME_DOC(&d, back);
+	CHECK(cml_ledger_fingerprint(&d, &fp) == CML_OK);
+	cml_fp_hex(fp, hex);
+	CHECK_STR(hex, "c449c5c2605acf679d4acecfe974493c"); /* format 1's */
+
+	/* with contacts: stored and read back, a new fingerprint whose
+	 * canonical form is the old one and a trailer */
+	rep[0].contacts = rc;
+	rep[0].n_contacts = 2;
+	cml_buf_clear(&b);
+	CHECK(doc_encode(&b, &d));
+	CHECK_INT(doc_decode(&a, b.data, b.len, &back), CML_OK);
+	CHECK_SAME_DOC(&d, back);
+	CHECK(back != NULL && back->counterparties[0].representatives[0].n_contacts == 2);
+	CHECK(cml_ledger_fingerprint(&d, &fp2) == CML_OK);
+	CHECK(fp2.hi != fp.hi || fp2.lo != fp.lo);
+	CHECK(doc_canon(&c2, &d));
+	rep[0].n_contacts = 0;
+	CHECK(doc_canon(&c1, &d));
+	CHECK(c2.len > c1.len && memcmp(c1.data, c2.data, c1.len) == 0);
+	/* the format-1 order against the same with contacts */
+	CHECK_INT(doc_decode(&a, stored1, sizeof(stored1) - 1, &old), CML_OK);
+	CHECK(old != NULL && doc_changes(old, back, &t1, &t2, &changed));
+	CHECK(cml_buf_append(&changed, "", 1));
+	CHECK_STR(changed.data, "Контрагенты");
+	/* a trimmed, otherwise equal contact is no change */
+	rc[0].value = " ivan@example.ru\xc2\xa0";
+	rep[0].n_contacts = 2;
+	CHECK(cml_ledger_fingerprint(&d, &fp) == CML_OK);
+	CHECK(fp2.hi == fp.hi && fp2.lo == fp.lo);
+	cml_buf_free(&b);
+	cml_buf_free(&c1);
+	cml_buf_free(&c2);
+	cml_buf_free(&t1);
+	cml_buf_free(&t2);
+	cml_buf_free(&changed);
 	cml_arena_destroy(&a);
 }
 
@@ -1682,6 +1791,7 @@ main(int argc, char **argv)
 	} else {
 		RUN(test_codec);
 		RUN(test_known_forms);
+		RUN(test_known_forms_rep);
 		RUN(test_new_unchanged_changed);
 		RUN(test_changed_cut);
 		RUN(test_numbers);

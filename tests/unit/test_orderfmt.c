@@ -23,6 +23,14 @@ static cml_pair buyer_contacts[] = {
 	{ "Электронная почта", "ivan@example.com" },
 	{ "Телефон рабочий", "+7 495 000-00-00" },
 };
+/* the contact person as cp-match writes it: its own email and phone */
+static cml_pair rep_contacts[] = {
+	{ "Электронная почта", "petr@example.com" },
+	{ "Телефон рабочий", "+7 912 345-67-89" },
+};
+static cml_representative buyer_reps[] = {
+	{ "Контактное лицо", "rep-1", "Петров Пётр", rep_contacts, 2 },
+};
 static cml_counterparty buyer = {
 	.id = "38#ivan#Иванов Иван",
 	.name = "Иванов Иван",
@@ -31,6 +39,8 @@ static cml_counterparty buyer = {
 	.reg_address = { .presentation = "101000, Москва, ул. Ленина, д. 1" },
 	.contacts = buyer_contacts,
 	.n_contacts = 2,
+	.representatives = buyer_reps,
+	.n_representatives = 1,
 };
 static cml_pair line_chars[] = { { "Цвет", "Красный" }, { "Размер", "L" } };
 static cml_discount line_disc[] = { { .name = "Скидка", .sum = "20" } };
@@ -278,6 +288,17 @@ test_xml(void)
 					CHECK_STR(d->lines[0].name, "Футболка \"Лето\", хлопок");
 					CHECK_STR(d->counterparties[0].contacts[0].value,
 					          "ivan@example.com");
+					CHECK_INT(d->counterparties[0].n_representatives, 1);
+					if (d->counterparties[0].n_representatives == 1) {
+						const cml_representative *p =
+							&d->counterparties[0].representatives[0];
+
+						CHECK_STR(p->name, "Петров Пётр");
+						CHECK_INT(p->n_contacts, 2);
+						if (p->n_contacts == 2)
+							CHECK_STR(p->contacts[1].value,
+							          "+7 912 345-67-89");
+					}
 					CHECK_STR(d->requisites[1].value, "[N] Принят, ожидается оплата");
 				}
 				if (n == 2)

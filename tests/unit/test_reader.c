@@ -860,6 +860,141 @@ test_fidelity(void)
 	}
 }
 
+/*
+ * A contact person's own Контакты, in every place a system puts them:
+ * Bitrix nests Отношение, Ид and Наименование in a Контрагент inside the
+ * Представитель (and its Контакты with them, or beside the nested
+ * Контрагент); 1C 2.09 and 3.1 put all of it directly under the
+ * Представитель; the invented <Телефон>/<Email> forms too. An order's
+ * buyer and a Контрагенты package alike.
+ */
+static const char reps_xml[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<КоммерческаяИнформация ВерсияСхемы=\"2.10\">\n"
+	"<Документ><Ид>o1</Ид><Номер>1</Номер><Дата>2026-11-30</Дата>"
+	"<ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль>"
+	"<Валюта>RUB</Валюта><Сумма>10</Сумма>\n"
+	"<Контрагенты><Контрагент><Ид>b1</Ид><Наименование>ООО Ромашка</Наименование>"
+	"<Контакты><Контакт><Тип>Электронная почта</Тип><Значение>office@romashka.ru</Значение>"
+	"</Контакт></Контакты>\n"
+	"<Представители>\n"
+	/* Bitrix: the contacts in the nested Контрагент */
+	"<Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>p1</Ид>"
+	"<Наименование>Иванов Иван</Наименование>"
+	"<Контакты><Контакт><Тип>Электронная почта</Тип><Значение>ivan@romashka.ru</Значение>"
+	"</Контакт><Контакт><Тип>Телефон рабочий</Тип><Значение>+7 912 345-67-89</Значение>"
+	"</Контакт></Контакты></Контрагент></Представитель>\n"
+	/* Bitrix nesting, the contacts beside the nested Контрагент */
+	"<Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>p2</Ид>"
+	"<Наименование>Петров Пётр</Наименование></Контрагент>"
+	"<Контакты><Контакт><Тип>Почта</Тип><Значение>petr@romashka.ru</Значение></Контакт>"
+	"</Контакты></Представитель>\n"
+	/* 1C: everything under the Представитель, Представление for the value */
+	"<Представитель><Отношение>Контактное лицо</Отношение><Ид>p3</Ид>"
+	"<Наименование>Сидорова Анна</Наименование>"
+	"<Контакты><Контакт><Тип>Телефон</Тип><Представление>8 (495) 111-22-33</Представление>"
+	"</Контакт></Контакты></Представитель>\n"
+	/* the invented forms */
+	"<Представитель><Отношение>Контактное лицо</Отношение><Ид>p4</Ид>"
+	"<Наименование>Кузнецов</Наименование><Телефон>89161234567</Телефон>"
+	"<Email>k@romashka.ru</Email></Представитель>\n"
+	/* a representative with no contacts at all */
+	"<Представитель><Контрагент><Отношение>Контактное лицо</Отношение><Ид>p5</Ид>"
+	"<Наименование>Без контактов</Наименование></Контрагент></Представитель>\n"
+	"</Представители><Роль>Покупатель</Роль></Контрагент></Контрагенты>\n"
+	"</Документ>\n"
+	"</КоммерческаяИнформация>\n";
+
+static const char reps_package_xml[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<КоммерческаяИнформация ВерсияСхемы=\"3.1\">\n"
+	"<Контрагенты СодержитТолькоИзменения=\"false\"><Контрагент><Ид>c1</Ид>"
+	"<Наименование>ООО Ромашка</Наименование><ИНН>7707083893</ИНН>"
+	"<Представители><Представитель><Отношение>Контактное лицо</Отношение><Ид>p1</Ид>"
+	"<Наименование>Иванов Иван</Наименование><Контакты><Контакт><Тип>Почта</Тип>"
+	"<Значение>ivan@romashka.ru</Значение></Контакт></Контакты></Представитель>"
+	"</Представители></Контрагент></Контрагенты>\n"
+	"</КоммерческаяИнформация>\n";
+
+static void
+check_rep(const cml_representative *p, const char *id, const char *name, size_t n,
+          const char *type0, const char *value0, const char *type1, const char *value1)
+{
+	CHECK_STR(p->id, id);
+	CHECK_STR(p->name, name);
+	CHECK_STR(p->relation, "Контактное лицо");
+	CHECK_INT(p->n_contacts, n);
+	if (p->n_contacts != n)
+		return;
+	if (n == 0) {
+		CHECK(p->contacts == NULL);
+		return;
+	}
+	CHECK_STR(p->contacts[0].name, type0);
+	CHECK_STR(p->contacts[0].value, value0);
+	if (n > 1) {
+		CHECK_STR(p->contacts[1].name, type1);
+		CHECK_STR(p->contacts[1].value, value1);
+	}
+}
+
+static void
+test_representatives(void)
+{
+	cml_reader *r = cml_reader_new(NULL);
+	const cml_item *it;
+	cml_status st;
+	int docs = 0, parties = 0;
+
+	st = cml_reader_open_memory(r, reps_xml, sizeof(reps_xml) - 1, "reps.xml");
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
+		if (it->kind != CML_ITEM_DOCUMENT)
+			continue;
+		docs++;
+		const cml_document *d = &it->u.document;
+		CHECK_INT(d->n_counterparties, 1);
+		if (d->n_counterparties != 1)
+			continue;
+		const cml_counterparty *c = &d->counterparties[0];
+		/* the buyer's own contacts stay the buyer's */
+		CHECK_INT(c->n_contacts, 1);
+		CHECK_STR(c->contacts[0].value, "office@romashka.ru");
+		CHECK_INT(c->n_representatives, 5);
+		if (c->n_representatives != 5)
+			continue;
+		check_rep(&c->representatives[0], "p1", "Иванов Иван", 2, "Электронная почта",
+		          "ivan@romashka.ru", "Телефон рабочий", "+7 912 345-67-89");
+		check_rep(&c->representatives[1], "p2", "Петров Пётр", 1, "Почта",
+		          "petr@romashka.ru", NULL, NULL);
+		check_rep(&c->representatives[2], "p3", "Сидорова Анна", 1, "Телефон",
+		          "8 (495) 111-22-33", NULL, NULL);
+		check_rep(&c->representatives[3], "p4", "Кузнецов", 2, "Телефон", "89161234567",
+		          "Почта", "k@romashka.ru");
+		check_rep(&c->representatives[4], "p5", "Без контактов", 0, NULL, NULL, NULL, NULL);
+	}
+	CHECK_INT(st, CML_END);
+	CHECK_INT(docs, 1);
+	cml_reader_free(r);
+
+	r = cml_reader_new(NULL);
+	st = cml_reader_open_memory(r, reps_package_xml, sizeof(reps_package_xml) - 1,
+	                            "contragents.xml");
+	while (st == CML_OK && (st = cml_reader_next(r, &it)) == CML_OK) {
+		if (it->kind != CML_ITEM_COUNTERPARTY)
+			continue;
+		parties++;
+		const cml_counterparty *c = &it->u.counterparty;
+		CHECK_INT(c->n_contacts, 0);
+		CHECK_INT(c->n_representatives, 1);
+		if (c->n_representatives == 1)
+			check_rep(&c->representatives[0], "p1", "Иванов Иван", 1, "Почта",
+			          "ivan@romashka.ru", NULL, NULL);
+	}
+	CHECK_INT(st, CML_END);
+	CHECK_INT(parties, 1);
+	cml_reader_free(r);
+}
+
 int
 main(void)
 {
@@ -877,5 +1012,6 @@ main(void)
 	RUN(test_alloc_failures);
 	RUN(test_errors_are_sticky);
 	RUN(test_fidelity);
+	RUN(test_representatives);
 	return harness_done();
 }

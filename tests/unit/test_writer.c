@@ -259,8 +259,15 @@ static cml_pair cp_fields[] = {
 static cml_pair cp_contacts[] = {
 	{ .name = "Электронная почта", .value = "ivan@example.com" },
 };
+static cml_pair cp_rep_contacts[] = {
+	{ .name = "Почта", .value = "petrov@example.com" },
+	{ .name = "Телефон", .value = "+7 912 345-67-89" },
+};
+/* the first with its own contacts, written inside its Представитель */
 static cml_representative cp_reps[] = {
-	{ .relation = "Контактное лицо", .id = "r1", .name = "Петров" },
+	{ .relation = "Контактное лицо", .id = "r1", .name = "Петров",
+	  .contacts = cp_rep_contacts, .n_contacts = 2 },
+	{ .relation = "Контактное лицо", .id = "r2", .name = "Сидоров" },
 };
 static cml_bank_account cp_accounts[] = {
 	{ .number = "40702810000000000001", .bank_name = "Банк",
@@ -310,7 +317,7 @@ fill_counterparty(cml_counterparty *c)
 	c->contacts = cp_contacts;
 	c->n_contacts = 1;
 	c->representatives = cp_reps;
-	c->n_representatives = 1;
+	c->n_representatives = 2;
 	c->accounts = cp_accounts;
 	c->n_accounts = 1;
 }
@@ -889,6 +896,9 @@ test_documents(void)
 	CHECK_STR(xs(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:Отчество"), "Иванович");
 	CHECK_STR(xs(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:АдресРегистрации/c:АдресноеПоле[c:Тип='Город']/c:Значение"), "Москва");
 	CHECK_STR(xs(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:Представители/c:Представитель/c:Отношение"), "Контактное лицо");
+	CHECK_STR(xs(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:Представители/c:Представитель[c:Ид='r1']/c:Контакты/c:Контакт[c:Тип='Телефон']/c:Значение"), "+7 912 345-67-89");
+	CHECK_STR(xs(d, "name(" DOC(1) "/c:Контрагенты/c:Контрагент/c:Представители/c:Представитель[c:Ид='r1']/c:Наименование/following-sibling::*[1])"), "Контакты");
+	CHECK_INT(xcount(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:Представители/c:Представитель[c:Ид='r2']/c:Контакты"), 0);
 	CHECK_STR(xs(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:РасчетныеСчета/c:РасчетныйСчет/c:Банк/c:БИК"), "044525000");
 	CHECK_STR(xs(d, DOC(1) "/c:Контрагенты/c:Контрагент/c:РасчетныеСчета/c:РасчетныйСчет/c:Банк/c:Адрес/c:Представление"), "Москва");
 	CHECK_STR(xs(d, DOC(1) "/c:Налоги/c:Налог/c:Сумма"), "33.33");
