@@ -454,6 +454,16 @@ test_cml_person_contacts(void)
 	CHECK(cml_register_get(b, "c1", &c) == CML_OK);
 	CHECK_STR(c.full_name, "ООО \"Ромашка\"");
 	CHECK_INT(c.kind, CML_CP_LEGAL);
+	/* CommerceML has no head card and no marketplace flag: loaded into
+	 * the register it came from, it keeps them, and changes nothing */
+	CHECK_INT(load(a, path, &st, err, sizeof(err)), CML_OK);
+	CHECK_INT(st.cards_new + st.cards_changed + st.persons_new + st.contacts_new, 0);
+	CHECK(cml_register_get(a, "c2", &c) == CML_OK);
+	CHECK_STR(c.head_id, "c1");
+	CHECK(cml_register_get(a, "c4", &c) == CML_OK);
+	CHECK(c.marketplace);
+	CHECK(cml_register_get(b, "c2", &c) == CML_OK);
+	CHECK_STR(c.head_id, "");
 	cml_store_close(a);
 	cml_store_close(b);
 }
