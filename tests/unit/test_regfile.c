@@ -211,6 +211,52 @@ test_corpus_209(void)
 	cml_store_close(s);
 }
 
+/* Which Представитель is a contact person, in either nesting. */
+static void
+test_relations(void)
+{
+	cml_store *s = fresh();
+	cml_regfile_stats st;
+	cml_register_counts k;
+	char err[512], out[256], pid[37], want[64];
+
+	if (s == NULL)
+		return;
+	CHECK_INT(load(s, REG "good-relations.xml", &st, err, sizeof(err)), CML_OK);
+	CHECK_INT(st.persons_new, 4);
+	CHECK_INT(st.contacts_new, 5);
+	CHECK(cml_register_count(s, &k) == CML_OK);
+	CHECK_INT(k.persons, 4);
+	CHECK_STR(found(s, CML_REGKEY_EMAIL, "zakaz@example.ru", out, sizeof(out)), "k1/");
+	CHECK_STR(found(s, CML_REGKEY_EMAIL, "ivan@example.ru", out, sizeof(out)), "k1/r1");
+	CHECK_STR(found(s, CML_REGKEY_PHONE, "+79123456789", out, sizeof(out)), "k1/r2");
+	cml_stable_id("cmlkit-person", "k1\nolga@example.ru", pid);
+	snprintf(want, sizeof(want), "k1/%s", pid);
+	CHECK_STR(found(s, CML_REGKEY_EMAIL, "olga@example.ru", out, sizeof(out)), want);
+	/* the fax is kept (no key), the director is no contact person */
+	void *pc = NULL, *cc = NULL;
+	cml_cp_person p;
+	cml_cp_contact t;
+	int persons = 0, others = 0;
+	while (cml_register_persons(s, "k1", &pc, &p) == CML_OK) {
+		persons++;
+		CHECK(strcmp(p.id, "r3") != 0);
+		if (strcmp(p.id, "r5") == 0)
+			CHECK_STR(p.name, "Пётр");
+	}
+	cml_register_end(s, &pc);
+	while (cml_register_contacts(s, "k1", &cc, &t) == CML_OK)
+		if (t.kind == CML_CONTACT_OTHER) {
+			others++;
+			CHECK_STR(t.value, "+7 495 000-00-00");
+			CHECK_STR(t.key, "");
+		}
+	cml_register_end(s, &cc);
+	CHECK_INT(persons, 4);
+	CHECK_INT(others, 1);
+	cml_store_close(s);
+}
+
 /* ---- CSV ---- */
 
 static void
@@ -301,6 +347,7 @@ test_csv_bad(void)
 		{ "bad-no-id-column.csv", CML_ERR_FORMAT, ":1: not a counterparty register: no id" },
 		{ "bad-missing-id.csv", CML_ERR_VALUE, ":3: a row without id" },
 		{ "bad-empty.csv", CML_ERR_FORMAT, ": not a counterparty register (no header row)" },
+		{ "bad-encoding.csv", CML_ERR_ENCODING, ":2: field 2 is not UTF-8" },
 		{ "nonexistent.csv", CML_ERR_IO, ": No such file or directory" },
 	};
 	cml_store *s = fresh();
@@ -478,6 +525,7 @@ main(void)
 	}
 	RUN(test_corpus_31);
 	RUN(test_corpus_209);
+	RUN(test_relations);
 	RUN(test_csv_good);
 	RUN(test_csv_bad);
 	RUN(test_csv_round_trip);
