@@ -397,6 +397,20 @@ test_csv_round_trip(void)
 		return;
 	CHECK_INT(load(a, REG "good-register.csv", &st, err, sizeof(err)), CML_OK);
 	CHECK_INT(load(a, REG CORPUS209, &st, err, sizeof(err)), CML_OK);
+	/* more persons and contacts than a card's lists start with */
+	CHECK(cml_store_run_begin(a, "test") == CML_OK);
+	for (int i = 0; i < 9; i++) {
+		char id[16], email[64];
+
+		snprintf(id, sizeof(id), "q%d", i);
+		snprintf(email, sizeof(email), "many%d@example.ru", i);
+		CHECK(cml_register_add_person(a, "c6", id, "Много", NULL) == CML_OK);
+		CHECK(cml_register_add_contact(a, "c6", id, CML_CONTACT_EMAIL, email, NULL) ==
+		      CML_OK);
+		CHECK(cml_register_add_contact(a, "c6", NULL, CML_CONTACT_PHONE, email + 4, NULL) ==
+		      CML_OK);
+	}
+	CHECK(cml_store_run_commit(a, "ok", NULL) == CML_OK);
 	char *one = as_csv(a, "one.csv");
 	CHECK(one != NULL);
 	snprintf(path, sizeof(path), "%s/one.csv", tmpdir);
@@ -404,6 +418,8 @@ test_csv_round_trip(void)
 	CHECK_INT(load(a, path, &st, err, sizeof(err)), CML_OK);
 	CHECK_INT(st.cards, 10);
 	CHECK_INT(st.cards_new + st.cards_changed + st.persons_new + st.contacts_new, 0);
+	CHECK(one != NULL && strstr(one, "\r\nc6,,,,,,,,,,q8,Много,many8@example.ru,,,,,\r\n") !=
+	                             NULL);
 	/* into an empty one: the same register */
 	CHECK_INT(load(b, path, &st, err, sizeof(err)), CML_OK);
 	char *two = as_csv(b, "two.csv");
