@@ -918,8 +918,9 @@ wfail(char *err, size_t errsz, cml_status st, const char *fmt, ...)
 static void *
 grow(cml_arena *a, void *old, size_t n, size_t sz)
 {
-	/* arenas do not free: double at powers of two */
-	if (n > 0 && (n & (n - 1)) != 0)
+	/* arenas do not free: 4 to start with, then double when full (n a
+	 * power of two from 4 on) */
+	if (n > 0 && (n < 4 || (n & (n - 1)) != 0))
 		return old;
 	size_t cap = n == 0 ? 4 : n * 2;
 	void *p = cml_arena_alloc(a, cap * sz);

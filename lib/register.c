@@ -29,6 +29,9 @@ struct store_register {
 	int64_t cache_cid;
 	cml_buf cache_person;
 	int64_t cache_person_cid;
+	/* the register has no alias (known in this run): a new Ид is no
+	 * merged one, without asking; 0 unknown, 1 none, -1 some */
+	int no_aliases;
 	/* cml_register_get's card */
 	cml_arena get_arena;
 	/* cml_register_find's hits */
@@ -67,7 +70,8 @@ struct register_cursor {
 
 static const char *const queries[SQ_COUNT] = {
 	[SQ_RG_CID] = "SELECT " CID_OF_SQL,
-	[SQ_RG_ALIAS_HAS] = "SELECT card FROM cp_aliases WHERE id = ?1",
+	/* ?1 NULL: whether there is any alias at all */
+	[SQ_RG_ALIAS_HAS] = "SELECT card FROM cp_aliases WHERE ?1 IS NULL OR id = ?1 LIMIT 1",
 	[SQ_RG_CARD_ROW] = "SELECT cid, " CARD_COLS " FROM cp_cards WHERE id = ?1",
 	[SQ_RG_CARD_NEW] = "INSERT INTO cp_cards(" CARD_COLS ", inn_key, run, created, updated) "
 	                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
@@ -199,6 +203,7 @@ forget(struct store_register *r)
 	r->cache_person_cid = 0;
 	cml_buf_clear(&r->cache_id);
 	cml_buf_clear(&r->cache_person);
+	r->no_aliases = 0;
 }
 
 void
@@ -413,6 +418,39 @@ bind_inn_key(sqlite3_stmt *q, int col, const char *inn, char digits[13])
 		sqlite3_bind_null(q, col);
 }
 
+/* CML_ERR_VALUE when id is an alias. While the register has no alias at
+ * all (a load of a million cards into a fresh one), that is asked once
+ * per run, not once per card. */
+static cml_status
+alias_check(cml_store *s, struct store_register *r, const char *id)
+{
+	cml_status st;
+
+	for (int pass = 0; r->no_aliases <= 0 && pass < 2; pass++) {
+		bool any = r->no_aliases == 0; /* unknown: is there any alias? */
+		sqlite3_stmt *q = query(s, SQ_RG_ALIAS_HAS, &st);
+
+		if (q == NULL)
+			return st;
+		if (!any)
+			sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(q);
+		done_with(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_db_fail(s, "cannot read the register");
+		if (any)
+			r->no_aliases = rc == SQLITE_DONE ? 1 : -1;
+		else if (rc == SQLITE_ROW)
+			return store_fail(s, CML_ERR_VALUE,
+			                  "storing a counterparty: %s was merged into another "
+			                  "card; it names that card now",
+			                  id);
+		else
+			break;
+	}
+	return CML_OK;
+}
+
 cml_status
 cml_register_put(cml_store *s, const cml_cp_card *card, cml_register_change *change)
 {
@@ -465,19 +503,7 @@ cml_register_put(cml_store *s, const cml_cp_card *card, cml_register_change *cha
 	}
 
 	/* a new Ид, unless it is one merged away */
-	if ((q = query(s, SQ_RG_ALIAS_HAS, &st)) == NULL)
-		return st;
-	sqlite3_bind_text(q, 1, card->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		st = store_fail(s, CML_ERR_VALUE,
-		                "storing a counterparty: %s was merged into another card; it "
-		                "names that card now",
-		                card->id);
-	else if (rc != SQLITE_DONE)
-		st = store_db_fail(s, "cannot read the register");
-	done_with(q);
-	if (st != CML_OK)
+	if ((st = alias_check(s, r, card->id)) != CML_OK)
 		return st;
 	if ((q = query(s, SQ_RG_CARD_NEW, &st)) == NULL)
 		return st;

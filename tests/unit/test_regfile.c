@@ -211,6 +211,52 @@ test_corpus_209(void)
 	cml_store_close(s);
 }
 
+/* Which Представитель is a contact person, in either nesting. */
+static void
+test_relations(void)
+{
+	cml_store *s = fresh();
+	cml_regfile_stats st;
+	cml_register_counts k;
+	char err[512], out[256], pid[37], want[64];
+
+	if (s == NULL)
+		return;
+	CHECK_INT(load(s, REG "good-relations.xml", &st, err, sizeof(err)), CML_OK);
+	CHECK_INT(st.persons_new, 4);
+	CHECK_INT(st.contacts_new, 5);
+	CHECK(cml_register_count(s, &k) == CML_OK);
+	CHECK_INT(k.persons, 4);
+	CHECK_STR(found(s, CML_REGKEY_EMAIL, "zakaz@example.ru", out, sizeof(out)), "k1/");
+	CHECK_STR(found(s, CML_REGKEY_EMAIL, "ivan@example.ru", out, sizeof(out)), "k1/r1");
+	CHECK_STR(found(s, CML_REGKEY_PHONE, "+79123456789", out, sizeof(out)), "k1/r2");
+	cml_stable_id("cmlkit-person", "k1\nolga@example.ru", pid);
+	snprintf(want, sizeof(want), "k1/%s", pid);
+	CHECK_STR(found(s, CML_REGKEY_EMAIL, "olga@example.ru", out, sizeof(out)), want);
+	/* the fax is kept (no key), the director is no contact person */
+	void *pc = NULL, *cc = NULL;
+	cml_cp_person p;
+	cml_cp_contact t;
+	int persons = 0, others = 0;
+	while (cml_register_persons(s, "k1", &pc, &p) == CML_OK) {
+		persons++;
+		CHECK(strcmp(p.id, "r3") != 0);
+		if (strcmp(p.id, "r5") == 0)
+			CHECK_STR(p.name, "Пётр");
+	}
+	cml_register_end(s, &pc);
+	while (cml_register_contacts(s, "k1", &cc, &t) == CML_OK)
+		if (t.kind == CML_CONTACT_OTHER) {
+			others++;
+			CHECK_STR(t.value, "+7 495 000-00-00");
+			CHECK_STR(t.key, "");
+		}
+	cml_register_end(s, &cc);
+	CHECK_INT(persons, 4);
+	CHECK_INT(others, 1);
+	cml_store_close(s);
+}
+
 /* ---- CSV ---- */
 
 static void
@@ -301,6 +347,7 @@ test_csv_bad(void)
 		{ "bad-no-id-column.csv", CML_ERR_FORMAT, ":1: not a counterparty register: no id" },
 		{ "bad-missing-id.csv", CML_ERR_VALUE, ":3: a row without id" },
 		{ "bad-empty.csv", CML_ERR_FORMAT, ": not a counterparty register (no header row)" },
+		{ "bad-encoding.csv", CML_ERR_ENCODING, ":2: field 2 is not UTF-8" },
 		{ "nonexistent.csv", CML_ERR_IO, ": No such file or directory" },
 	};
 	cml_store *s = fresh();
@@ -350,6 +397,20 @@ test_csv_round_trip(void)
 		return;
 	CHECK_INT(load(a, REG "good-register.csv", &st, err, sizeof(err)), CML_OK);
 	CHECK_INT(load(a, REG CORPUS209, &st, err, sizeof(err)), CML_OK);
+	/* more persons and contacts than a card's lists start with */
+	CHECK(cml_store_run_begin(a, "test") == CML_OK);
+	for (int i = 0; i < 9; i++) {
+		char id[16], email[64];
+
+		snprintf(id, sizeof(id), "q%d", i);
+		snprintf(email, sizeof(email), "many%d@example.ru", i);
+		CHECK(cml_register_add_person(a, "c6", id, "Много", NULL) == CML_OK);
+		CHECK(cml_register_add_contact(a, "c6", id, CML_CONTACT_EMAIL, email, NULL) ==
+		      CML_OK);
+		CHECK(cml_register_add_contact(a, "c6", NULL, CML_CONTACT_PHONE, email + 4, NULL) ==
+		      CML_OK);
+	}
+	CHECK(cml_store_run_commit(a, "ok", NULL) == CML_OK);
 	char *one = as_csv(a, "one.csv");
 	CHECK(one != NULL);
 	snprintf(path, sizeof(path), "%s/one.csv", tmpdir);
@@ -357,6 +418,8 @@ test_csv_round_trip(void)
 	CHECK_INT(load(a, path, &st, err, sizeof(err)), CML_OK);
 	CHECK_INT(st.cards, 10);
 	CHECK_INT(st.cards_new + st.cards_changed + st.persons_new + st.contacts_new, 0);
+	CHECK(one != NULL && strstr(one, "\r\nc6,,,,,,,,,,q8,Много,many8@example.ru,,,,,\r\n") !=
+	                             NULL);
 	/* into an empty one: the same register */
 	CHECK_INT(load(b, path, &st, err, sizeof(err)), CML_OK);
 	char *two = as_csv(b, "two.csv");
@@ -454,6 +517,16 @@ test_cml_person_contacts(void)
 	CHECK(cml_register_get(b, "c1", &c) == CML_OK);
 	CHECK_STR(c.full_name, "ООО \"Ромашка\"");
 	CHECK_INT(c.kind, CML_CP_LEGAL);
+	/* CommerceML has no head card and no marketplace flag: loaded into
+	 * the register it came from, it keeps them, and changes nothing */
+	CHECK_INT(load(a, path, &st, err, sizeof(err)), CML_OK);
+	CHECK_INT(st.cards_new + st.cards_changed + st.persons_new + st.contacts_new, 0);
+	CHECK(cml_register_get(a, "c2", &c) == CML_OK);
+	CHECK_STR(c.head_id, "c1");
+	CHECK(cml_register_get(a, "c4", &c) == CML_OK);
+	CHECK(c.marketplace);
+	CHECK(cml_register_get(b, "c2", &c) == CML_OK);
+	CHECK_STR(c.head_id, "");
 	cml_store_close(a);
 	cml_store_close(b);
 }
@@ -468,6 +541,7 @@ main(void)
 	}
 	RUN(test_corpus_31);
 	RUN(test_corpus_209);
+	RUN(test_relations);
 	RUN(test_csv_good);
 	RUN(test_csv_bad);
 	RUN(test_csv_round_trip);

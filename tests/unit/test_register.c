@@ -535,6 +535,13 @@ test_merge(void)
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	/* outside a run: refused */
 	CHECK_INT(cml_register_merge(s, "BR", "A"), CML_ERR_STATE);
+	/* a later run knows the aliases too, after a new card or not */
+	cml_cp_card e = card("E", "Новая", "", "");
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK_INT(put(s, &e), CML_REGISTER_NEW);
+	CHECK_INT(cml_register_put(s, &b, NULL), CML_ERR_VALUE);
+	CHECK_INT(cml_register_put(s, &d, NULL), CML_ERR_VALUE);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM cp_aliases WHERE card = "
 	                        "(SELECT cid FROM cp_cards WHERE id = 'BR')"),
 	          3);
