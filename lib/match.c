@@ -62,7 +62,7 @@
 
 #include "cml/keys.h"
 #include "cml/match.h"
-#include "cml_private.h"
+#include "store_private.h" /* store_fail: the message of a failure is the store's */
 
 static const char *const dec_names[CML_DEC_COUNT] = {
 	[CML_DEC_SKIP] = "marketplace",
@@ -315,6 +315,7 @@ struct cml_matcher {
 	cml_cp_card card;
 	cml_cp_person person;
 	cml_buf tmp;
+	bool oom;             /* a note could not be kept */
 };
 
 cml_matcher *
@@ -343,6 +344,12 @@ cml_matcher_free(cml_matcher *m)
 	cml_free(m->ci);
 	cml_buf_free(&m->tmp);
 	cml_free(m);
+}
+
+static cml_status
+nomem(cml_matcher *m)
+{
+	return store_fail(m->s, CML_ERR_NOMEM, "matching: out of memory");
 }
 
 void
@@ -508,11 +515,11 @@ keep_hits(cml_matcher *m, const cml_register_hit *h, size_t n, struct hit **v, s
 		cml_match_cand *nc;
 
 		if (nh == NULL)
-			return CML_ERR_NOMEM;
+			return nomem(m);
 		*v = nh;
 		nc = cml_realloc(*cv, n * sizeof(**cv));
 		if (nc == NULL)
-			return CML_ERR_NOMEM;
+			return nomem(m);
 		*cv = nc;
 		*cap = n;
 	}
@@ -528,7 +535,7 @@ keep_hits(cml_matcher *m, const cml_register_hit *h, size_t n, struct hit **v, s
 		t->marketplace = h[j].marketplace;
 		if (!t->c.card_id || !t->c.inn || !t->c.kpp || !t->c.head_id || !t->person_id ||
 		    !t->person_name)
-			return CML_ERR_NOMEM;
+			return nomem(m);
 		(*cv)[j] = t->c;
 	}
 	*nv = n;
@@ -628,7 +635,7 @@ add_person(cml_matcher *m, const cml_counterparty *b, const struct keys *k, cons
 
 	cml_buf_clear(&m->tmp);
 	if (!cml_buf_appendf(&m->tmp, "%s\n%s", card_id, key))
-		return CML_ERR_NOMEM;
+		return nomem(m);
 	cml_stable_id("cmlkit-person", m->tmp.data, id);
 	st = cml_register_add_person(m->s, card_id, id, k->person_name, &added);
 	if (st != CML_OK)
@@ -640,7 +647,7 @@ add_person(cml_matcher *m, const cml_counterparty *b, const struct keys *k, cons
 	m->person.id = cml_arena_strdup(&m->arena, id);
 	m->person.name = cml_arena_strdup(&m->arena, k->person_name);
 	if (!m->person.card_id || !m->person.id || !m->person.name)
-		return CML_ERR_NOMEM;
+		return nomem(m);
 	res->person = &m->person;
 	res->person_new = added;
 	if (added)
@@ -683,11 +690,11 @@ new_card(cml_matcher *m, const cml_counterparty *b, const struct keys *k, const 
 		ok = cml_buf_appendf(&m->tmp, "%sbuyer:%s\n%s\n%s\n%s", pre, nz(m->opts.site),
 		                     nz(b->id), k->name, k->phone);
 	if (!ok)
-		return CML_ERR_NOMEM;
+		return nomem(m);
 	cml_stable_id("cmlkit-card", m->tmp.data, id);
 	*card_id = cml_arena_strdup(&m->arena, id);
 	if (*card_id == NULL)
-		return CML_ERR_NOMEM;
+		return nomem(m);
 	st = cml_register_get(m->s, id, &old);
 	if (st == CML_OK) {
 		/* a replay: the card and its person are there */
@@ -695,7 +702,7 @@ new_card(cml_matcher *m, const cml_counterparty *b, const struct keys *k, const 
 
 		*card_id = cml_arena_strdup(&m->arena, old.id);
 		if (*card_id == NULL)
-			return CML_ERR_NOMEM;
+			return nomem(m);
 		return legal ? add_person(m, b, k, *card_id, res) : CML_OK;
 	}
 	if (st != CML_END)
@@ -737,7 +744,7 @@ book(cml_matcher *m, const char *card_id, cml_match_result *res)
 	for (size_t j = 0; j < CML_ARRAY_LEN(f); j++) {
 		*f[j] = cml_arena_strdup(&m->arena, nz(*f[j]));
 		if (*f[j] == NULL)
-			return CML_ERR_NOMEM;
+			return nomem(m);
 	}
 	m->card = c;
 	res->card = &m->card;
@@ -771,13 +778,16 @@ note(cml_matcher *m, const char *fmt, ...) CML_PRINTF(2, 3);
 static const char *
 note(cml_matcher *m, const char *fmt, ...)
 {
-	char msg[CML_ERRMSG_MAX];
+	char msg[CML_ERRMSG_MAX], *s;
 	va_list ap;
 
 	va_start(ap, fmt);
 	cml_msg_vset(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return cml_arena_strdup(&m->arena, msg);
+	s = cml_arena_strdup(&m->arena, msg);
+	if (s == NULL)
+		m->oom = true; /* reported once the decision is applied */
+	return s ? s : "";
 }
 
 /* The table's decision written into the register. */
@@ -854,6 +864,8 @@ apply(cml_matcher *m, const cml_document *order, const cml_counterparty *b, cons
 	}
 	if (st != CML_OK)
 		return st;
+	if (m->oom)
+		return nomem(m);
 	res->review = ch->review;
 	return card != NULL ? book(m, card, res) : CML_OK;
 }
@@ -890,6 +902,7 @@ cml_matcher_buyer(cml_matcher *m, const cml_document *order, const cml_counterpa
 		return CML_ERR_USAGE;
 	cml_arena_reset(&m->arena);
 	m->ne = m->ni = 0;
+	m->oom = false;
 	memset(&k, 0, sizeof(k));
 	k.number = nz(order->number)[0] ? order->number : nz(order->id);
 	m->st.buyers++;
@@ -902,7 +915,7 @@ cml_matcher_buyer(cml_matcher *m, const cml_document *order, const cml_counterpa
 	res->candidates = "";
 	res->note = "";
 	if (!res->email || !res->inn || !res->kpp || !res->phone)
-		return CML_ERR_NOMEM;
+		return nomem(m);
 
 	/* the buyer of record is a marketplace: untouched */
 	if (nz(buyer->id)[0] != '\0') {
@@ -920,7 +933,7 @@ cml_matcher_buyer(cml_matcher *m, const cml_document *order, const cml_counterpa
 			}
 			by_id.id = cml_arena_strdup(&m->arena, by_id.id);
 			if (by_id.id == NULL)
-				return CML_ERR_NOMEM;
+				return nomem(m);
 		} else if (st != CML_END) {
 			return st;
 		}
@@ -945,7 +958,7 @@ cml_matcher_buyer(cml_matcher *m, const cml_document *order, const cml_counterpa
 	if (st == CML_OK) {
 		resolved = cml_arena_strdup(&m->arena, resolved);
 		if (resolved == NULL)
-			return CML_ERR_NOMEM;
+			return nomem(m);
 		st = book(m, resolved, res);
 		if (st == CML_OK) {
 			res->decision = CML_DEC_RESOLVED;
@@ -974,7 +987,7 @@ cml_matcher_buyer(cml_matcher *m, const cml_document *order, const cml_counterpa
 	}
 	res->candidates = candidates(m);
 	if (res->candidates == NULL)
-		return CML_ERR_NOMEM;
+		return nomem(m);
 	memset(&sets, 0, sizeof(sets));
 	sets.inn = k.inn;
 	sets.kpp = k.kpp;

@@ -177,6 +177,41 @@ test_plan_and_apply(void)
 	cml_store_close(s);
 }
 
+/* Each allocation failing in turn: CML_ERR_NOMEM with a message, never a
+ * crash or a leak; then the whole plan. */
+static void
+test_alloc_failure(void)
+{
+	char path[128], err[256], plan[4096];
+	cml_status st;
+	cml_store *s;
+	bool passed = false;
+	int errors = 0;
+
+	snprintf(path, sizeof(path), "%s/alloc.sqlite", tmpdir);
+	s = cml_store_open(path, NULL, &st, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(cml_store_run_begin(s, "test") == CML_OK);
+	CHECK(plant(s));
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	for (long n = 1; n < 200 && !passed; n++) {
+		plan[0] = '\0';
+		cml_alloc_fail_after(n);
+		st = cml_dedupe(s, false, collect, plan, NULL);
+		cml_alloc_fail_after(0);
+		CHECK(st == CML_OK || st == CML_ERR_NOMEM);
+		if (st == CML_ERR_NOMEM)
+			CHECK(strstr(cml_store_errmsg(s), "out of memory") != NULL);
+		passed = st == CML_OK;
+		errors += !passed;
+	}
+	CHECK(passed && errors > 0);
+	CHECK_STR(plan, want_plan);
+	cml_store_close(s);
+}
+
 /* An empty register: no rows, no failure. */
 static void
 test_empty(void)
@@ -316,6 +351,7 @@ main(int argc, char **argv)
 	} else {
 		RUN(test_plan_and_apply);
 		RUN(test_empty);
+		RUN(test_alloc_failure);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

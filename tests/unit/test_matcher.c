@@ -708,6 +708,53 @@ test_reports(void)
 	cml_store_close(s);
 }
 
+/* Each allocation of the matcher failing in turn: an error status (or
+ * CML_OK when the failure fell where it is not needed), never a crash,
+ * and the run rolled back. */
+static void
+test_alloc_failure(void)
+{
+	cml_store *s = open_new();
+	const struct spec a = {"1", NULL, "Бета", "ООО \"Бета\"", INN_B, KPP_2, "b@beta.ru",
+	                       "84951112233", "Анна"};
+	const struct spec b = {"2", NULL, "ООО Альфа", NULL, INN_A, KPP_1, "Ivan@Alfa.RU",
+	                       NULL, "Иван"};
+	bool passed = false;
+	int errors = 0;
+
+	if (s == NULL)
+		return;
+	CHECK(cml_store_run_begin(s, "seed") == CML_OK);
+	CHECK(put_card(s, "card-a", "ООО Альфа", INN_A, KPP_1, NULL, "info@alfa.ru"));
+	CHECK(put_card(s, "card-b", "Бета", INN_B, KPP_1, NULL, NULL));
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	for (long n = 1; n < 500 && !passed; n++) {
+		cml_match_result r;
+		cml_matcher *m;
+		cml_status st = CML_ERR_NOMEM;
+
+		CHECK(cml_store_run_begin(s, "alloc") == CML_OK);
+		cml_alloc_fail_after(n);
+		m = matcher(s, CML_MATCH_OR, NULL, 0);
+		if (m != NULL) {
+			st = match(m, &a, &r);
+			if (st == CML_OK)
+				st = match(m, &b, &r);
+			if (st == CML_OK)
+				st = match(m, &b, &r);
+		}
+		cml_alloc_fail_after(0);
+		CHECK(st == CML_OK || st < 0);
+		passed = st == CML_OK;
+		errors += st != CML_OK;
+		cml_matcher_free(m);
+		cml_store_run_rollback(s);
+	}
+	CHECK(passed);
+	CHECK(errors > 0);
+	cml_store_close(s);
+}
+
 static void
 test_buyer_of(void)
 {
@@ -1014,6 +1061,7 @@ main(int argc, char **argv)
 	RUN(test_rule_and);
 	RUN(test_reports);
 	RUN(test_buyer_of);
+	RUN(test_alloc_failure);
 	RUN(test_corpus);
 out:
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
