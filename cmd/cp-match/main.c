@@ -968,7 +968,9 @@ run_review(struct cpm *c)
 		cmd_error("%s", cml_store_errmsg(c->store));
 		return EXIT_LOCAL;
 	}
-	return EXIT_OK; /* a write error is found by cmd_finish */
+	(void)rec_finish(&rec); /* the header of an empty queue; a write
+	                           error is found by cmd_finish */
+	return EXIT_OK;
 }
 
 static int
