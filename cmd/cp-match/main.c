@@ -222,7 +222,7 @@ hidden_tmp(const char *what)
 /* A temporary file beside path (same directory: the rename is atomic),
  * removed if a signal ends the run. *tmp is its name (malloc'd). */
 static FILE *
-beside_tmp(const char *path, char **tmp)
+beside_tmp(const char *path, const char *what, char **tmp)
 {
 	const char *slash = strrchr(path, '/');
 	size_t dlen = slash == NULL ? 0 : (size_t)(slash - path) + 1;
@@ -242,8 +242,8 @@ beside_tmp(const char *path, char **tmp)
 		cmd_error("out of memory");
 		return NULL;
 	}
-	snprintf(*tmp, cap, "%.*s%s%ld.decisions.XXXXXX", (int)dlen, path, CML_WRITER_TMP_PREFIX,
-	         (long)getpid());
+	snprintf(*tmp, cap, "%.*s%s%ld.%s.XXXXXX", (int)dlen, path, CML_WRITER_TMP_PREFIX,
+	         (long)getpid(), what);
 	cmd_clean_on_signal(dir);
 	if ((fd = mkstemp(*tmp)) < 0) {
 		cmd_error("%s: cannot create a file beside it: %s", path, strerror(errno));
@@ -831,7 +831,7 @@ open_decisions(struct cpm *c)
 {
 	if (c->o->decisions == NULL)
 		return EXIT_OK;
-	if ((c->dec = beside_tmp(c->o->decisions, &c->dec_tmp)) == NULL)
+	if ((c->dec = beside_tmp(c->o->decisions, "decisions", &c->dec_tmp)) == NULL)
 		return EXIT_LOCAL;
 	c->dec_rec = (struct rec_out){ .f = c->dec,
 		                       .fmt = c->o->recfmt,
@@ -1018,7 +1018,7 @@ run_self(struct cpm *c)
 	cml_status st;
 	int status;
 
-	rec.f = c->o->plan != NULL ? beside_tmp(c->o->plan, &tmp) : (c->out = hidden_tmp("plan"));
+	rec.f = c->o->plan != NULL ? beside_tmp(c->o->plan, "plan", &tmp) : (c->out = hidden_tmp("plan"));
 	if (rec.f == NULL)
 		return EXIT_LOCAL;
 	if ((status = db_open(&c->o->db, false, &c->store)) != EXIT_OK ||
