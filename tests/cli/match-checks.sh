@@ -44,6 +44,8 @@ fresh() { rm -f "$db" "$db"-* "$db".*; }
 cpm() { # cp-match options: $rc, $tmp/out, $tmp/err
 	"$bin/cp-match" --db "$db" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
+	# under the Sanitize build a finding is a failure whatever the status
+	if grep -qE "Sanitizer|runtime error:" "$tmp/err"; then bad "sanitizer: cp-match $*"; fi
 }
 status_is() { [ "$rc" = "$1" ]; }
 err_has() { grep -qF -- "$1" "$tmp/err"; }
