@@ -26,6 +26,9 @@ if ! command -v python3 >/dev/null; then
 	echo "python3 is missing: the outputs cannot be parsed"
 	exit 77
 fi
+# the interpreter itself, not a version manager's shim: it runs a few
+# hundred times
+py=$(python3 -c 'import sys; print(sys.executable)')
 
 ok() { passes=$((passes + 1)); echo "ok: $1"; }
 bad() {
@@ -42,6 +45,7 @@ expect() { # description, condition (a shell command list, evaluated)
 db=$tmp/cmlkit.db
 fresh() { rm -f "$db" "$db"-* "$db".*; }
 cpm() { # cp-match options: $rc, $tmp/out, $tmp/err
+	rm -f "$tmp"/*.idx # what the helpers below read of the last run
 	"$bin/cp-match" --db "$db" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	# under the Sanitize build a finding is a failure whatever the status
@@ -55,7 +59,7 @@ export_csv() { "$bin/cp-match" --db "$db" --export csv >"$1" 2>"$tmp/export.err"
 
 # one order of a document (by Номер) as a document of its own
 one() { # FILE NUMBER > document
-	python3 - "$1" "$2" <<'EOF'
+	"$py" - "$1" "$2" <<'EOF'
 import re, sys
 t = open(sys.argv[1], encoding="utf-8").read()
 head = t[:t.index("  <Документ>")]
@@ -65,10 +69,10 @@ sys.stdout.write(head + "".join(want) + "</КоммерческаяИнформ�
 EOF
 }
 
-# the buyer of an order in the output: "field=value" lines; a
-# representative as "rep=relation|Ид|name|contact values"
-buyer() { # NUMBER [FILE]
-	python3 - "${2:-$tmp/out}" "$1" <<'EOF'
+# the buyer of every order of a document: "NUMBER<tab>field=value"
+# lines; a representative as "rep=relation|Ид|name|contact values"
+buyers_all() { # FILE
+	"$py" - "$1" <<'EOF'
 import signal, sys, xml.etree.ElementTree as ET
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 def local(e): return e.tag.split("}")[-1]
@@ -81,41 +85,50 @@ def text(e, name):
     return (c.text or "").strip() if c is not None else ""
 root = ET.parse(sys.argv[1]).getroot()
 for d in root.iter():
-    if local(d) != "Документ" or text(d, "Номер") != sys.argv[2]: continue
+    if local(d) != "Документ": continue
+    n = text(d, "Номер")
     cps = kid(d, "Контрагенты")
     for c in (cps if cps is not None else []):
         if text(c, "Роль") not in ("Покупатель", ""): continue
-        for f, n in (("id", "Ид"), ("name", "Наименование"), ("official", "ОфициальноеНаименование"),
+        for f, e in (("id", "Ид"), ("name", "Наименование"), ("official", "ОфициальноеНаименование"),
                      ("full", "ПолноеНаименование"), ("inn", "ИНН"), ("kpp", "КПП")):
-            print("%s=%s" % (f, text(c, n)))
-        for k in c.iter():
-            if local(k) == "Контакт" and k not in [x for r in c.iter() if local(r) == "Представители" for x in r.iter()]:
-                print("contact=%s" % text(k, "Значение"))
+            print("%s\t%s=%s" % (n, f, text(c, e)))
+        own = kid(c, "Контакты")
+        for k in (own if own is not None else []):
+            print("%s\tcontact=%s" % (n, text(k, "Значение")))
         reps = kid(c, "Представители")
         for r in (reps if reps is not None else []):
             rc = kid(r, "Контрагент")
             rc = rc if rc is not None else r
             vals = [text(k, "Значение") for k in rc.iter() if local(k) == "Контакт"]
-            print("rep=%s|%s|%s|%s" % (text(rc, "Отношение"), text(rc, "Ид"), text(rc, "Наименование"), " ".join(vals)))
+            print("%s\trep=%s|%s|%s|%s" % (n, text(rc, "Отношение"), text(rc, "Ид"), text(rc, "Наименование"), " ".join(vals)))
 EOF
+}
+# the buyer of one order: "field=value" lines (of the last run's output
+# unless FILE is given)
+buyer() { # NUMBER [FILE]
+	local f=${2:-$tmp/out}
+	[ -f "$f.idx" ] || buyers_all "$f" >"$f.idx" 2>/dev/null
+	awk -F '\t' -v n="$1" '$1 == n { print substr($0, length(n) + 2) }' "$f.idx"
 }
 b_is() { buyer "$1" | grep -qxF -- "$2"; } # NUMBER "field=value"
 b_lacks() { ! buyer "$1" | grep -q -- "^$2"; }
 # a field of the decision of an order in the decisions file
 dec() { # NUMBER FIELD [FILE]
-	python3 - "${3:-$tmp/dec.csv}" "$1" "$2" <<'EOF'
-import csv, signal, sys
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+	local f=${3:-$tmp/dec.csv}
+	[ -f "$f.idx" ] || "$py" - "$f" >"$f.idx" 2>/dev/null <<'EOF'
+import csv, sys
 for r in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")):
-    if r["order_number"] == sys.argv[2]:
-        print(r[sys.argv[3]])
+    for k, v in r.items():
+        print("%s\t%s\t%s" % (r["order_number"], k, v.replace("\n", " ")))
 EOF
+	awk -F '\t' -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$f.idx"
 }
 dec_is() { [ "$(dec "$1" "$2")" = "$3" ]; }
 # a column of a card in a register CSV (--export csv): every non-empty
 # value over the card's rows, one a line
 card() { # FILE ID COLUMN
-	python3 - "$1" "$2" "$3" <<'EOF'
+	"$py" - "$1" "$2" "$3" <<'EOF'
 import csv, signal, sys
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 for r in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")):
@@ -125,7 +138,7 @@ EOF
 }
 # the number of cards (distinct id) of a register CSV, or those with an INN
 cards() { # FILE [INN]
-	python3 - "$1" "${2:-}" <<'EOF'
+	"$py" - "$1" "${2:-}" <<'EOF'
 import csv, signal, sys
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 ids = {r["id"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline=""))
@@ -134,7 +147,7 @@ print(len(ids))
 EOF
 }
 # well-formed XML with N Документ
-docs() { python3 - "${1:-$tmp/out}" <<'EOF'
+docs() { "$py" - "${1:-$tmp/out}" <<'EOF'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 print(sum(1 for e in root.iter() if e.tag.split("}")[-1] == "Документ"))
@@ -207,7 +220,7 @@ cpm --review
 expect "r07: --review lists it" 'status_is 0 && out_has r07 && out_has card-vasilek && out_has card-lutik'
 cpm --review --decisions-format jsonl
 expect "r07: --review as JSON Lines" \
-	'status_is 0 && python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(not (len(r)==1 and r[0][\"order_number\"]==\"r07\"))" "$tmp/out"'
+	'status_is 0 && "$py" -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(not (len(r)==1 and r[0][\"order_number\"]==\"r07\"))" "$tmp/out"'
 cpm --resolve r07 --card no-such-card
 expect "--resolve to an unknown card: exit 3" 'status_is 3'
 cpm --resolve r99 --card card-lutik
@@ -264,7 +277,7 @@ fresh
 cpm --register "$m/register.xml" --marketplace ozon-buyer --decisions "$tmp/dec.csv" --summary "$m/orders-208.xml"
 expect "orders-208: every order out (12), exit 1 (r10's review)" 'status_is 1 && docs_are 12'
 expect "orders-208: the decisions file has a row per buyer" \
-	'[ "$(python3 -c "import csv,sys; print(len(list(csv.DictReader(open(sys.argv[1], encoding=\"utf-8\")))))" "$tmp/dec.csv")" = 12 ]'
+	'[ "$("$py" -c "import csv,sys; print(len(list(csv.DictReader(open(sys.argv[1], encoding=\"utf-8\")))))" "$tmp/dec.csv")" = 12 ]'
 expect "orders-208: the summary's lines" 'err_has "buyers: 12" && err_has "duplicates: 0 (new cards for a buyer whose email or INN an existing card has)"'
 cp "$tmp/out" "$tmp/first.xml"
 cp "$tmp/dec.csv" "$tmp/first-dec.csv"
@@ -285,7 +298,7 @@ expect "idempotent: a third run, byte-identical to the second" \
 	'cmp -s "$tmp/out" "$tmp/second.xml" && cmp -s "$tmp/dec.csv" "$tmp/second-dec.csv"'
 cpm --marketplace ozon-buyer --decisions "$tmp/dec.jsonl" --decisions-format jsonl "$m/orders-208.xml"
 expect "--decisions-format jsonl: one object per buyer" \
-	'python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1], encoding=\"utf-8\")]; sys.exit(not (len(r)==12 and r[4][\"rule\"]==\"email+inn\" and r[0][\"card_new\"] is False))" "$tmp/dec.jsonl"'
+	'"$py" -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1], encoding=\"utf-8\")]; sys.exit(not (len(r)==12 and r[4][\"rule\"]==\"email+inn\" and r[0][\"card_new\"] is False))" "$tmp/dec.jsonl"'
 
 fresh
 cpm --register "$m/register.xml" --decisions "$tmp/dec.csv" "$m/orders-205.xml"
