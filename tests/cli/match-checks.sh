@@ -153,6 +153,10 @@ root = ET.parse(sys.argv[1]).getroot()
 print(sum(1 for e in root.iter() if e.tag.split("}")[-1] == "Документ"))
 EOF
 }
+# the start of the output, decoded, holds TEXT
+head_has() { # ENCODING TEXT
+	"$py" -c 'import sys; sys.exit(sys.argv[2] not in open(sys.argv[3], "rb").read(400).decode(sys.argv[1]))' "$1" "$2" "$tmp/out"
+}
 docs_are() { [ "$(docs 2>/dev/null)" = "$1" ]; }
 
 # ---- the decision table, one order per row against a fresh register ----
@@ -254,6 +258,10 @@ cpm --decisions "$tmp/dec.csv" "$tmp/head.xml"
 expect "several cards with the email, no INN: the head card (several:head)" \
 	'status_is 0 && dec_is r08h rule several:head && b_is r08h "id=card-romashka"'
 
+row r08 --kpp ignore
+expect "r08 --kpp ignore: one card per INN, the person on card-romashka (inn)" \
+	'status_is 0 && dec_is r08 rule inn && b_is r08 "id=card-romashka" && dec_is r08 person_new true'
+
 row r09
 expect "r09 several:inn+kpp: the card of the KPP" \
 	'status_is 0 && dec_is r09 rule several:inn+kpp && b_is r09 "id=card-astra-2"'
@@ -262,6 +270,10 @@ row r10
 expect "r10 review: exit 1, the buyer as it came" \
 	'status_is 1 && dec_is r10 rule review && b_is r10 "id=20#astra#Астра" && dec_is r10 review true'
 expect "r10: candidates named" 'dec r10 candidates | grep -q card-astra-1 && dec r10 candidates | grep -q card-astra-2'
+
+row r05 --encoding windows-1251 --schema 2.05
+expect "windows-1251 and 2.05 out: the same buyer, the encoding declared" \
+	'status_is 0 && b_is r05 "id=card-romashka" && b_is r05 "kpp=773601001" && head_has cp1251 "encoding=\"windows-1251\"" && head_has cp1251 "ВерсияСхемы=\"2.05\""'
 
 row r11
 expect "r11 id: the buyer carries card-lutik's Ид" 'status_is 0 && dec_is r11 rule id && b_is r11 "id=card-lutik"'
@@ -409,6 +421,12 @@ expect "--export xml: a counterparty package the register loads again" \
 cpm --export csv
 cp "$tmp/out" "$tmp/reg.csv"
 rm -f "$tmp/db2"
+"$bin/cp-match" --db "$tmp/db2" --register "$tmp/reg.xml" --load-only 2>"$tmp/err"
+rc=$?
+"$bin/cp-match" --db "$tmp/db2" --export csv >"$tmp/reg2.csv" 2>/dev/null
+expect "--export xml loads back into a fresh register as the same register" \
+	'status_is 0 && cmp -s "$tmp/reg.csv" "$tmp/reg2.csv"'
+rm -f "$tmp/db2"*
 "$bin/cp-match" --db "$tmp/db2" --register "$tmp/reg.csv" --load-only 2>"$tmp/err"
 rc=$?
 "$bin/cp-match" --db "$tmp/db2" --export csv >"$tmp/reg2.csv" 2>/dev/null
@@ -421,9 +439,23 @@ fresh
 "$bin/orders-pull" --db "$db" --site shop "$m/orders-208.xml" >/dev/null 2>"$tmp/err"
 rc=$?
 expect "orders-pull stores the orders" 'status_is 0'
-cpm --ledger --register "$m/register.xml" --marketplace ozon-buyer --decisions "$tmp/dec.csv"
+cpm --ledger --register "$m/register.xml" --marketplace ozon-buyer --decisions "$tmp/dec.csv" --date 2026-11-30T00:00:00
 expect "--ledger: every order out once, matched" 'status_is 1 && docs_are 12 && dec_is r05 rule inn && dec_is r05 site shop'
 cp "$tmp/out" "$tmp/ledger1.xml"
+fresh
+"$bin/orders-pull" --db "$db" --site shop "$m/orders-208.xml" >/dev/null 2>&1
+"$bin/orders-pull" --db "$db" --site other "$data/pull/good-small.xml" >/dev/null 2>&1
+"$bin/cp-match" --db "$db" --register "$m/register.xml" --load-only 2>/dev/null
+cpm --ledger --site other --dry-run --date 2026-11-30T00:00:00
+cp "$tmp/out" "$tmp/other.xml"
+expect "--ledger --site other --dry-run: that site's orders only" 'status_is 0 && docs_are 2 && b_is 101 "id=card-ivanov"'
+cpm --ledger --site other --date 2026-11-30T00:00:00
+expect "--ledger after --dry-run: the same orders again, the same bytes" 'status_is 0 && cmp -s "$tmp/out" "$tmp/other.xml"'
+cpm --ledger --site other
+expect "--ledger --site other again: nothing" 'status_is 0 && no_output'
+cpm --ledger --marketplace ozon-buyer --decisions "$tmp/dec.csv" --date 2026-11-30T00:00:00
+expect "--ledger of every site: the shop's 12, booked as before" \
+	'status_is 1 && docs_are 12 && cmp -s "$tmp/out" "$tmp/ledger1.xml"'
 cpm --ledger --marketplace ozon-buyer
 expect "--ledger again: nothing written" '[ "$rc" -le 1 ] && no_output'
 # r06 with another status: a new revision of one order
