@@ -136,7 +136,7 @@ for n in $sizes; do
 		$(( $(stat -c %s "$(register "$n")") / 1048576 )) "$t_wall" "$(mib "$t_rss")"
 	timed "$cpm" --db "$db" --register "$(register "$n")" --load-only
 	printf '%-28s %9s %9s %9s %9s\n' "CSV, again (nothing new)" "$n" "" "$t_wall" "$(mib "$t_rss")"
-	[ -f "$db" ] && echo "   database: $(( $(stat -c %s "$db") / 1048576 )) MiB (no WAL: checkpointed at the end)" >&2
+	[ -f "$db" ] && echo "   database: $(( $(stat -c %s "$db") / 1048576 )) MiB" >&2
 done
 if [ "$xml_cards" -gt 0 ]; then
 	xdb=$work/match-xml.db
