@@ -3,6 +3,7 @@
 #
 #   bench/run-match.sh [--grid "BUYERS:CARDS ..."] [--repeat 3] [--build DIR]
 #                      [--work DIR] [--seed 1] [--xml-cards N] [--no-self]
+#                      [--generate-only]
 #
 # Generates once into WORK/match (reused while the generators, sizes and seed
 # are the same): registers of CARDS cards (gen-register.py, CSV) and orders
@@ -28,6 +29,7 @@
 # issue's targets: 100k buyers against 1M cards under 10 s and 512 MiB;
 # growth at most linear in buyers (10k -> 100k at 1M cards) and in cards
 # (100k buyers at 100k -> 1M cards); --self on 1M cards under 30 s.
+# --generate-only makes the files and stops (no build needed).
 # Exits 0 whatever the figures; 1 when it cannot run, 2 on a usage error.
 set -u
 export LC_ALL=C
@@ -41,6 +43,7 @@ work=/tmp/cmlkit-bench
 seed=1
 xml_cards=100000
 self=1
+genonly=0
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -51,7 +54,8 @@ while [ $# -gt 0 ]; do
 	--seed) seed=$2; shift 2 ;;
 	--xml-cards) xml_cards=$2; shift 2 ;;
 	--no-self) self=0; shift ;;
-	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+	--generate-only) genonly=1; shift ;;
+	-h|--help) sed -n '2,34p' "$0"; exit 0 ;;
 	*) echo "run-match.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -69,8 +73,8 @@ prog() { # name: the built program (some are built in their own folder)
 }
 cpm=$(prog cp-match)
 check=$(prog cml-check)
-[ -x "$cpm" ] || { echo "run-match.sh: $cpm missing: build first (cmake --build build)" >&2; exit 1; }
-[ -x "$check" ] || { echo "run-match.sh: $check missing: build first" >&2; exit 1; }
+[ "$genonly" = 1 ] || [ -x "$cpm" ] || { echo "run-match.sh: $cpm missing: build first (cmake --build build)" >&2; exit 1; }
+[ "$genonly" = 1 ] || [ -x "$check" ] || { echo "run-match.sh: $check missing: build first" >&2; exit 1; }
 command -v xmllint >/dev/null || { echo "run-match.sh: needs xmllint (apt-get install libxml2-utils)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "run-match.sh: needs python3" >&2; exit 1; }
 me=run-match.sh
@@ -97,11 +101,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf (b > 0) ? "%.2f" : "-", a / b}'
 mib() { echo $(( $1 / 1024 )); }
 ok() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
 
+[ "$genonly" = 1 ] || {
 echo "cmlkit cp-match benchmark  $(date '+%Y-%m-%d %H:%M:%S')"
 echo "host:    $(uname -srm), $(nproc) CPUs, $(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "xmllint: $(xmllint --version 2>&1 | head -n 1)"
 echo "build:   $build ($("$cpm" --version 2>&1 | head -n 1)); grid: $grid; $repeat runs; seed $seed"
 echo
+}
 
 # ---- generate -----------------------------------------------------------
 sizes=$(for g in $grid; do echo "${g#*:}"; done | sort -un)
@@ -121,6 +127,8 @@ if [ "$xml_cards" -gt 0 ]; then
 	make_once "$xmlreg" "cards=$xml_cards seed=$seed xml" \
 		python3 "$here/gen-register.py" --cards "$xml_cards" --seed "$seed" --format xml --out "$xmlreg"
 fi
+
+[ "$genonly" = 0 ] || { ls -l "$cache"; exit 0; }
 
 # ---- load ---------------------------------------------------------------
 verdicts=()
