@@ -130,6 +130,86 @@ static const char *const migrations[] = {
 	" site TEXT PRIMARY KEY,"
 	" run INTEGER NOT NULL,"
 	" updated TEXT NOT NULL);",
+	/* 5: the counterparty register (register.c). A card is keyed by its
+	 * Ид; cid numbers cards for the tables beside it. inn is as written,
+	 * inn_key the valid INN digits (NULL when inn is no valid INN), so
+	 * only a valid INN finds a card. A contact's key is its email or
+	 * phone key ('' when the value is no valid one); a card or person
+	 * holds a contact of a kind once per key (once per value when it has
+	 * no key). An alias is the Ид of a card merged away, naming the card
+	 * it went into. A review is cp-match's record of an order it could
+	 * not decide, one per (site, order Ид); cp_matched is the ledger
+	 * revision of each order cp-match has matched (--ledger). */
+	"CREATE TABLE cp_cards ("
+	" cid INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" full_name TEXT NOT NULL DEFAULT '',"
+	" kind INTEGER NOT NULL DEFAULT 0,"
+	" inn TEXT NOT NULL DEFAULT '',"
+	" inn_key TEXT,"
+	" kpp TEXT NOT NULL DEFAULT '',"
+	" okpo TEXT NOT NULL DEFAULT '',"
+	" head_id TEXT NOT NULL DEFAULT '',"
+	" reg_address TEXT NOT NULL DEFAULT '',"
+	" legal_address TEXT NOT NULL DEFAULT '',"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" marketplace INTEGER NOT NULL DEFAULT 0,"
+	" origin TEXT NOT NULL DEFAULT 'register',"
+	" run INTEGER REFERENCES runs(id),"
+	" created TEXT NOT NULL,"
+	" updated TEXT NOT NULL);"
+	"CREATE INDEX cp_cards_inn ON cp_cards(inn_key, id) WHERE inn_key IS NOT NULL;"
+	"CREATE INDEX cp_cards_head ON cp_cards(head_id) WHERE head_id <> '';"
+	"CREATE TABLE cp_persons ("
+	" card INTEGER NOT NULL REFERENCES cp_cards(cid),"
+	" id TEXT NOT NULL,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (card, id)) WITHOUT ROWID;"
+	"CREATE TABLE cp_contacts ("
+	" seq INTEGER PRIMARY KEY,"
+	" card INTEGER NOT NULL REFERENCES cp_cards(cid),"
+	" person TEXT NOT NULL DEFAULT '',"
+	" kind INTEGER NOT NULL,"
+	" value TEXT NOT NULL,"
+	" key TEXT NOT NULL DEFAULT '');"
+	"CREATE UNIQUE INDEX cp_contacts_one ON cp_contacts(card, person, kind,"
+	" CASE WHEN key = '' THEN value ELSE key END);"
+	"CREATE INDEX cp_contacts_key ON cp_contacts(kind, key, card) WHERE key <> '';"
+	"CREATE TABLE cp_aliases ("
+	" id TEXT PRIMARY KEY,"
+	" card INTEGER NOT NULL REFERENCES cp_cards(cid),"
+	" run INTEGER REFERENCES runs(id),"
+	" merged TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX cp_aliases_card ON cp_aliases(card);"
+	"CREATE TABLE cp_reviews ("
+	" rid INTEGER PRIMARY KEY,"
+	" site TEXT NOT NULL,"
+	" order_id TEXT NOT NULL,"
+	" order_number TEXT NOT NULL DEFAULT '',"
+	" email TEXT NOT NULL DEFAULT '',"
+	" inn TEXT NOT NULL DEFAULT '',"
+	" kpp TEXT NOT NULL DEFAULT '',"
+	" phone TEXT NOT NULL DEFAULT '',"
+	" candidates TEXT NOT NULL DEFAULT '',"
+	" booked TEXT NOT NULL DEFAULT '',"
+	" rule TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" run INTEGER REFERENCES runs(id),"
+	" created TEXT NOT NULL,"
+	" resolved_card TEXT NOT NULL DEFAULT '',"
+	" resolved TEXT NOT NULL DEFAULT '',"
+	" UNIQUE (site, order_id));"
+	"CREATE INDEX cp_reviews_number ON cp_reviews(order_number) WHERE order_number <> '';"
+	"CREATE INDEX cp_reviews_order ON cp_reviews(order_id);"
+	"CREATE TABLE cp_matched ("
+	" site TEXT NOT NULL,"
+	" order_id TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" card TEXT NOT NULL DEFAULT '',"
+	" run INTEGER REFERENCES runs(id),"
+	" updated TEXT NOT NULL,"
+	" PRIMARY KEY (site, order_id)) WITHOUT ROWID;",
 };
 
 int
@@ -557,6 +637,7 @@ cml_store_close(cml_store *s)
 	lock_release(s);
 	store_gen_free(s->gen);
 	store_ledger_free(s->ledger);
+	store_register_free(s->reg);
 	cml_free(s->lock_path);
 	cml_free(s->path);
 	cml_free(s);
@@ -768,6 +849,7 @@ end_run(cml_store *s)
 	s->run_id = 0;
 	s->run_started[0] = '\0';
 	s->run_gen = 0;
+	store_register_run_end(s->reg);
 	lock_release(s);
 }
 

@@ -1,7 +1,8 @@
 /*
  * store_private.h: what the store's core (store.c) shares with the kinds
  * of state kept beside it over the same connection (generations.c,
- * ledger.c). Never installed; programs under cmd/ must not include it.
+ * ledger.c, register.c). Never installed; programs under cmd/ must not
+ * include it.
  *
  * The core owns the connection, the run and the statements kept on the
  * handle. Every module's kept statement has a slot in enum store_q, so
@@ -59,6 +60,40 @@ enum store_q {
 	SQ_LG_COUNT_SITE,
 	SQ_LG_MARK_GET,
 	SQ_LG_MARK_SET,
+	/* register.c: the counterparty register */
+	SQ_RG_CID,
+	SQ_RG_ALIAS_HAS,
+	SQ_RG_CARD_ROW,
+	SQ_RG_CARD_NEW,
+	SQ_RG_CARD_SET,
+	SQ_RG_GET,
+	SQ_RG_FILL_INN,
+	SQ_RG_PERSON_ADD,
+	SQ_RG_PERSON_HAS,
+	SQ_RG_CONTACT_ADD,
+	SQ_RG_FIND_CONTACT,
+	SQ_RG_FIND_INN,
+	SQ_RG_M_PERSONS_COPY,
+	SQ_RG_M_PERSONS_DEL,
+	SQ_RG_M_CONTACTS_COPY,
+	SQ_RG_M_CONTACTS_DEL,
+	SQ_RG_M_FILL,
+	SQ_RG_M_HEADS,
+	SQ_RG_M_ALIASES,
+	SQ_RG_M_ALIAS_NEW,
+	SQ_RG_M_CARD_DEL,
+	SQ_RG_PERSONS_OF,
+	SQ_RG_CONTACTS_OF,
+	SQ_RG_COUNT,
+	SQ_RG_REVIEW_GET,
+	SQ_RG_REVIEW_NEW,
+	SQ_RG_REVIEW_SET,
+	SQ_RG_REVIEW_BY_ID,
+	SQ_RG_REVIEW_BY_NUMBER,
+	SQ_RG_REVIEW_RESOLVE,
+	SQ_RG_RESOLUTION,
+	SQ_RG_MATCHED_GET,
+	SQ_RG_MATCHED_SET,
 	SQ_COUNT
 };
 
@@ -66,6 +101,8 @@ enum store_q {
 struct store_gen;
 /* The state of ledger.c kept on the handle (buffers, decoded documents). */
 struct store_ledger;
+/* The state of register.c kept on the handle (lookup results, caches). */
+struct store_register;
 
 struct cml_store {
 	sqlite3 *db;
@@ -81,6 +118,7 @@ struct cml_store {
 	sqlite3_stmt *q[SQ_COUNT];
 	struct store_gen *gen;
 	struct store_ledger *ledger;
+	struct store_register *reg;
 	char errmsg[CML_ERRMSG_MAX];
 };
 
@@ -113,5 +151,9 @@ void store_fp_unpack(const unsigned char in[16], cml_fp *fp);
 /* Module state, freed by the core on close (NULL is fine). */
 void store_gen_free(struct store_gen *g);
 void store_ledger_free(struct store_ledger *l);
+void store_register_free(struct store_register *r);
+/* A run ended (committed or rolled back): what register.c remembers of
+ * the rows of the run is no longer sure. NULL is fine. */
+void store_register_run_end(struct store_register *r);
 
 #endif /* CML_STORE_PRIVATE_H */

@@ -6,5 +6,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential cmake pkg-config \
-	libxml2-dev libxml2-utils libcsv-dev libsqlite3-dev libcurl4-openssl-dev libarchive-dev libxxhash-dev \
+	libxml2-dev libxml2-utils libcsv-dev libsqlite3-dev libcurl4-openssl-dev libarchive-dev libxxhash-dev libidn2-dev \
 	mandoc python3 openssl curl

@@ -150,7 +150,7 @@ test_counterparty(void)
 {
 	cml_pair fields[] = { { "Город", "Москва" }, { "Улица", "Тверская" } };
 	cml_pair contacts[] = { { "Почта", "a@b.ru" }, { "Телефон", "+7 999" } };
-	cml_representative reps[] = { { "Контактное лицо", "r1", "Иван" } };
+	cml_representative reps[] = { { "Контактное лицо", "r1", "Иван", NULL, 0 } };
 	cml_bank_account acc[] = { { "40702810", "Сбербанк", "044525225", NULL, NULL } };
 	cml_item it = { .kind = CML_ITEM_COUNTERPARTY };
 	cml_counterparty *c = &it.u.counterparty;

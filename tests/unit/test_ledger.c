@@ -403,7 +403,7 @@ sample_init(struct sample *x, const char *id)
 	x->contacts[1] = (cml_pair){ "Телефон рабочий", "+7 495 000-00-00" };
 	x->fields[0] = (cml_pair){ "Почтовый индекс", "101000" };
 	x->fields[1] = (cml_pair){ "Город", "Москва" };
-	x->rep[0] = (cml_representative){ "Контактное лицо", "md5-1", "Иван Петров" };
+	x->rep[0] = (cml_representative){ "Контактное лицо", "md5-1", "Иван Петров", NULL, 0 };
 	x->acc[0] = (cml_bank_account){ "40702810000000000001", "Банк", "044525225",
 		                        "30101810400000000225", "Москва, ул. Вавилова" };
 	x->party[0] = (cml_counterparty){
@@ -608,7 +608,7 @@ test_new_unchanged_changed(void)
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
-	CHECK_INT(cml_store_schema_version(), 4);
+	CHECK(cml_store_schema_version() >= 4);
 	sample_init(&x, "132");
 	CHECK(cml_store_run_begin(s, "t") == CML_OK);
 	int64_t run1 = cml_store_run_id(s);
@@ -1327,11 +1327,11 @@ test_migrate_v3(void)
 	cml_status st;
 	cml_store *s = cml_store_open(path, &ro, &st, err, sizeof(err));
 	CHECK(s == NULL);
-	CHECK(strstr(err, "needs an upgrade to schema version 4") != NULL);
+	CHECK(strstr(err, "needs an upgrade to schema version") != NULL);
 	s = open_db(path);
 	if (s == NULL)
 		return;
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 4);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), 1);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM orders"), 0);
 	sample_init(&x, "m");

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "cml/generations.h"
+#include "cml/register.h"
 #include "cml/store.h"
 #include "harness.h"
 
@@ -144,7 +145,7 @@ test_create(void)
 	CHECK(stat(side, &sb) == 0 && (sb.st_mode & 0077) == 0);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	umask(old);
-	CHECK_INT(cml_store_schema_version(), 4);
+	CHECK_INT(cml_store_schema_version(), 5);
 	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_STR(sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode)), "wal");
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'baseline_gen'"), 0);
@@ -690,6 +691,63 @@ test_migrate_v1(void)
 }
 
 /*
+ * A database of schema version 4 (the order ledger, no register) is
+ * migrated to 5: the register's tables appear empty, the ledger and the
+ * run log are kept. The version-4 file is made by dropping what
+ * migration 5 creates, which leaves exactly migrations 1-4.
+ */
+static void
+test_migrate_v4(void)
+{
+	char path[128], err[512];
+	cml_status st;
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	cml_store_close(s);
+	CHECK(sql_exec(path,
+	               "DROP TABLE cp_matched; DROP TABLE cp_reviews; DROP TABLE cp_aliases;"
+	               "DROP TABLE cp_contacts; DROP TABLE cp_persons; DROP TABLE cp_cards;"
+	               "INSERT INTO runs VALUES (1, 'orders-pull', 1, '2026-01-01T00:00:00Z',"
+	               " '2026-01-01T00:00:01Z', 'ok', NULL);"
+	               "INSERT INTO orders(site, id, number, first_stored, revision, fp)"
+	               " VALUES ('shop', 'o1', '1', '2026-01-01T00:00:00Z', 1, zeroblob(16));"
+	               "PRAGMA user_version = 4;"));
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'cp_%'"), 0);
+	/* read-only, it is not upgraded */
+	cml_store_opts ro = { .read_only = true };
+	s = cml_store_open(path, &ro, &st, err, sizeof(err));
+	CHECK(s == NULL);
+	CHECK(strstr(err, "needs an upgrade to schema version 5") != NULL);
+	s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 5);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+	                        "name LIKE 'cp_%'"),
+	          6);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM cp_cards"), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM orders"), 1);
+	CHECK(cml_store_run_begin(s, "cp-match") == CML_OK);
+	CHECK_INT(cml_store_run_id(s), 2);
+	cml_cp_card c = { .id = "A", .name = "Ромашка", .inn = "7707083893" };
+	CHECK(cml_register_put(s, &c, NULL) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	cml_store_close(s);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM cp_cards WHERE run = 2 AND "
+	                        "inn_key = '7707083893'"),
+	          1);
+	/* the indexes the register's lookups use */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+	                        "name IN ('cp_cards_inn', 'cp_cards_head', 'cp_contacts_one', "
+	                        "'cp_contacts_key', 'cp_aliases_card', 'cp_reviews_number', "
+	                        "'cp_reviews_order')"),
+	          7);
+}
+
+/*
  * A later export run supersedes what is still pending from earlier runs,
  * even a run that records no generation; a superseded generation is
  * never acknowledged, and the baseline stays as it was.
@@ -1194,6 +1252,7 @@ main(int argc, char **argv)
 		RUN(test_rollback_and_state);
 		RUN(test_gen_files);
 		RUN(test_migrate_v1);
+		RUN(test_migrate_v4);
 		RUN(test_supersede);
 		RUN(test_baseline_items);
 		RUN(test_lock_refused);

@@ -53,8 +53,9 @@ CML_NODISCARD cml_status cml_regfile_load(cml_store *s, const char *path, cml_wa
                                           size_t errsz);
 
 /* The register as CSV (the same columns cml_regfile_load reads, one row
- * per card, contacts and persons in their columns), every card not
- * merged away, in Ид order. */
+ * per card with its own contacts and its first contact person, and one
+ * more row per further contact person), every card not merged away, in
+ * Ид order. */
 CML_NODISCARD cml_status cml_regfile_write_csv(cml_store *s, FILE *out, char *err, size_t errsz);
 
 /* The register as a CommerceML counterparty package (one Контрагенты,
