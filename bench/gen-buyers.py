@@ -27,9 +27,10 @@ cp-match should take in brackets, its "rule" name):
   several        5  an email two cards share, or the INN+KPP of a
                     planted duplicate pair                        [several:inn+kpp, several:head or review]
   email-other-inn 2 a card's email with another valid INN         [email-other-inn]
-  new           18  an unknown email, and a new INN or none       [new]
+  new           16  an unknown email, and a new INN or none       [new]
   invalid-inn    5  an unknown email and an INN with a wrong check digit  [new; the INN reported]
-  no-keys        3  a name and a phone only                       [new, with a warning]
+  bad-email      2  no INN and an email that is none (no @)       [new; the email reported]
+  no-keys        3  a name, and a phone or nothing else           [new; a warning when nothing]
   marketplace    2  a marketplace card (the buyer of record)      [marketplace]
 
 --manifest writes "order_number<TAB>case<TAB>card_id" for every order (the
@@ -60,8 +61,8 @@ STAMP = datetime.datetime(2026, 11, 27, 9, 5, 0)
 VERSION = 2.08
 
 CASES = [("email", 20), ("person-email", 5), ("inn", 15), ("both", 15), ("conflict", 5),
-         ("branch", 5), ("several", 5), ("email-other-inn", 2), ("new", 18),
-         ("invalid-inn", 5), ("no-keys", 3), ("marketplace", 2)]
+         ("branch", 5), ("several", 5), ("email-other-inn", 2), ("new", 16),
+         ("invalid-inn", 5), ("bad-email", 2), ("no-keys", 3), ("marketplace", 2)]
 CASE_NAMES = [c for c, _ in CASES]
 CASE_WEIGHTS = [w for _, w in CASES]
 esc = cmlorders.esc
@@ -214,8 +215,13 @@ def buyer_of(g, k, r):
     elif case == "invalid-inn":
         new_company(b, r, bad_inn(r))
         b.email = new_email
+    elif case == "bad-email":
+        new_person(b, r)
+        b.email = "buyer%d.new%d.example" % (k, k % 1000)
     elif case == "no-keys":
         new_person(b, r)
+        if r.random() < 0.5:
+            b.phone = ""
     else:  # marketplace
         c = g.card(r.randrange(min(2, g.n)))
         as_company(b, c, r)
@@ -242,12 +248,15 @@ def buyer_xml(w, k, b):
           % (esc(b.person), esc(b.person), esc(parts[0]), esc(parts[1] if len(parts) > 1 else "")))
         if len(parts) > 2:
             w("<Отчество>%s</Отчество>\n" % esc(parts[2]))
-    w("<Контакты>\n")
-    if b.email:
-        w("<Контакт>\n<Тип>Электронная почта</Тип>\n<Значение>%s</Значение>\n</Контакт>\n"
-          % esc(b.email))
-    w("<Контакт>\n<Тип>Телефон рабочий</Тип>\n<Значение>%s</Значение>\n</Контакт>\n</Контакты>\n"
-      % esc(b.phone))
+    if b.email or b.phone:
+        w("<Контакты>\n")
+        if b.email:
+            w("<Контакт>\n<Тип>Электронная почта</Тип>\n<Значение>%s</Значение>\n</Контакт>\n"
+              % esc(b.email))
+        if b.phone:
+            w("<Контакт>\n<Тип>Телефон рабочий</Тип>\n<Значение>%s</Значение>\n</Контакт>\n"
+              % esc(b.phone))
+        w("</Контакты>\n")
     if b.company:
         rep_id = hashlib.md5(b.person.encode("utf-8")).hexdigest()
         w("<Представители>\n<Представитель>\n<Контрагент>\n<Отношение>Контактное лицо</Отношение>\n"
