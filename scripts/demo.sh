@@ -141,14 +141,17 @@ echo "== 13. cp-match: one card per buyer, by email OR INN. The register is seed
 echo "   from the accounting system's counterparty package (examples/counterparties)"
 cp_match=$bin/cp-match
 [ -d "$cp_match" ] && cp_match=$cp_match/cp-match
-"$cp_match" --register "$top/examples/counterparties/register.xml" --load-only
-"$cp_match" --export csv | tail -n +2 | cut -d, -f1 | sort -u | wc -l |
+# the register in a database of its own: in the pipe below orders-pull
+# holds its database while cp-match runs
+reg_db=$out/register.db
+"$cp_match" --db "$reg_db" --register "$top/examples/counterparties/register.xml" --load-only
+"$cp_match" --db "$reg_db" --export csv | tail -n +2 | cut -d, -f1 | sort -u | wc -l |
 	sed 's/^ */   cards in the register: /'
 echo "   two more orders on the site: a company known by its INN writing from a new"
 echo "   email, and a buyer nobody knows; pulled and matched in one pipe:"
 echo "   orders-pull ... | cp-match --decisions decisions.csv > orders-4.xml"
 site_ctl "sale/step?new=2" >/dev/null
-pull 2>/dev/null | "$cp_match" --site shop --decisions "$out/decisions.csv" --summary \
+pull 2>/dev/null | "$cp_match" --db "$reg_db" --site shop --decisions "$out/decisions.csv" --summary \
 	>"$out/orders-4.xml" 2>"$out/cp-match.log" || [ $? -eq 1 ]
 sed 's/^/   /' "$out/cp-match.log"
 echo "   the decisions (decisions.csv):"
@@ -171,7 +174,7 @@ for doc in (e for e in ET.parse(sys.argv[1]).getroot().iter() if local(e) == "Д
           txt(b, "ИНН") or "-", txt(b, "КПП") or "-", "  контактное лицо: " + rep if rep else ""))' \
 	"$out/orders-4.xml"
 echo "   the Магадан card in the register now (cp-match --export csv: its contact persons):"
-"$cp_match" --export csv | python3 -c 'import csv, sys
+"$cp_match" --db "$reg_db" --export csv | python3 -c 'import csv, sys
 for r in csv.DictReader(sys.stdin):
     if r["inn"] == "4901647930" or r["id"].startswith("3b1f6a52"):
-        print("     %-32s %s" % (r["person_name"] or "-", r["person_email"] or r["email"]))'
+        print("     %-32s %s" % (r["person_name"] or "-", r["person_email"] or "-"))'
