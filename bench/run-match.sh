@@ -167,7 +167,7 @@ for g in $grid; do
 	db=$(dbof "$n")
 	dec=$work/match-decisions-$m-$n.csv
 	cat "$doc" >/dev/null
-	xw="" cw="" mw="" mr="" fails="" summary=""
+	xw="" cw="" mw="" mr="" mc_="" fails="" summary=""
 	for ((r = 1; r <= repeat; r++)); do
 		timed xmllint --stream --noout "$doc"
 		[ "$t_status" -eq 0 ] || fails="$fails xmllint-exit-$t_status"
@@ -177,7 +177,7 @@ for g in $grid; do
 		cw="$cw $t_wall"
 		timed "$cpm" --db "$db" --dry-run --summary --decisions "$dec" "$doc"
 		[ "$t_status" -le 1 ] || fails="$fails cp-match-exit-$t_status"
-		mw="$mw $t_wall" mr="$mr $t_rss"
+		mw="$mw $t_wall" mr="$mr $t_rss" mc_="$mc_ $t_cpu"
 		if [ "$r" = 1 ]; then
 			out_bytes=$(stat -c %s "$work/.out.$$")
 			summary=$(grep -v '^cp-match: order ' "$work/.err.$$" | head -n 30)
@@ -195,6 +195,7 @@ for g in $grid; do
 	printf '%-10s %9s %11s %9s  %s\n' xmllint "$mx" 1.00 - "$xw"
 	printf '%-10s %9s %11s %9s  %s\n' cml-check "$mc" "$(ratio "$mc" "$mx")" - "$cw"
 	printf '%-10s %9s %11s %9s  %s\n' cp-match "$mm" "$(ratio "$mm" "$mx")" "${rss[$g]}" "$mw"
+	echo "cp-match CPU (user + system) s: median $(echo "$mc_" | median); runs:$mc_"
 	awk -v m="$m" -v a="$mm" -v c="$mc" 'BEGIN {
 		printf "per buyer: %.1f us in all, %.1f us on top of reading (cp-match - cml-check)\n",
 			a / m * 1e6, (a - c) / m * 1e6 }'
