@@ -4,7 +4,9 @@
 # then the whole catalog cycle against a local test site: full-export,
 # catalog-push, a change, delta-export, catalog-push, what the site got;
 # then the order side: orders placed on the site, pulled into the ledger
-# with orders-pull, and the document the accounting system would load.
+# with orders-pull, and the document the accounting system would load;
+# then cp-match on newly pulled orders: each buyer booked to one card of the
+# register by email OR INN.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,3 +136,45 @@ echo
 echo "== 12. a lost output file is never a lost order: the ledger writes them again"
 "$orders_pull" --site shop --replay 1970-01-01 --format jsonl | wc -l |
 	sed 's/^/   orders in the ledger: /'
+echo
+echo "== 13. cp-match: one card per buyer, by email OR INN. The register is seeded"
+echo "   from the accounting system's counterparty package (examples/counterparties)"
+cp_match=$bin/cp-match
+[ -d "$cp_match" ] && cp_match=$cp_match/cp-match
+# the register in a database of its own: in the pipe below orders-pull
+# holds its database while cp-match runs
+reg_db=$out/register.db
+"$cp_match" --db "$reg_db" --register "$top/examples/counterparties/register.xml" --load-only
+"$cp_match" --db "$reg_db" --export csv | tail -n +2 | cut -d, -f1 | sort -u | wc -l |
+	sed 's/^ */   cards in the register: /'
+echo "   two more orders on the site: a company known by its INN writing from a new"
+echo "   email, and a buyer nobody knows; pulled and matched in one pipe:"
+echo "   orders-pull ... | cp-match --decisions decisions.csv > orders-4.xml"
+site_ctl "sale/step?new=2" >/dev/null
+pull 2>/dev/null | "$cp_match" --db "$reg_db" --site shop --decisions "$out/decisions.csv" --summary \
+	>"$out/orders-4.xml" 2>"$out/cp-match.log" || [ $? -eq 1 ]
+sed 's/^/   /' "$out/cp-match.log"
+echo "   the decisions (decisions.csv):"
+python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    print("     %-8s %-22s %-10s card %s%s%s" % (r["order_number"], r["email"] or "-",
+          r["rule"], r["card_id"][:8], " (new)" if r["card_new"] in ("1", "true") else "",
+          ", new contact person" if r["person_new"] in ("1", "true") else ""))' "$out/decisions.csv"
+echo "   the buyers as 1C will load them (Ид is the card's, so 1C links the order to it):"
+python3 -c 'import sys, xml.etree.ElementTree as ET
+local = lambda e: e.tag.rsplit("}", 1)[-1]
+kid = lambda e, n: next((c for c in e if local(c) == n), None)
+txt = lambda e, n: (kid(e, n).text or "") if e is not None and kid(e, n) is not None else ""
+for doc in (e for e in ET.parse(sys.argv[1]).getroot().iter() if local(e) == "Документ"):
+    b = kid(kid(doc, "Контрагенты"), "Контрагент")
+    reps = kid(b, "Представители")
+    rep = ", ".join(txt(kid(r, "Контрагент") if kid(r, "Контрагент") is not None else r, "Наименование")
+                    for r in (reps if reps is not None else []))
+    print("     %s: %s  %s  ИНН %s  КПП %s%s" % (txt(doc, "Номер"), txt(b, "Ид")[:8], txt(b, "Наименование"),
+          txt(b, "ИНН") or "-", txt(b, "КПП") or "-", "  контактное лицо: " + rep if rep else ""))' \
+	"$out/orders-4.xml"
+echo "   the Магадан card in the register now (cp-match --export csv: its contact persons):"
+"$cp_match" --db "$reg_db" --export csv | python3 -c 'import csv, sys
+for r in csv.DictReader(sys.stdin):
+    if r["inn"] == "4901647930" or r["id"].startswith("3b1f6a52"):
+        print("     %-32s %s" % (r["person_name"] or "-", r["person_email"] or "-"))'
