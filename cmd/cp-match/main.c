@@ -36,6 +36,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cml/dedupe.h>
 #include <cml/ledger.h>
 #include <cml/match.h>
@@ -103,6 +105,8 @@ struct cpm {
 	struct site_matcher *matchers;
 	size_t n_matchers;
 	FILE *out;                /* the buffered output */
+	FILE *in;                 /* standard input, read to its end before
+	                             the store is opened (see spool_stdin) */
 	cml_stream_writer *sw;
 	cml_writer_opts wo;       /* the options the writer got */
 	char schema[16];          /* the input's schema, when --schema did not say */
@@ -282,6 +286,35 @@ copy_out(FILE *from)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE)
 			cmd_error("write error on standard output: %s", strerror(errno));
+		return EXIT_LOCAL;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Standard input read to its end into a hidden temporary file before the
+ * store is opened: in the pipe `orders-pull | cp-match` over one
+ * database, orders-pull holds the run lock until its output is written,
+ * so a cp-match that took the lock first and then waited for its input
+ * would wait for a writer that waits for it.
+ */
+static int
+spool_stdin(struct cpm *c)
+{
+	char buf[65536];
+	size_t n;
+
+	if ((c->in = hidden_tmp("in")) == NULL)
+		return EXIT_LOCAL;
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		if (fwrite(buf, 1, n, c->in) != n)
+			break;
+	if (ferror(stdin)) {
+		cmd_error("reading standard input: %s", strerror(errno));
+		return EXIT_DATA;
+	}
+	if (fflush(c->in) != 0 || ferror(c->in) || fseek(c->in, 0, SEEK_SET) != 0) {
+		cmd_error("the temporary input: %s", strerror(errno));
 		return EXIT_LOCAL;
 	}
 	return EXIT_OK;
@@ -602,12 +635,21 @@ static int
 match_input(struct cpm *c, cml_reader *rd)
 {
 	const char *input = c->o->input != NULL ? c->o->input : "-";
+	struct stat sb;
 	const char *card;
 	const cml_item *it;
 	cml_status st;
 	int status;
 
-	if ((st = cml_reader_open_file(rd, input)) != CML_OK) {
+	/* orders-pull writes nothing at all when there is no new order: an
+	 * empty input is a run with no order, not a broken document */
+	if (c->in != NULL ? fstat(fileno(c->in), &sb) == 0 && sb.st_size == 0
+	                  : strcmp(input, "-") != 0 && stat(input, &sb) == 0 &&
+	                            S_ISREG(sb.st_mode) && sb.st_size == 0)
+		return EXIT_OK;
+	st = c->in != NULL ? cml_reader_open_fd(rd, fileno(c->in), "-")
+	                   : cml_reader_open_file(rd, input);
+	if (st != CML_OK) {
 		cmd_error("%s", cml_reader_errmsg(rd));
 		return cmd_exit_for(st);
 	}
@@ -889,6 +931,9 @@ run_match(struct cpm *c)
 		cmd_error("out of memory");
 		return EXIT_LOCAL;
 	}
+	if (rd != NULL && (c->o->input == NULL || strcmp(c->o->input, "-") == 0) &&
+	    (status = spool_stdin(c)) != EXIT_OK)
+		goto out;
 	if ((status = db_open(&c->o->db, false, &c->store)) != EXIT_OK ||
 	    (status = begin(c)) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
 		goto out;
@@ -922,6 +967,9 @@ out:
 	rollback(c);
 	drop_decisions(c);
 	cml_reader_free(rd);
+	if (c->in != NULL)
+		fclose(c->in);
+	c->in = NULL;
 	return status;
 }
 

@@ -464,6 +464,27 @@ one "$m/orders-208.xml" r06 | sed -e 's/<Значение>N<\/Значение>/
 cpm --ledger --marketplace ozon-buyer
 expect "--ledger after a changed order: that order alone" 'status_is 0 && docs_are 1 && b_is r06 "id=card-lutik"'
 
+# ---- the pipe over one database (the man page's cron line) ----
+# orders-pull holds the run lock until its output is out; cp-match reads
+# its whole input before it takes the lock, so the two never wait for
+# each other (before, cp-match took the lock first and both gave up).
+fresh
+"$bin/cp-match" --db "$db" --register "$m/register.xml" --load-only 2>/dev/null
+for i in 1 2 3; do
+	timeout 60 sh -c '"$1/orders-pull" --db "$2" --site shop "$3" 2>/dev/null |
+		"$1/cp-match" --db "$2" --marketplace ozon-buyer --date 2026-11-30T00:00:00 \
+		>"$4" 2>/dev/null; echo $? >"$4.rc"' sh "$bin" "$db" "$m/orders-208.xml" "$tmp/out"
+	rc=$(cat "$tmp/out.rc" 2>/dev/null || echo timeout)
+	rm -f "$tmp"/*.idx
+	if [ "$i" = 1 ]; then
+		expect "orders-pull | cp-match over one database: matched, nothing waits" \
+			'[ "$rc" = 0 ] || [ "$rc" = 1 ]; [ $? = 0 ] && docs_are 12 && b_is r06 "id=card-lutik"'
+	else
+		expect "orders-pull | cp-match over one database, run $i: nothing new, nothing written, exit 0" \
+			'status_is 0 && no_output'
+	fi
+done
+
 # ---- the corpus ----
 
 if [ -n "$corpus" ] && [ -d "$corpus" ]; then
