@@ -728,21 +728,6 @@ cursor_new(cml_store *s, const char *sql, void **cursor, struct ledger_cursor **
 	return CML_OK;
 }
 
-/* Steps a cursor: CML_OK on a row, CML_END at the end (the statement is
- * reset at once, so its read snapshot does not outlive the iteration). */
-static cml_status
-cursor_step(cml_store *s, struct ledger_cursor *c)
-{
-	if (c->done)
-		return CML_END;
-	int rc = sqlite3_step(c->stmt);
-	if (rc == SQLITE_ROW)
-		return CML_OK;
-	c->done = true;
-	sqlite3_reset(c->stmt);
-	return rc == SQLITE_DONE ? CML_END : store_db_fail(s, "cannot read the ledger");
-}
-
 void
 cml_ledger_end(cml_store *s, void **cursor)
 {
@@ -826,7 +811,7 @@ cml_ledger_next(cml_store *s, const cml_ledger_filter *f, void **cursor, cml_led
 			sqlite3_bind_text(c->stmt, 4, since, -1, SQLITE_TRANSIENT);
 		}
 	}
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the ledger")) != CML_OK)
 		return st;
 	cml_arena_reset(&c->arena);
 	return row_order(s, c->stmt, &c->arena, true, out);
@@ -853,7 +838,7 @@ cml_ledger_attachments(cml_store *s, const char *site, const char *order_id, voi
 		sqlite3_bind_text(c->stmt, 1, site, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(c->stmt, 2, order_id, -1, SQLITE_TRANSIENT);
 	}
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the ledger")) != CML_OK)
 		return st;
 	cml_arena_reset(&c->arena);
 	st = doc_decode(&c->arena, sqlite3_column_blob(c->stmt, 0),
@@ -887,7 +872,7 @@ cml_ledger_history(cml_store *s, const char *site, const char *id, void **cursor
 		sqlite3_bind_text(c->stmt, 1, site, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(c->stmt, 2, id, -1, SQLITE_TRANSIENT);
 	}
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the ledger")) != CML_OK)
 		return st;
 	cml_arena_reset(&c->arena);
 	return row_order(s, c->stmt, &c->arena, false, out);

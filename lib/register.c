@@ -986,21 +986,6 @@ cursor_new(cml_store *s, enum cursor_kind kind, const char *sql, enum store_q sl
 	return CML_OK;
 }
 
-/* CML_OK on a row, CML_END at the end (the statement is reset at once,
- * so its read snapshot does not outlive the iteration). */
-static cml_status
-cursor_step(cml_store *s, struct register_cursor *c)
-{
-	if (c->done)
-		return CML_END;
-	int rc = sqlite3_step(c->stmt);
-	if (rc == SQLITE_ROW)
-		return CML_OK;
-	c->done = true;
-	sqlite3_reset(c->stmt);
-	return rc == SQLITE_DONE ? CML_END : store_db_fail(s, "cannot read the register");
-}
-
 void
 cml_register_end(cml_store *s, void **cursor)
 {
@@ -1034,7 +1019,7 @@ cml_register_next(cml_store *s, void **cursor, cml_cp_card *out)
 	    (st = cursor_new(s, CUR_CARDS, "SELECT " CARD_COLS " FROM cp_cards ORDER BY id", 0,
 	                     NULL, cursor, &c)) != CML_OK)
 		return st;
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the register")) != CML_OK)
 		return st;
 	return card_row(s, c->stmt, 0, NULL, out);
 }
@@ -1074,7 +1059,7 @@ cml_register_persons(cml_store *s, const char *card_id, void **cursor, cml_cp_pe
 	memset(out, 0, sizeof(*out));
 	if (c == NULL && (st = card_cursor(s, CUR_PERSONS, card_id, cursor, &c)) != CML_OK)
 		return st;
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the register")) != CML_OK)
 		return st;
 	out->card_id = c->card_id;
 	out->id = col_text(c->stmt, 0);
@@ -1091,7 +1076,7 @@ cml_register_contacts(cml_store *s, const char *card_id, void **cursor, cml_cp_c
 	memset(out, 0, sizeof(*out));
 	if (c == NULL && (st = card_cursor(s, CUR_CONTACTS, card_id, cursor, &c)) != CML_OK)
 		return st;
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the register")) != CML_OK)
 		return st;
 	int k = sqlite3_column_int(c->stmt, 1);
 	out->card_id = c->card_id;
@@ -1202,7 +1187,7 @@ cml_register_review_next(cml_store *s, bool open_only, void **cursor, cml_review
 		if ((st = cursor_new(s, CUR_REVIEWS, sql, 0, NULL, cursor, &c)) != CML_OK)
 			return st;
 	}
-	if ((st = cursor_step(s, c)) != CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the register")) != CML_OK)
 		return st;
 	const char **text[] = { &out->site,       &out->order_id, &out->order_number,
 		                &out->email,      &out->inn,      &out->kpp,

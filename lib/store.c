@@ -402,6 +402,19 @@ is_memory(const char *path)
 	return strcmp(path, ":memory:") == 0;
 }
 
+cml_status
+store_cursor_step(cml_store *s, sqlite3_stmt *stmt, bool *done, const char *what)
+{
+	if (*done)
+		return CML_END;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		return CML_OK;
+	*done = true;
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? CML_END : store_db_fail(s, what);
+}
+
 /* ---- open, migrate, close ---- */
 
 /*

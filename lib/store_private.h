@@ -132,6 +132,12 @@ cml_status store_fail(cml_store *s, cml_status st, const char *fmt, ...) CML_PRI
 /* Runs SQL without results. */
 cml_status store_exec(cml_store *s, const char *sql, const char *what);
 
+/* Steps the statement of a module's cursor: CML_OK on a row, CML_END at
+ * the end (the statement is reset at once, so its read snapshot does not
+ * outlive the iteration, and *done is set so later calls end too), else
+ * store_db_fail(s, what). */
+cml_status store_cursor_step(cml_store *s, sqlite3_stmt *stmt, bool *done, const char *what);
+
 /* The kept statement of slot q, prepared from sql on first use; the
  * caller resets it. NULL with *st set on failure. */
 sqlite3_stmt *store_query(cml_store *s, enum store_q q, const char *sql, cml_status *st);

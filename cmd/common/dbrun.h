@@ -47,7 +47,8 @@ int db_begin(cml_store *s, const char *program);
  * prints the reason, rolls back and returns EXIT_LOCAL. */
 int db_commit(cml_store *s, const char *outcome, const char *counts_json);
 
-/* Rolls the run back (nothing of it stays). */
+/* Rolls the run back (nothing of it stays); nothing to do when no run
+ * is open, so an error path may call it whatever it reached. */
 void db_rollback(cml_store *s);
 
 /* Closes; NULL is fine. */

@@ -53,8 +53,8 @@ pkg_encoding_parse(const char *s, cml_encoding *enc)
 	return true;
 }
 
-static bool
-valid_datetime(const char *s)
+bool
+pkg_datetime_valid(const char *s)
 {
 	int y, mo, d, h, mi, sec, n = 0;
 
@@ -92,7 +92,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--format: '%s' is not auto, cml or csv", arg);
 		break;
 	case OPT_DATE:
-		if (!valid_datetime(arg))
+		if (!pkg_datetime_valid(arg))
 			argp_error(state, "--date: '%s' is not YYYY-MM-DDTHH:MM:SS", arg);
 		o->w.generated = arg;
 		break;

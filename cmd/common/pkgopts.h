@@ -28,6 +28,8 @@ extern const struct argp pkg_argp;
 bool pkg_schema_known(const char *s);
 /* "utf-8"/"utf8" or "windows-1251"/"cp1251", any case, into *enc. */
 bool pkg_encoding_parse(const char *s, cml_encoding *enc);
+/* A --date value: YYYY-MM-DDTHH:MM:SS, month, day and time in range. */
+bool pkg_datetime_valid(const char *s);
 
 /* mkdir -p; prints the reason and returns false on failure. */
 bool pkg_make_dir(const char *path);

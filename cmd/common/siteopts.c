@@ -81,8 +81,8 @@ count(struct argp_state *state, const char *opt, const char *arg, long min)
 
 /* 1..SITE_NAME_MAX of [A-Za-z0-9._-]: safe in a file name, a shell word
  * and a log line as it is. */
-static bool
-valid_site(const char *name)
+bool
+site_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -118,7 +118,7 @@ url_site(const char *url, char *out, size_t cap)
 	for (char *p = out; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	if (!valid_site(out))
+	if (!site_name_valid(out))
 		out[0] = '\0'; /* an IPv6 address, an international name */
 out:
 	curl_free(host);
@@ -150,7 +150,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		s->import_steps = 100000;
 		break;
 	case OPT_SITE:
-		if (!valid_site(arg)) {
+		if (!site_name_valid(arg)) {
 			argp_error(state, "--site: '%s' is not a site name: " SITE_RULE, arg);
 			return EINVAL;
 		}
@@ -194,7 +194,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		/* --site was checked when given: this one is the variable's */
-		if (s->site != NULL && !valid_site(s->site)) {
+		if (s->site != NULL && !site_name_valid(s->site)) {
 			argp_error(state, "CMLKIT_SITE: '%s' is not a site name: " SITE_RULE,
 			           s->site);
 			return EINVAL;

@@ -36,6 +36,10 @@ struct site_opts {
  * that is not 1..SITE_NAME_MAX of [A-Za-z0-9._-] is a usage error. */
 extern const struct argp site_argp;
 
+/* 1..SITE_NAME_MAX of [A-Za-z0-9._-]: what a site name may be, for a
+ * program that takes --site without the other site options. */
+bool site_name_valid(const char *name);
+
 /*
  * The site's name (after parsing): --site, else $CMLKIT_SITE, else the
  * URL's host, lower-cased, with "_PORT" when the port is not the scheme's

@@ -101,7 +101,6 @@ struct scratch {
 struct cpm {
 	struct cpm_opts *o;
 	cml_store *store;
-	bool in_run;
 	struct site_matcher *matchers;
 	size_t n_matchers;
 	FILE *out;                /* the buffered output */
@@ -134,34 +133,15 @@ on_file_warning(void *ud, const char *msg)
 
 /* ---- the run ---- */
 
-static int
-begin(struct cpm *c)
-{
-	int status = db_begin(c->store, "cp-match");
-
-	if (status == EXIT_OK)
-		c->in_run = true;
-	return status;
-}
-
-static void
-rollback(struct cpm *c)
-{
-	if (c->in_run)
-		db_rollback(c->store);
-	c->in_run = false;
-}
-
 /* Commits, or under --dry-run rolls back, with what the run did. */
 static int
 finish_run(struct cpm *c, const char *outcome, const char *counts)
 {
 	if (c->o->dry_run) {
-		rollback(c);
+		db_rollback(c->store);
 		cmd_verbose("--dry-run: rolled back, the register is as it was");
 		return EXIT_OK;
 	}
-	c->in_run = false;
 	return db_commit(c->store, outcome, counts);
 }
 
@@ -935,7 +915,7 @@ run_match(struct cpm *c)
 	    (status = spool_stdin(c)) != EXIT_OK)
 		goto out;
 	if ((status = db_open(&c->o->db, false, &c->store)) != EXIT_OK ||
-	    (status = begin(c)) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
+	    (status = db_begin(c->store, "cp-match")) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
 		goto out;
 	status = rd != NULL ? match_input(c, rd) : match_ledger(c);
 	if (status == EXIT_OK && c->sw != NULL && cml_stream_writer_finish(c->sw) != CML_OK) {
@@ -964,7 +944,7 @@ run_match(struct cpm *c)
 	    c->no_buyer > 0)
 		status = EXIT_ATTENTION;
 out:
-	rollback(c);
+	db_rollback(c->store); /* nothing when no run is open */
 	drop_decisions(c);
 	cml_reader_free(rd);
 	if (c->in != NULL)
@@ -981,7 +961,7 @@ run_load(struct cpm *c)
 	int status;
 
 	if ((status = db_open(&c->o->db, false, &c->store)) != EXIT_OK ||
-	    (status = begin(c)) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
+	    (status = db_begin(c->store, "cp-match")) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
 		return status;
 	return finish_run(c, "ok", NULL);
 }
@@ -1028,7 +1008,7 @@ run_resolve(struct cpm *c)
 	int status;
 
 	if ((status = db_open(&c->o->db, false, &c->store)) != EXIT_OK ||
-	    (status = begin(c)) != EXIT_OK)
+	    (status = db_begin(c->store, "cp-match")) != EXIT_OK)
 		return status;
 	st = cml_register_resolve(c->store, c->o->site, c->o->resolve_order, c->o->resolve_card);
 	if (st == CML_END) {
@@ -1070,7 +1050,7 @@ run_self(struct cpm *c)
 	if (rec.f == NULL)
 		return EXIT_LOCAL;
 	if ((status = db_open(&c->o->db, false, &c->store)) != EXIT_OK ||
-	    (status = begin(c)) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
+	    (status = db_begin(c->store, "cp-match")) != EXIT_OK || (status = load_registers(c)) != EXIT_OK)
 		goto out;
 	if ((st = cml_dedupe(c->store, c->o->apply, plan_row, &rec, &ds)) != CML_OK) {
 		cmd_error("%s", st == CML_ERR_IO ? strerror(errno) : cml_store_errmsg(c->store));
@@ -1089,12 +1069,10 @@ run_self(struct cpm *c)
 	         "{\"cards\":%" PRId64 ",\"clusters\":%" PRId64 ",\"merged\":%" PRId64
 	         ",\"proposals\":%" PRId64 "}",
 	         ds.cards, ds.clusters, ds.merged, ds.proposals);
-	if (c->o->apply) {
-		c->in_run = false;
+	if (c->o->apply)
 		status = db_commit(c->store, "merged", counts);
-	} else {
-		rollback(c);
-	}
+	else
+		db_rollback(c->store);
 	if (status == EXIT_OK && tmp != NULL) {
 		int rc = fsync(fileno(rec.f));
 		rc |= fclose(rec.f);
@@ -1111,7 +1089,7 @@ run_self(struct cpm *c)
 		        cmd_progname, ds.cards, ds.clusters, c->o->apply ? "merged" : "to merge",
 		        ds.merged, ds.proposals);
 out:
-	rollback(c);
+	db_rollback(c->store); /* nothing when no run is open */
 	if (tmp != NULL) {
 		if (rec.f != NULL) {
 			fclose(rec.f);
@@ -1168,7 +1146,7 @@ run(struct cpm_opts *o)
 		status = run_export(&c);
 		break;
 	}
-	rollback(&c);
+	db_rollback(c.store);
 	free_matchers(&c);
 	cml_stream_writer_free(c.sw);
 	if (c.out != NULL)

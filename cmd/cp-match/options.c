@@ -90,29 +90,6 @@ push(struct argp_state *state, const char ***list, size_t *n, const char *v)
 	*list = l;
 }
 
-static bool
-site_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= SITE_NAME_MAX &&
-	       s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] ==
-	               '\0';
-}
-
-static bool
-datetime_ok(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-			return false;
-	return true;
-}
-
 /* What only some modes take: a usage error elsewhere. */
 static void
 check_modes(struct argp_state *state, const struct cpm_opts *o, bool xml_given)
@@ -161,13 +138,13 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		o->site = getenv("CMLKIT_SITE");
 		if (o->site != NULL && o->site[0] == '\0')
 			o->site = NULL;
-		if (o->site != NULL && !site_name_ok(o->site))
+		if (o->site != NULL && !site_name_valid(o->site))
 			argp_error(state, "$CMLKIT_SITE: '%s' is not a site name (1 to %d of A-Z a-z "
 			                  "0-9 . _ -)", o->site, SITE_NAME_MAX);
 		xml_given = false;
 		break;
 	case OPT_SITE:
-		if (!site_name_ok(arg))
+		if (!site_name_valid(arg))
 			argp_error(state, "--site: '%s' is not a site name (1 to %d of A-Z a-z 0-9 . _ "
 			                  "-)", arg, SITE_NAME_MAX);
 		o->site = arg;
@@ -279,7 +256,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		xml_given = true;
 		break;
 	case OPT_DATE:
-		if (!datetime_ok(arg))
+		if (!pkg_datetime_valid(arg))
 			argp_error(state, "--date: '%s' is not YYYY-MM-DDTHH:MM:SS", arg);
 		o->xml.generated = arg;
 		xml_given = true;
