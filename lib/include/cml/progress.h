@@ -56,6 +56,10 @@ typedef struct cml_progress_order {
 	int64_t version;           /* progress version: applied steps */
 	int64_t delivered;         /* the version last delivered to the site */
 	const char *delivered_at;  /* ISO 8601 UTC, "" when never */
+	const char *site_refusal;  /* the site's words when it said it cannot
+	                              change the order at the version delivered
+	                              ("Заказ №… не может быть изменен"),
+	                              "" when it took it */
 	const char *updated;       /* when the last step was applied, "" when none */
 	const char *src_version;   /* the last batch update's version, "" when none */
 	const char *src_changed;   /* its change time, "" when none */
@@ -161,11 +165,13 @@ CML_NODISCARD cml_status cml_progress_next(cml_store *s, const cml_progress_filt
                                            void **cursor, cml_progress_order *out);
 void cml_progress_end(cml_store *s, void **cursor);
 
-/* Inside the current run: the site has taken the order's state at
- * version (never moves back; a version above the order's is
- * CML_ERR_VALUE). */
+/* Inside the current run: the site has answered for the order's state
+ * at version: took it (site_refusal NULL), or said it cannot change the
+ * order (its words; the version counts as delivered all the same, so it
+ * is not sent again until a new step, and the words are kept for show).
+ * Never moves back; a version above the order's is CML_ERR_VALUE. */
 CML_NODISCARD cml_status cml_progress_delivered(cml_store *s, const char *site, const char *id,
-                                                int64_t version);
+                                                int64_t version, const char *site_refusal);
 
 /* ---- the status map: a site's status codes <-> lifecycle states ---- */
 
