@@ -23,6 +23,8 @@ What it leaves in DIR:
                         never the password, the cookie or the sessid value
     sale.log            the sale side's events: what each query returned,
                         what each success confirmed, orders made and changed
+    applied.log         one line per order document 1C sent (cmlimport.py):
+                        the order found, what changed, НомерВерсии, errors
 
 Options (all documented in tests/README):
     --user NAME  --password-file FILE  --port N  --file-limit N  --zip yes|no
@@ -31,6 +33,7 @@ Options (all documented in tests/README):
     --auth-401  --fault NAME[@MODE][:COUNT]  --failure-text TEXT
     --slow-seconds S  --orders-once  --sale-orders N  --sale-seed S
     --sale-limit K  --sale-repeat  --sale-drift NEW:CHANGED[:TIMES]
+    --change-status-from-1c  --final-status CODE
 
 The sale side (type=sale&mode=query/success) keeps a shop's orders
 (cmlorders.py): every order not yet confirmed is in the query answer, a
