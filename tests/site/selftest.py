@@ -1232,9 +1232,35 @@ def test_apply_faults(top, sites):
     eq(len(applied(site)), 2, "each document applied once")
 
 
+def test_apply_chunks(top, sites):
+    """An old client's file in chunks: Bitrix imports the whole file after every
+    chunk, so a document complete in the first chunk is applied again later."""
+    site = Site(top, "apply-chunks", "--sale-orders", "2", "--sale-seed", "4",
+                "--file-limit", "0")
+    sites.append(site)
+    one = order_doc(site, "1001", [("Дата оплаты по 1С", "2026-11-25")], version="1")
+    two = order_doc(site, "1002", [("Отменен", "true")], version="1")
+    start = one.index("<Документ>".encode("cp1251"))
+    body = lambda b: b[b.index("<Документ>".encode("cp1251")):b.index(
+        "</КоммерческаяИнформация>".encode("cp1251"))]
+    data = one[:start] + body(one) + body(two) + "</КоммерческаяИнформация>\n".encode("cp1251")
+    cut = len(one[:start] + body(one)) + 40  # the first document and a bit of the second
+    c = OldClient(site)
+    eq(c.send("c.xml", data[:cut]), "success\n", "first chunk: success")
+    o = shown_orders(site)
+    eq((o["1001"]["paid"], o["1002"]["canceled"]), (True, False),
+       "after the first chunk: the complete document applied, the cut one not")
+    eq(c.send("c.xml", data[cut:]), "success\n", "second chunk: success")
+    o = shown_orders(site)
+    eq((o["1001"]["paid"], o["1002"]["canceled"]), (True, True), "after the second: both")
+    eq([x[5] for x in applied(site)], ["1001", "1001", "1002"],
+       "the first document applied once per chunk (as Bitrix: one request per file)")
+
+
 TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
          test_client_faults, test_orders, test_orders_versions, test_orders_variants,
-         test_orders_faults, test_gen_orders, test_apply_old, test_apply_new, test_apply_faults]
+         test_orders_faults, test_gen_orders, test_apply_old, test_apply_new, test_apply_faults,
+         test_apply_chunks]
 
 
 def main():
