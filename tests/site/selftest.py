@@ -1136,7 +1136,7 @@ def test_apply_old(top, sites):
     log = applied(site)
     eq([(x[0], x[1], x[5]) for x in log[:2]], [("001", "old", "1001"), ("002", "old", "1001")],
        "applied.log: import number, path, order")
-    eq(log[0][6], "1", "applied.log: НомерВерсии")
+    eq((log[0][6], log[0][9]), ("1", "o1.xml"), "applied.log: НомерВерсии, file name")
     check("paid" in log[0][7].split(",") and "pay_number" in log[0][7].split(","),
           "applied.log: what changed: %s" % log[0][7])
     eq(log[1][8], FINAL.format("1001"), "applied.log: the refusal")
