@@ -1126,6 +1126,12 @@ def test_apply_old(top, sites):
                                   version="2", number="УТ-17", xml_id="x")), "success\n",
        "found by ID_1C")
     eq(shown_orders(site)["1004"]["paid"], True, "1004 found by its 1C number and paid")
+    # with 1C's default namespace (CXMLFileStream matches names without it)
+    doc = order_doc(site, "1004", [("Дата отгрузки по 1С", "2026-11-29")], version="3")
+    doc = doc.replace(' ВерсияСхемы='.encode("cp1251"),
+                      ' xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы='.encode("cp1251"), 1)
+    eq(c.send("ns.xml", doc), "success\n" + FINAL.format("1004") + "\n", "namespaced document")
+    eq(shown_orders(site)["1004"]["delivery_date"], "2026-11-29", "a namespaced document applies")
     untouched = shown_orders(site)["1005"]
     for num, xid in (("ИМ-9999", "9999"), ("", "1005")):
         eq(c.send("u.xml", order_doc(site, "1005", [("Дата оплаты по 1С", "2026-11-28")],
