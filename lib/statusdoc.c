@@ -182,6 +182,23 @@ or_today(const char *date, const char *today)
 	return blank(date) ? today : date;
 }
 
+/* A payment's or a shipment's date as 1C writes it, date and time: a
+ * Bitrix reads "Дата оплаты по 1С" as "YYYY-MM-DD HH:MI:SS" once its T is
+ * a space. NULL when out of memory; NULL date stays NULL. */
+static const char *
+stamp(cml_arena *a, const char *date, bool *nomem)
+{
+	if (date == NULL || strlen(date) != 10)
+		return date;
+	char *t = cml_arena_alloc(a, 20);
+	if (t == NULL) {
+		*nomem = true;
+		return NULL;
+	}
+	snprintf(t, 20, "%.10sT00:00:00", date);
+	return t;
+}
+
 cml_status
 cml_statusdoc_build(cml_statusdoc *d, const cml_document *order, const cml_order_state *st,
                     int64_t version, const char *status_code, const char *status_name,
@@ -212,6 +229,7 @@ cml_statusdoc_build(cml_statusdoc *d, const cml_document *order, const cml_order
 		if (!is_replaced(order->requisites[i].name))
 			add(&r, order->requisites[i].name, order->requisites[i].value);
 
+	bool nomem = false;
 	bool invoiced = st->invoice == CML_OS_INVOICE_ISSUED;
 	bool posted = st->life == CML_OS_CONFIRMED || st->life == CML_OS_COMPLETED;
 	bool paid = st->payment == CML_OS_PAY_FULL;
@@ -229,13 +247,13 @@ cml_statusdoc_build(cml_statusdoc *d, const cml_document *order, const cml_order
 	if (paid) {
 		if (!blank(st->payment_number))
 			add(&r, RQ_PAY_NUMBER, st->payment_number);
-		add(&r, RQ_PAY_DATE, or_today(st->payment_date, today));
+		add(&r, RQ_PAY_DATE, stamp(&d->arena, or_today(st->payment_date, today), &nomem));
 	}
 	add(&r, RQ_PAID, tf(paid));
 	if (shipped) {
 		if (!blank(st->shipment_number))
 			add(&r, RQ_SHIP_NUMBER, st->shipment_number);
-		add(&r, RQ_SHIP_DATE, or_today(st->shipment_date, today));
+		add(&r, RQ_SHIP_DATE, stamp(&d->arena, or_today(st->shipment_date, today), &nomem));
 	}
 	add(&r, RQ_SHIPPED, tf(shipped));
 	add(&r, RQ_CANCELLED, tf(st->life == CML_OS_CANCELLED));
@@ -244,6 +262,8 @@ cml_statusdoc_build(cml_statusdoc *d, const cml_document *order, const cml_order
 		add(&r, RQ_STATUS_ID, status_code);
 	}
 	add(&r, RQ_FINAL, tf(st->life == CML_OS_COMPLETED));
+	if (nomem)
+		return CML_ERR_NOMEM;
 	d->doc.requisites = r.p;
 	d->doc.n_requisites = r.n;
 	*out = &d->doc;

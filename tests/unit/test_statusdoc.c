@@ -150,12 +150,12 @@ static const struct {
                          "false", "false", "[P] Подтвержден"},
         [ST_PART_PAID] = {"СЧ-17", "2026-11-02", "true", NULL, NULL, "false", NULL, NULL, "false",
                           "false", "false", "[P] Подтвержден"},
-        [ST_PAID] = {"СЧ-17", "2026-11-02", "true", "ПП-2", "2026-11-30", "true", NULL, NULL,
-                     "false", "false", "false", "[P] Подтвержден"},
-        [ST_SHIPPED] = {"СЧ-17", "2026-11-02", "true", "ПП-2", "2026-11-30", "true", "РН-5",
-                        "2026-11-05T14:30:00", "true", "false", "false", "[P] Подтвержден"},
-        [ST_COMPLETED] = {"СЧ-17", "2026-11-02", "true", "ПП-2", "2026-11-30", "true", "РН-5",
-                          "2026-11-05T14:30:00", "true", "false", "true", "[F] Выполнен"},
+        [ST_PAID] = {"СЧ-17", "2026-11-02", "true", "ПП-2", "2026-11-30T00:00:00", "true", NULL,
+                     NULL, "false", "false", "false", "[P] Подтвержден"},
+        [ST_SHIPPED] = {"СЧ-17", "2026-11-02", "true", "ПП-2", "2026-11-30T00:00:00", "true",
+                        "РН-5", "2026-11-05T14:30:00", "true", "false", "false", "[P] Подтвержден"},
+        [ST_COMPLETED] = {"СЧ-17", "2026-11-02", "true", "ПП-2", "2026-11-30T00:00:00", "true",
+                          "РН-5", "2026-11-05T14:30:00", "true", "false", "true", "[F] Выполнен"},
         [ST_CANCELLED] = {"1042", "2026-11-01", "false", NULL, NULL, "false", NULL, NULL, "false",
                           "true", "false", NULL},
 };
@@ -374,7 +374,7 @@ test_round_trip(void)
 				          s == ST_PART_PAID ? CML_OS_PAY_NONE : (int)st.payment);
 				if (s >= ST_PAID && s <= ST_COMPLETED) {
 					CHECK_STR(back.payment_number, "ПП-2");
-					CHECK_STR(back.payment_date, "2026-11-30");
+					CHECK_STR(back.payment_date, "2026-11-30T00:00:00");
 				}
 				if (s >= ST_SHIPPED && s <= ST_COMPLETED) {
 					CHECK_STR(back.shipment_number, "РН-5");
