@@ -16,8 +16,8 @@
 #include "cml/statusdoc.h"
 #include "harness.h"
 
-#define S   CML_OS_SCALE
-#define DIR TESTDATA "/statusdoc/"
+#define S        CML_OS_SCALE
+#define DATA_DIR TESTDATA "/statusdoc/"
 
 /* ---- the order the site sent ---- */
 
@@ -272,6 +272,16 @@ test_build(void)
 
 /* ---- in ---- */
 
+static bool
+is_delivery(const cml_doc_line *l)
+{
+	for (size_t i = 0; i < l->n_requisites; i++)
+		if (strcmp(l->requisites[i].name, "ТипНоменклатуры") == 0 &&
+		    strcmp(l->requisites[i].value, "Услуга") == 0)
+			return true;
+	return l->id != NULL && strcmp(l->id, "ORDER_DELIVERY") == 0;
+}
+
 static void
 check_step(const cml_statusdoc_update *u, size_t i, cml_step_kind kind, const char *number,
            const char *date)
@@ -522,17 +532,109 @@ offdoc(const cml_document *d, const cml_statusdoc_update *u, int i)
 static void
 test_corpus(void)
 {
-	CHECK_INT(
-	        each_doc(
-	                DIR
-	                "irpsv__commerceml__tests_assets_bitrix-module-6_documents_2_documents.xml",
-	                m6),
-	        4);
-	CHECK_INT(each_doc(DIR "dicrtarasov__yii2-exchange1c__doc_orders.xml", dicr), 1);
-	CHECK_INT(each_doc(DIR "ArgentCrusade__commerceml__tests_fixtures_documents-example.xml",
-	                   argent),
-	          2);
-	CHECK_INT(each_doc(DIR "irpsv__commerceml__tests_assets_off-doc-1c_orders.xml", offdoc), 3);
+	static const struct {
+		const char *file;
+		void (*fn)(const cml_document *, const cml_statusdoc_update *, int);
+		int docs;
+	} files[] = {
+	        {"irpsv__commerceml__tests_assets_bitrix-module-6_documents_2_documents.xml", m6,
+	         4},
+	        {"dicrtarasov__yii2-exchange1c__doc_orders.xml", dicr, 1},
+	        {"ArgentCrusade__commerceml__tests_fixtures_documents-example.xml", argent, 2},
+	        {"irpsv__commerceml__tests_assets_off-doc-1c_orders.xml", offdoc, 3},
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s%s", DATA_DIR, files[i].file);
+		harness_current = files[i].file;
+		CHECK_INT(each_doc(path, files[i].fn), files[i].docs);
+	}
+	harness_current = "test_corpus";
+}
+
+/* Every order file of the shared corpus: every document reads (or is
+ * refused with a reason), and its steps go through the state machine of
+ * an order with the document's own lines. */
+static void
+test_whole_corpus(void)
+{
+	char line[2048], file[4096];
+	FILE *fp = fopen(CORPUS "/SOURCES.tsv", "r");
+	int files = 0, docs = 0, steps = 0, refused = 0;
+	if (fp == NULL) {
+		printf("no %s/SOURCES.tsv: the copies in tests/data/statusdoc only\n", CORPUS);
+		return;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *tab;
+		int col = 0;
+		const char *kind = NULL;
+		line[strcspn(line, "\n")] = '\0';
+		for (char *p = line; (tab = strchr(p, '\t')) != NULL; p = tab + 1) {
+			*tab = '\0';
+			if (++col == 5)
+				kind = tab + 1;
+		}
+		if (kind == NULL || strcmp(kind, "orders") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", CORPUS, line);
+		harness_current = line;
+		files++;
+		cml_reader *r = cml_reader_new(NULL);
+		const cml_item *it = NULL;
+		cml_status rs = cml_reader_open_file(r, file);
+		while (rs == CML_OK && (rs = cml_reader_next(r, &it)) == CML_OK) {
+			if (it->kind != CML_ITEM_DOCUMENT)
+				continue;
+			const cml_document *d = &it->u.document;
+			cml_statusdoc_update u;
+			char why[200];
+			docs++;
+			cml_status st = cml_statusdoc_read(d, d->lines, d->n_lines, test_map, NULL,
+			                                   &u, why, sizeof(why));
+			if (st != CML_OK) {
+				CHECK_INT(st, CML_ERR_VALUE);
+				CHECK(why[0] != '\0');
+				refused++;
+				continue;
+			}
+			CHECK(u.n_steps <= CML_STATUSDOC_MAX_STEPS);
+			CHECK(u.order_id != NULL && u.order_number != NULL);
+			cml_os_line l[64];
+			cml_order_state os;
+			size_t n = d->n_lines < 64 ? d->n_lines : 64;
+			for (size_t i = 0; i < n; i++) {
+				int64_t q = 0;
+				l[i] = (cml_os_line){0, 0, is_delivery(&d->lines[i])};
+				CHECK(cml_os_amount_parse(d->lines[i].quantity, &q) ||
+				      d->lines[i].quantity == NULL);
+				l[i].ordered = q;
+			}
+			int64_t total = 0;
+			CHECK(d->sum == NULL || cml_os_amount_parse(d->sum, &total));
+			cml_os_init(&os, total, l, n);
+			os.postpaid = true;
+			for (size_t i = 0; i < u.n_steps; i++) {
+				cml_os_result res;
+				if (u.steps[i].n_qty > n)
+					continue;
+				cml_os_apply(&os, &u.steps[i], &res);
+				CHECK(res.verdict != CML_OS_REFUSED ||
+				      res.rule != CML_OS_RULE_BAD_STEP);
+				if (res.verdict == CML_OS_REFUSED &&
+				    res.rule == CML_OS_RULE_BAD_STEP)
+					fprintf(stderr, "    %s: %s\n", u.order_id, res.why);
+				steps++;
+			}
+		}
+		CHECK_INT(rs, CML_END);
+		cml_reader_free(r);
+	}
+	fclose(fp);
+	harness_current = "test_whole_corpus";
+	CHECK(files > 10);
+	printf("corpus: %d order files, %d documents, %d steps, %d named no order\n", files, docs,
+	       steps, refused);
 }
 
 static cml_status
@@ -758,6 +860,7 @@ main(void)
 	RUN(test_build);
 	RUN(test_round_trip);
 	RUN(test_corpus);
+	RUN(test_whole_corpus);
 	RUN(test_values);
 	RUN(test_attachments);
 	RUN(test_alloc_failures);
