@@ -29,15 +29,15 @@
 #include "store_private.h"
 
 struct store_progress {
-	cml_arena arena;      /* cml_progress_load's strings */
-	cml_os_line *lines;   /* cml_progress_load's lines */
+	cml_arena arena;    /* cml_progress_load's strings */
+	cml_os_line *lines; /* cml_progress_load's lines */
 	size_t lines_cap;
-	cml_buf shipped;      /* the shipped list being stored */
-	cml_buf args;         /* a step's arguments as typed back */
-	cml_buf source;       /* its source */
-	cml_buf found;        /* cml_progress_find's site, NUL, Ид */
-	cml_buf names;        /* its candidates, for the message */
-	cml_buf code;         /* cml_status_map_code's answer */
+	cml_buf shipped; /* the shipped list being stored */
+	cml_buf args;    /* a step's arguments as typed back */
+	cml_buf source;  /* its source */
+	cml_buf found;   /* cml_progress_find's site, NUL, Ид */
+	cml_buf names;   /* its candidates, for the message */
+	cml_buf code;    /* cml_status_map_code's answer */
 };
 
 enum cursor_kind { PC_STEPS, PC_ORDERS, PC_MAP };
@@ -54,16 +54,16 @@ struct progress_cursor {
 };
 
 /* The columns of a progress row, in this order, for row_progress(). */
-#define PG_COLS                                                                         \
-	"life, invoice, payment, shipment, postpaid, paid, refunded, shipped, "           \
-	"invoice_number, invoice_date, payment_number, payment_date, shipment_number, "   \
-	"shipment_date, cancel_reason, version, delivered, delivered_at, site_refusal, " \
+#define PG_COLS                                                                                    \
+	"life, invoice, payment, shipment, postpaid, paid, refunded, shipped, "                    \
+	"invoice_number, invoice_date, payment_number, payment_date, shipment_number, "            \
+	"shipment_date, cancel_reason, version, delivered, delivered_at, site_refusal, "           \
 	"updated, src_version, src_changed, status_code"
-#define PG_COLS_P                                                                         \
-	"p.life, p.invoice, p.payment, p.shipment, p.postpaid, p.paid, p.refunded, "        \
-	"p.shipped, p.invoice_number, p.invoice_date, p.payment_number, p.payment_date, "  \
-	"p.shipment_number, p.shipment_date, p.cancel_reason, p.version, p.delivered, "    \
-	"p.delivered_at, p.site_refusal, p.updated, p.src_version, p.src_changed, "        \
+#define PG_COLS_P                                                                                  \
+	"p.life, p.invoice, p.payment, p.shipment, p.postpaid, p.paid, p.refunded, "               \
+	"p.shipped, p.invoice_number, p.invoice_date, p.payment_number, p.payment_date, "          \
+	"p.shipment_number, p.shipment_date, p.cancel_reason, p.version, p.delivered, "            \
+	"p.delivered_at, p.site_refusal, p.updated, p.src_version, p.src_changed, "                \
 	"p.status_code"
 
 static const char *const queries[SQ_COUNT] = {
@@ -212,8 +212,8 @@ line_is_service(const cml_doc_line *l)
 	for (size_t i = 0; i < l->n_requisites; i++) {
 		const cml_pair *r = &l->requisites[i];
 
-		if (r->name != NULL && r->value != NULL && strcmp(r->name, "ТипНоменклатуры") == 0 &&
-		    strcmp(r->value, "Услуга") == 0)
+		if (r->name != NULL && r->value != NULL &&
+		    strcmp(r->name, "ТипНоменклатуры") == 0 && strcmp(r->value, "Услуга") == 0)
 			return true;
 	}
 	return false;
@@ -315,11 +315,11 @@ row_progress(cml_store *s, sqlite3_stmt *q, int c, cml_arena *a, cml_progress_or
 {
 	cml_order_state *st = &out->state;
 	int64_t life = sqlite3_column_int64(q, c), inv = sqlite3_column_int64(q, c + 1),
-		pay = sqlite3_column_int64(q, c + 2), ship = sqlite3_column_int64(q, c + 3);
+	        pay = sqlite3_column_int64(q, c + 2), ship = sqlite3_column_int64(q, c + 3);
 
-	if (life < CML_OS_NEW || life > CML_OS_CANCELLED || inv < 0 || inv > CML_OS_INVOICE_ISSUED ||
-	    pay < 0 || pay > CML_OS_PAY_FULL || ship < 0 || ship > CML_OS_SHIP_FULL ||
-	    !shipped_parse(col_text(q, c + 7), st))
+	if (life < CML_OS_NEW || life > CML_OS_CANCELLED || inv < 0 ||
+	    inv > CML_OS_INVOICE_ISSUED || pay < 0 || pay > CML_OS_PAY_FULL || ship < 0 ||
+	    ship > CML_OS_SHIP_FULL || !shipped_parse(col_text(q, c + 7), st))
 		return store_fail(s, CML_ERR_FORMAT, "the progress of order %s of %s is damaged",
 		                  out->id, out->site);
 	st->life = (cml_os_life)life;
@@ -368,7 +368,8 @@ cml_progress_load(cml_store *s, const char *site, const char *id, cml_progress_o
 
 	memset(out, 0, sizeof(*out));
 	if (site == NULL || id == NULL)
-		return store_fail(s, CML_ERR_USAGE, "loading an order's progress: no site or no Ид");
+		return store_fail(s, CML_ERR_USAGE,
+		                  "loading an order's progress: no site or no Ид");
 	if ((p = prog_of(s, &st)) == NULL)
 		return st;
 	if ((st = cml_ledger_get(s, site, id, 0, &lo)) != CML_OK)
@@ -639,8 +640,8 @@ cml_progress_apply(cml_store *s, const char *site, const char *id, const cml_ste
 	int64_t paid = o.state.paid, refunded = o.state.refunded;
 	cml_os_apply(&o.state, step, &res->os);
 	if (res->os.verdict != CML_OS_APPLIED) {
-		res->outcome = res->os.verdict == CML_OS_NOOP ? CML_PROGRESS_NOOP
-		                                              : CML_PROGRESS_REFUSED;
+		res->outcome =
+		        res->os.verdict == CML_OS_NOOP ? CML_PROGRESS_NOOP : CML_PROGRESS_REFUSED;
 		return CML_OK;
 	}
 	if (!step_args(&p->args, step, o.state.paid - paid, o.state.refunded - refunded) ||
@@ -816,14 +817,14 @@ cml_progress_steps(cml_store *s, const char *site, const char *id, void **cursor
 		sqlite3_bind_text(c->stmt, 1, site, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(c->stmt, 2, id, -1, SQLITE_TRANSIENT);
 	}
-	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the order steps")) !=
-	    CML_OK)
+	if ((st = store_cursor_step(s, c->stmt, &c->done, "cannot read the order steps")) != CML_OK)
 		return st;
 	const char *kind = col_text(c->stmt, 1);
 	if (!cml_step_parse(kind, &out->kind))
-		return store_fail(s, CML_ERR_FORMAT, "order %s of %s: step %" PRId64 " is \"%s\", "
-		                  "no step this toolkit knows", id, site,
-		                  (int64_t)sqlite3_column_int64(c->stmt, 0), kind);
+		return store_fail(s, CML_ERR_FORMAT,
+		                  "order %s of %s: step %" PRId64 " is \"%s\", "
+		                  "no step this toolkit knows",
+		                  id, site, (int64_t)sqlite3_column_int64(c->stmt, 0), kind);
 	out->seq = sqlite3_column_int64(c->stmt, 0);
 	out->args = col_text(c->stmt, 2);
 	out->source = col_text(c->stmt, 3);
@@ -838,7 +839,7 @@ cml_progress_next(cml_store *s, const cml_progress_filter *f, void **cursor,
                   cml_progress_order *out)
 {
 	struct progress_cursor *c = *cursor;
-	cml_progress_filter none = { 0 };
+	cml_progress_filter none = {0};
 	cml_status st;
 
 	memset(out, 0, sizeof(*out));
@@ -861,13 +862,14 @@ cml_progress_next(cml_store *s, const cml_progress_filter *f, void **cursor,
 			            "(?2 = 0 OR (?2 >> p.life) & 1) ORDER BY o.oid",
 			            f->site != NULL ? " AND p.site = ?1" : "");
 		else
-			cml_msg_set(sql, sizeof(sql),
-			            "SELECT o.site, o.id, o.number, r.doc, " PG_COLS_P " FROM "
-			            "orders o JOIN order_revisions r ON r.oid = o.oid AND r.revision = "
-			            "o.revision LEFT JOIN order_progress p ON p.site = o.site AND "
-			            "p.order_id = o.id WHERE 1%s AND (?2 = 0 OR (?2 >> "
-			            "coalesce(p.life, 0)) & 1) ORDER BY o.oid",
-			            site_cond);
+			cml_msg_set(
+			        sql, sizeof(sql),
+			        "SELECT o.site, o.id, o.number, r.doc, " PG_COLS_P " FROM "
+			        "orders o JOIN order_revisions r ON r.oid = o.oid AND r.revision = "
+			        "o.revision LEFT JOIN order_progress p ON p.site = o.site AND "
+			        "p.order_id = o.id WHERE 1%s AND (?2 = 0 OR (?2 >> "
+			        "coalesce(p.life, 0)) & 1) ORDER BY o.oid",
+			        site_cond);
 		if ((st = cursor_new(s, PC_ORDERS, sql, cursor, &c)) != CML_OK)
 			return st;
 		if (f->site != NULL)
@@ -886,8 +888,9 @@ cml_progress_next(cml_store *s, const cml_progress_filter *f, void **cursor,
 	if (st == CML_ERR_NOMEM)
 		return store_fail(s, st, "out of memory");
 	if (st != CML_OK)
-		return store_fail(s, st, "the ledger's latest revision of order %s of %s is damaged",
-		                  id, site);
+		return store_fail(s, st,
+		                  "the ledger's latest revision of order %s of %s is damaged", id,
+		                  site);
 	st = from_doc(s, &c->arena, site, id, col_text(c->stmt, 2), doc, &c->lines, &c->lines_cap,
 	              out);
 	if (st == CML_OK && sqlite3_column_type(c->stmt, 4) != SQLITE_NULL)

@@ -23,7 +23,7 @@
 #include "cml/store.h"
 #include "harness.h"
 
-#define S CML_OS_SCALE
+#define S            CML_OS_SCALE
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static char tmpdir[64];
@@ -87,17 +87,26 @@ static void
 order_init(struct order *o, const char *id, const char *number)
 {
 	memset(o, 0, sizeof(*o));
-	o->req[0] = (cml_pair){ "ВидНоменклатуры", "Услуга" };
-	o->req[1] = (cml_pair){ "ТипНоменклатуры", "Услуга" };
-	o->lines[0] = (cml_doc_line){ .id = "g1", .name = "Футболка", .price = "100",
-		                      .quantity = "2", .sum = "200" };
-	o->lines[1] = (cml_doc_line){ .id = "g2", .name = "Кепка", .price = "100",
-		                      .quantity = "1", .sum = "100" };
-	o->lines[2] = (cml_doc_line){ .id = "ORDER_DELIVERY", .name = "Доставка заказа",
-		                      .price = "50", .quantity = "1", .sum = "50" };
-	o->d = (cml_document){ .id = id, .number = number, .date = "2026-11-30",
-		               .operation = "Заказ товара", .role = "Продавец", .currency = "RUB",
-		               .sum = "350", .lines = o->lines, .n_lines = 3 };
+	o->req[0] = (cml_pair){"ВидНоменклатуры", "Услуга"};
+	o->req[1] = (cml_pair){"ТипНоменклатуры", "Услуга"};
+	o->lines[0] = (cml_doc_line){
+	        .id = "g1", .name = "Футболка", .price = "100", .quantity = "2", .sum = "200"};
+	o->lines[1] = (cml_doc_line){
+	        .id = "g2", .name = "Кепка", .price = "100", .quantity = "1", .sum = "100"};
+	o->lines[2] = (cml_doc_line){.id = "ORDER_DELIVERY",
+	                             .name = "Доставка заказа",
+	                             .price = "50",
+	                             .quantity = "1",
+	                             .sum = "50"};
+	o->d = (cml_document){.id = id,
+	                      .number = number,
+	                      .date = "2026-11-30",
+	                      .operation = "Заказ товара",
+	                      .role = "Продавец",
+	                      .currency = "RUB",
+	                      .sum = "350",
+	                      .lines = o->lines,
+	                      .n_lines = 3};
 }
 
 static void
@@ -128,10 +137,10 @@ db_with_order(char *path, size_t cap)
 static cml_step
 step_of(cml_step_kind k)
 {
-	return (cml_step){ .kind = k };
+	return (cml_step){.kind = k};
 }
 
-static const cml_progress_source cli = { .kind = "cli" };
+static const cml_progress_source cli = {.kind = "cli"};
 
 /* One step in a run of its own; the outcome. */
 static cml_progress_outcome
@@ -199,7 +208,7 @@ test_migrate_v5(void)
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 	                        "('order_progress', 'order_steps', 'status_map')"),
 	          0);
-	cml_store_opts ro = { .read_only = true };
+	cml_store_opts ro = {.read_only = true};
 	s = cml_store_open(path, &ro, &st, err, sizeof(err));
 	CHECK(s == NULL);
 	CHECK(strstr(err, "needs an upgrade to schema version 6") != NULL);
@@ -278,8 +287,11 @@ test_load_new(void)
 	CHECK_INT(o.state.total, 350 * S);
 	CHECK(o.state.n_lines == 3 && o.state.lines[1].service && !o.state.lines[0].service);
 	/* an open review of the buyer */
-	cml_review r = { .site = "shop", .order_id = "o2", .order_number = "2", .rule = "conflict",
-		         .reason = "two cards" };
+	cml_review r = {.site = "shop",
+	                .order_id = "o2",
+	                .order_number = "2",
+	                .rule = "conflict",
+	                .reason = "two cards"};
 	CHECK(cml_store_run_begin(s, "cp-match") == CML_OK);
 	CHECK(cml_register_review_put(s, &r, NULL) == CML_OK);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
@@ -292,7 +304,7 @@ test_load_new(void)
 	CHECK_INT(version_of(s, "shop", "o2"), 0);
 	/* settled: confirm goes */
 	CHECK(cml_store_run_begin(s, "cp-match") == CML_OK);
-	cml_cp_card card = { .id = "C1", .name = "Ромашка" };
+	cml_cp_card card = {.id = "C1", .name = "Ромашка"};
 	CHECK(cml_register_put(s, &card, NULL) == CML_OK);
 	CHECK(cml_register_resolve(s, "shop", "o2", "C1") == CML_OK);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
@@ -331,18 +343,21 @@ test_apply(void)
 	CHECK_INT(steps_of(s, "shop", "o1"), 1);
 	CHECK_INT(sql_int(path, "SELECT shipment FROM order_progress"), CML_OS_SHIP_NONE);
 
-	cml_step inv = { .kind = CML_STEP_INVOICE, .number = "INV-7", .date = "2026-11-30" };
-	cml_progress_source csv = { .kind = "csv", .name = "steps.csv", .line = 3 };
+	cml_step inv = {.kind = CML_STEP_INVOICE, .number = "INV-7", .date = "2026-11-30"};
+	cml_progress_source csv = {.kind = "csv", .name = "steps.csv", .line = 3};
 	CHECK_INT(apply1(s, "shop", "o1", &inv, &csv, &res), CML_PROGRESS_APPLIED);
-	cml_step pay = { .kind = CML_STEP_PAY, .amount = 100 * S, .date = "2026-11-30",
-		         .number = "PAY-1" };
+	cml_step pay = {
+	        .kind = CML_STEP_PAY, .amount = 100 * S, .date = "2026-11-30", .number = "PAY-1"};
 	CHECK_INT(apply1(s, "shop", "o1", &pay, &cli, &res), CML_PROGRESS_APPLIED);
 	/* 0: what is still due */
-	cml_step rest = { .kind = CML_STEP_PAY };
+	cml_step rest = {.kind = CML_STEP_PAY};
 	CHECK_INT(apply1(s, "shop", "o1", &rest, &cli, &res), CML_PROGRESS_APPLIED);
-	int64_t q1[3] = { 1 * S, 0, 0 };
-	cml_step part = { .kind = CML_STEP_SHIP, .qty = q1, .n_qty = 3, .date = "2026-12-01",
-		          .number = "SH-1" };
+	int64_t q1[3] = {1 * S, 0, 0};
+	cml_step part = {.kind = CML_STEP_SHIP,
+	                 .qty = q1,
+	                 .n_qty = 3,
+	                 .date = "2026-12-01",
+	                 .number = "SH-1"};
 	CHECK_INT(apply1(s, "shop", "o1", &part, &cli, &res), CML_PROGRESS_APPLIED);
 	CHECK(cml_progress_load(s, "shop", "o1", &o) == CML_OK);
 	CHECK_INT(o.state.shipment, CML_OS_SHIP_PARTIAL);
@@ -367,13 +382,13 @@ test_apply(void)
 		cml_step_kind kind;
 		const char *args, *source;
 	} want[] = {
-		{ CML_STEP_CONFIRM, "", "cli" },
-		{ CML_STEP_INVOICE, "INV-7 2026-11-30", "csv:steps.csv:3" },
-		{ CML_STEP_PAY, "100 2026-11-30 PAY-1", "cli" },
-		{ CML_STEP_PAY, "250", "cli" },
-		{ CML_STEP_SHIP, "1 0 0 2026-12-01 SH-1", "cli" },
-		{ CML_STEP_SHIP, "2026-12-01", "cli" },
-		{ CML_STEP_COMPLETE, "", "cli" },
+	        {CML_STEP_CONFIRM, "", "cli"},
+	        {CML_STEP_INVOICE, "INV-7 2026-11-30", "csv:steps.csv:3"},
+	        {CML_STEP_PAY, "100 2026-11-30 PAY-1", "cli"},
+	        {CML_STEP_PAY, "250", "cli"},
+	        {CML_STEP_SHIP, "1 0 0 2026-12-01 SH-1", "cli"},
+	        {CML_STEP_SHIP, "2026-12-01", "cli"},
+	        {CML_STEP_COMPLETE, "", "cli"},
 	};
 	void *cur = NULL;
 	cml_progress_step ps;
@@ -399,8 +414,11 @@ test_apply(void)
 	struct order x;
 	order_init(&x, "o2", "2");
 	put_order(s, "shop", &x.d);
-	cml_progress_source doc = { .kind = "cml", .name = "orders.xml", .line = 10,
-		                    .version = "5", .changed = "2026-11-30T10:00:00" };
+	cml_progress_source doc = {.kind = "cml",
+	                           .name = "orders.xml",
+	                           .line = 10,
+	                           .version = "5",
+	                           .changed = "2026-11-30T10:00:00"};
 	CHECK(cml_store_run_begin(s, "orders-status") == CML_OK);
 	CHECK_INT(cml_progress_apply(s, "shop", "o2", &confirm, &doc, &res), CML_OK);
 	CHECK_INT(res.outcome, CML_PROGRESS_APPLIED);
@@ -417,7 +435,7 @@ test_apply(void)
 	CHECK(cml_progress_is_stale(s, "shop", "o2", "5", NULL, &stale) == CML_OK && stale);
 	CHECK(cml_progress_is_stale(s, "shop", "o2", "6", NULL, &stale) == CML_OK && !stale);
 	CHECK(cml_progress_is_stale(s, "shop", "o1", "1", NULL, &stale) == CML_OK && !stale);
-	cml_step pay2 = { .kind = CML_STEP_PAY, .amount = 10 * S };
+	cml_step pay2 = {.kind = CML_STEP_PAY, .amount = 10 * S};
 	CHECK_INT(apply1(s, "shop", "o2", &pay2, &doc, &res), CML_PROGRESS_STALE);
 	CHECK_INT(res.version, 2);
 	doc.version = "4";
@@ -457,7 +475,7 @@ test_delivery(void)
 	if (s == NULL)
 		return;
 	cml_step confirm = step_of(CML_STEP_CONFIRM);
-	cml_step inv = { .kind = CML_STEP_INVOICE, .number = "INV-1" };
+	cml_step inv = {.kind = CML_STEP_INVOICE, .number = "INV-1"};
 	CHECK_INT(apply1(s, "shop", "o1", &confirm, &cli, NULL), CML_PROGRESS_APPLIED);
 	CHECK_INT(apply1(s, "shop", "o1", &inv, &cli, NULL), CML_PROGRESS_APPLIED);
 	CHECK(cml_progress_load(s, "shop", "o1", &o) == CML_OK);
@@ -479,9 +497,9 @@ test_delivery(void)
 	CHECK_INT(sql_int(path, "SELECT delivered FROM order_progress"), 2);
 
 	/* a step after the delivery is pending again, refused by the site */
-	cml_step pay = { .kind = CML_STEP_PAY, .amount = 50 * S };
+	cml_step pay = {.kind = CML_STEP_PAY, .amount = 50 * S};
 	CHECK_INT(apply1(s, "shop", "o1", &pay, &cli, NULL), CML_PROGRESS_APPLIED);
-	cml_progress_filter pend = { .site = "shop", .pending = true };
+	cml_progress_filter pend = {.site = "shop", .pending = true};
 	void *cur = NULL;
 	CHECK(cml_progress_next(s, &pend, &cur, &o) == CML_OK);
 	CHECK_STR(o.id, "o1");
@@ -577,8 +595,8 @@ test_list(void)
 	char path[128];
 	cml_progress_order o;
 	struct order a[4];
-	static const char *const ids[4] = { "n1", "c1", "x1", "m1" };
-	static const char *const sites[4] = { "shop", "shop", "shop", "mall" };
+	static const char *const ids[4] = {"n1", "c1", "x1", "m1"};
+	static const char *const sites[4] = {"shop", "shop", "shop", "mall"};
 
 	new_path(path, sizeof(path));
 	cml_store *s = open_db(path);
@@ -589,7 +607,7 @@ test_list(void)
 		put_order(s, sites[i], &a[i].d);
 	}
 	cml_step confirm = step_of(CML_STEP_CONFIRM);
-	cml_step cancel = { .kind = CML_STEP_CANCEL, .reason = "buyer asked" };
+	cml_step cancel = {.kind = CML_STEP_CANCEL, .reason = "buyer asked"};
 	CHECK_INT(apply1(s, "shop", "c1", &confirm, &cli, NULL), CML_PROGRESS_APPLIED);
 	CHECK_INT(apply1(s, "shop", "x1", &cancel, &cli, NULL), CML_PROGRESS_APPLIED);
 	CHECK_INT(apply1(s, "mall", "m1", &confirm, &cli, NULL), CML_PROGRESS_APPLIED);
@@ -601,16 +619,16 @@ test_list(void)
 		cml_progress_filter f;
 		const char *want;
 	} cases[] = {
-		{ { 0 }, "n1 c1 x1 m1" },
-		{ { .site = "shop" }, "n1 c1 x1" },
-		{ { .life_mask = 1u << CML_OS_NEW }, "n1" },
-		{ { .life_mask = (1u << CML_OS_CONFIRMED) | (1u << CML_OS_CANCELLED) }, "c1 x1 m1" },
-		{ { .site = "mall", .life_mask = 1u << CML_OS_CONFIRMED }, "m1" },
-		{ { .life_mask = 1u << CML_OS_COMPLETED }, "" },
-		{ { .pending = true }, "c1 x1" },
-		{ { .pending = true, .site = "mall" }, "" },
-		{ { .pending = true, .life_mask = 1u << CML_OS_CANCELLED }, "x1" },
-		{ { .site = "nowhere" }, "" },
+	        {{0}, "n1 c1 x1 m1"},
+	        {{.site = "shop"}, "n1 c1 x1"},
+	        {{.life_mask = 1u << CML_OS_NEW}, "n1"},
+	        {{.life_mask = (1u << CML_OS_CONFIRMED) | (1u << CML_OS_CANCELLED)}, "c1 x1 m1"},
+	        {{.site = "mall", .life_mask = 1u << CML_OS_CONFIRMED}, "m1"},
+	        {{.life_mask = 1u << CML_OS_COMPLETED}, ""},
+	        {{.pending = true}, "c1 x1"},
+	        {{.pending = true, .site = "mall"}, ""},
+	        {{.pending = true, .life_mask = 1u << CML_OS_CANCELLED}, "x1"},
+	        {{.site = "nowhere"}, ""},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		char got[64] = "";
@@ -628,7 +646,7 @@ test_list(void)
 		CHECK_STR(got, cases[i].want);
 	}
 	/* a row carries the order's state, the NEW ones their ledger figures */
-	cml_progress_filter f = { .site = "shop" };
+	cml_progress_filter f = {.site = "shop"};
 	void *cur = NULL;
 	CHECK(cml_progress_next(s, &f, &cur, &o) == CML_OK);
 	CHECK_STR(o.id, "n1");
@@ -672,8 +690,8 @@ map_dump(cml_store *s, char *out, size_t cap)
 static cml_status
 map_set(cml_store *s, const char *site, const char *code, cml_os_life life, bool send)
 {
-	cml_status_map_entry e = { .site = site, .code = code, .life = life, .send = send,
-		                   .name = "имя" };
+	cml_status_map_entry e = {
+	        .site = site, .code = code, .life = life, .send = send, .name = "имя"};
 
 	return cml_status_map_set(s, &e);
 }
@@ -738,8 +756,12 @@ test_status_map(void)
 	CHECK(cml_status_map_lookup(s, "shop", "N", &life) == CML_OK && life == CML_OS_NEW);
 
 	/* emptied on purpose stays empty, also after reopening */
-	static const char *const all[][2] = { { "", "ABCDEFGHIJKLMNOP" }, { "", "F" }, { "", "N" },
-		                              { "", "O" }, { "", "P" }, { "shop", "Z" } };
+	static const char *const all[][2] = {{"", "ABCDEFGHIJKLMNOP"},
+	                                     {"", "F"},
+	                                     {"", "N"},
+	                                     {"", "O"},
+	                                     {"", "P"},
+	                                     {"shop", "Z"}};
 	CHECK(cml_store_run_begin(s, "orders-status") == CML_OK);
 	for (size_t i = 0; i < ARRAY_LEN(all); i++)
 		CHECK_INT(cml_status_map_del(s, all[i][0], all[i][1]), CML_OK);
@@ -769,7 +791,7 @@ test_status_map(void)
 	map_dump(s, got, sizeof(got));
 	CHECK_STR(got, "/F=completed* /N=new*");
 	CHECK_INT(cml_status_map_lookup(s, "shop", "P", &life), CML_END);
-	CHECK_INT(cml_status_map_set(s, &(cml_status_map_entry){ .code = "X" }), CML_ERR_STATE);
+	CHECK_INT(cml_status_map_set(s, &(cml_status_map_entry){.code = "X"}), CML_ERR_STATE);
 	cml_store_close(s);
 }
 
@@ -787,9 +809,9 @@ test_basket_change(void)
 	if (s == NULL)
 		return;
 	cml_step confirm = step_of(CML_STEP_CONFIRM);
-	cml_step inv = { .kind = CML_STEP_INVOICE, .number = "INV-1" };
-	int64_t q[3] = { 1 * S, 1 * S, 0 };
-	cml_step ship = { .kind = CML_STEP_SHIP, .qty = q, .n_qty = 3 };
+	cml_step inv = {.kind = CML_STEP_INVOICE, .number = "INV-1"};
+	int64_t q[3] = {1 * S, 1 * S, 0};
+	cml_step ship = {.kind = CML_STEP_SHIP, .qty = q, .n_qty = 3};
 	CHECK_INT(apply1(s, "shop", "o1", &confirm, &cli, NULL), CML_PROGRESS_APPLIED);
 	CHECK_INT(apply1(s, "shop", "o1", &inv, &cli, NULL), CML_PROGRESS_APPLIED);
 	CHECK_INT(apply1(s, "shop", "o1", &ship, &cli, NULL), CML_PROGRESS_APPLIED);
@@ -802,8 +824,8 @@ test_basket_change(void)
 	x.lines[0].quantity = "3";
 	x.lines[0].sum = "300";
 	x.lines[3] = x.lines[2];
-	x.lines[2] = (cml_doc_line){ .id = "g3", .name = "Носки", .price = "10", .quantity = "5",
-		                     .sum = "50" };
+	x.lines[2] = (cml_doc_line){
+	        .id = "g3", .name = "Носки", .price = "10", .quantity = "5", .sum = "50"};
 	x.d.n_lines = 4;
 	x.d.sum = "500";
 	put_order(s, "shop", &x.d);
@@ -841,7 +863,7 @@ test_rollback(void)
 	if (s == NULL)
 		return;
 	cml_step confirm = step_of(CML_STEP_CONFIRM);
-	cml_step inv = { .kind = CML_STEP_INVOICE, .number = "INV-1" };
+	cml_step inv = {.kind = CML_STEP_INVOICE, .number = "INV-1"};
 	CHECK(cml_store_run_begin(s, "orders-status") == CML_OK);
 	CHECK_INT(cml_progress_apply(s, "shop", "o1", &confirm, &cli, &res), CML_OK);
 	CHECK_INT(res.outcome, CML_PROGRESS_APPLIED);
