@@ -301,7 +301,7 @@ apply_document(struct ost *c, const char *name, const cml_item *it, cml_statusdo
 {
 	const cml_document *doc = &it->u.document;
 	struct map_ud mu = { c, c->o->site };
-	char where[512], why[512], *so = NULL, *io = NULL;
+	char where[512], why[512], label[256], *so = NULL, *io = NULL;
 	const char *key;
 	cml_ledger_order lo;
 	cml_status st;
@@ -337,8 +337,6 @@ apply_document(struct ost *c, const char *name, const cml_item *it, cml_statusdo
 		cmd_error("%s", st == CML_ERR_NOMEM ? "out of memory" : cml_store_errmsg(c->s));
 		return EXIT_LOCAL;
 	}
-	if (u->order_number != NULL && u->order_number[0] != '\0')
-		key = u->order_number;
 	/* read again with the order's site (its map) and its lines (a
 	 * shipment document's lines are matched to them by Ид) */
 	if ((st = cml_ledger_get(c->s, so, io, 0, &lo)) != CML_OK) {
@@ -347,6 +345,9 @@ apply_document(struct ost *c, const char *name, const cml_item *it, cml_statusdo
 		status = EXIT_LOCAL;
 		goto out;
 	}
+	/* messages name the order as the site numbered it, whatever named it */
+	snprintf(label, sizeof(label), "%s", lo.number[0] != '\0' ? lo.number : key);
+	key = label;
 	mu.site = so;
 	if (cml_statusdoc_read(doc, lo.doc->lines, lo.doc->n_lines, map_code, &mu, u, why,
 	                       sizeof(why)) != CML_OK) {
