@@ -23,7 +23,9 @@
  *     FILE once complete, or standard output, flushed and checked);
  *  5. checkauth, init, the upload (mode=file), and with --exchange-version
  *     mode=import until the site says success. Any failure ends the run
- *     with nothing marked: the next run sends the same again;
+ *     with nothing marked: the next run sends the same again. (An old
+ *     client's document larger than the site's file_limit goes as
+ *     halves, each its own file: what the site took of them is marked);
  *  6. only after the site's success (or the file written in full) each
  *     order's version sent is marked delivered, with the site's words
  *     when its answer names the order as one it cannot change, and the
@@ -65,6 +67,7 @@ struct sent {
 	char *number;
 	int64_t version;
 	char *refusal;
+	bool sent;     /* the site (or the file) took it */
 };
 
 /* The map's code for each lifecycle state on this site, with its name. */
@@ -82,7 +85,10 @@ struct push {
 	long more;                 /* pending beyond --limit */
 	struct code codes[4];      /* by cml_os_life */
 	char today[11];            /* YYYY-MM-DD */
-	char filename[96];         /* the name the document is sent as */
+	int parts;                 /* documents sent so far */
+	long refused;              /* orders the site named as refused */
+	bool unclaimed;            /* refusal words naming no order sent */
+	const char *words;         /* the site's last words */
 };
 
 static void
@@ -277,9 +283,10 @@ out:
 	return status;
 }
 
-/* The whole document to out (flushed and checked); where names it. */
+/* The document of orders a to b (not included) to out, flushed and
+ * checked; where names it in messages. */
 static int
-write_document(struct push *p, FILE *out, const char *where)
+write_range(struct push *p, size_t a, size_t b, FILE *out, const char *where)
 {
 	cml_orderfmt *fmt = cml_orderfmt_new(out, CML_ORDERFMT_XML, &p->o->xml);
 	cml_statusdoc *sd = cml_statusdoc_new();
@@ -289,7 +296,7 @@ write_document(struct push *p, FILE *out, const char *where)
 		status = no_memory();
 		goto out;
 	}
-	for (size_t i = 0; i < p->n && status == EXIT_OK; i++)
+	for (size_t i = a; i < b && status == EXIT_OK; i++)
 		status = add_order(p, &p->orders[i], sd, fmt);
 	if (status != EXIT_OK)
 		goto out;
@@ -303,6 +310,13 @@ out:
 	cml_statusdoc_free(sd);
 	cml_orderfmt_free(fmt);
 	return status;
+}
+
+/* Every order of the run in one document. */
+static int
+write_document(struct push *p, FILE *out, const char *where)
+{
+	return write_range(p, 0, p->n, out, where);
 }
 
 /* ---- where it goes ---- */
@@ -435,85 +449,139 @@ refusal_for(const char *msg, const char *key)
 	return NULL;
 }
 
-/* The site's answer: which orders it says it cannot change. The number of
- * them in *refused; *unclaimed when the answer has such words that name
- * no order sent. */
+/* The site's answer to the document of orders a to b: which of them it
+ * says it cannot change (counted in p->refused); p->unclaimed when it
+ * has such words that name no order sent. */
 static void
-read_answer(struct push *p, const char *msg, long *refused, bool *unclaimed)
+read_answer(struct push *p, const char *msg, size_t a, size_t b)
 {
-	*refused = 0;
-	*unclaimed = false;
+	long refused = 0;
+
 	if (msg == NULL || msg[0] == '\0')
 		return;
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = a; i < b; i++) {
 		struct sent *e = &p->orders[i];
+		free(e->refusal);
 		e->refusal = refusal_for(msg, e->number);
 		if (e->refusal == NULL)
 			e->refusal = refusal_for(msg, e->id);
 		if (e->refusal != NULL)
-			(*refused)++;
+			refused++;
 	}
-	if (*refused == 0)
+	p->refused += refused;
+	if (refused == 0)
 		for (size_t i = 0; i < sizeof(refusal_words) / sizeof(refusal_words[0]); i++)
 			if (strstr(msg, refusal_words[i]) != NULL)
-				*unclaimed = true;
+				p->unclaimed = true;
 }
 
 /*
- * To the site: the document in a file whose name is gone at once (read
- * back through /proc/self/fd for the upload), then checkauth, init, the
- * upload, and the import in the newer form. *msg: the site's last words.
+ * One document of orders a to b to the site, in a file whose name is
+ * gone at once (the upload reads it through /proc/self/fd): the upload,
+ * and the import in the newer form. An old client's upload is imported
+ * at once and 1C-Bitrix parses what it has after every piece, so there a
+ * document larger than the site's file_limit is split in halves, each
+ * sent as its own file, down to one order.
  */
 static int
-send_site(struct push *p, cml_exchange *x, const char **msg)
+send_range(struct push *p, cml_exchange *x, size_t a, size_t b)
 {
 	const char *dir = getenv("TMPDIR");
-	char path[4096], fdpath[64];
+	int64_t limit = cml_exchange_file_limit(x);
+	char path[4096], fdpath[64], name[96];
 	FILE *f = NULL;
+	long size;
 	cml_status st;
 	int status;
 
-	*msg = "";
 	if (dir == NULL || dir[0] == '\0')
 		dir = "/tmp";
 	if ((f = temp_file(dir, "push", path, sizeof(path))) == NULL)
 		return EXIT_LOCAL;
 	unlink(path);
-	if ((status = write_document(p, f, "the document")) != EXIT_OK)
+	if ((status = write_range(p, a, b, f, "the document")) != EXIT_OK)
 		goto out;
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fileno(f));
-	if ((st = cml_exchange_checkauth(x)) != CML_OK || (st = cml_exchange_init(x)) != CML_OK ||
-	    (st = cml_exchange_upload(x, p->filename, fdpath)) != CML_OK)
-		goto failed;
-	*msg = cml_exchange_message(x);
-	if (p->o->version != NULL) {
-		if ((st = cml_exchange_import(x, p->filename)) != CML_OK)
-			goto failed;
-		*msg = cml_exchange_message(x);
+	if ((size = ftell(f)) < 0) {
+		cmd_error("the document: %s", strerror(errno));
+		status = EXIT_LOCAL;
+		goto out;
 	}
-	cmd_verbose("the site took %s%s%s", p->filename, (*msg)[0] != '\0' ? ": " : "", *msg);
+	if (p->o->version == NULL && limit > 0 && size > limit) {
+		if (b - a > 1) {
+			size_t mid = a + (b - a) / 2;
+			fclose(f);
+			f = NULL;
+			if ((status = send_range(p, x, a, mid)) == EXIT_OK)
+				status = send_range(p, x, mid, b);
+			goto out;
+		}
+		cmd_warn("order %s alone is larger than the site's file_limit (%ld > %" PRId64
+		         " bytes): sent in pieces, each of which the site reads on its own",
+		         p->orders[a].number[0] != '\0' ? p->orders[a].number : p->orders[a].id,
+		         size, limit);
+	}
+	/* a fresh name for each document: the site appends an upload to a
+	 * file of the same name */
+	snprintf(name, sizeof(name), "orders-%" PRId64 "-%ld-%d.xml", cml_store_run_id(p->store),
+	         (long)getpid(), ++p->parts);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fileno(f));
+	if ((st = cml_exchange_upload(x, name, fdpath)) != CML_OK)
+		goto failed;
+	p->words = cml_exchange_message(x);
+	if (p->o->version != NULL) {
+		if ((st = cml_exchange_import(x, name)) != CML_OK)
+			goto failed;
+		p->words = cml_exchange_message(x);
+	}
+	cmd_verbose("the site took %s (%zu order%s)%s%s", name, b - a, b - a == 1 ? "" : "s",
+	            p->words[0] != '\0' ? ": " : "", p->words);
+	read_answer(p, p->words, a, b);
+	for (size_t i = a; i < b; i++)
+		p->orders[i].sent = true;
 	goto out;
 failed:
 	cmd_error("%s", st == CML_ERR_NOMEM && cml_exchange_errmsg(x)[0] == '\0'
 	                        ? "out of memory"
 	                        : cml_exchange_errmsg(x));
-	cmd_error("nothing marked delivered: the next run sends the same again");
 	status = cmd_exit_for(st);
 out:
-	fclose(f);
+	if (f != NULL)
+		fclose(f);
 	return status;
 }
 
-/* Inside the run: each order's version sent, delivered (with the site's
- * words when it refused it), then the commit. */
+/* To the site: checkauth, init, then the document (or its halves). */
 static int
-mark(struct push *p, long refused)
+send_site(struct push *p, cml_exchange *x)
+{
+	cml_status st;
+	int status;
+
+	if ((st = cml_exchange_checkauth(x)) != CML_OK || (st = cml_exchange_init(x)) != CML_OK) {
+		cmd_error("%s", st == CML_ERR_NOMEM && cml_exchange_errmsg(x)[0] == '\0'
+		                        ? "out of memory"
+		                        : cml_exchange_errmsg(x));
+		return cmd_exit_for(st);
+	}
+	status = send_range(p, x, 0, p->n);
+	return status;
+}
+
+/* Inside the run: each order's version the site (or the file) took,
+ * delivered (with the site's words when it refused it), then the
+ * commit. Nothing taken: nothing to do. */
+static int
+mark(struct push *p)
 {
 	char counts[160], name[160];
+	size_t taken = 0;
 	int status;
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct sent *e = &p->orders[i];
+		if (!e->sent)
+			continue;
+		taken++;
 		if (cml_progress_delivered(p->store, p->site, e->id, e->version, e->refusal) !=
 		    CML_OK)
 			return store_failed(p);
@@ -521,16 +589,18 @@ mark(struct push *p, long refused)
 			cmd_error("%s: the site cannot change it: %s", order_name(e, name, sizeof(name)),
 			          e->refusal);
 	}
-	snprintf(counts, sizeof(counts), "{\"orders\":%zu,\"refused\":%ld,\"pending\":%ld}", p->n,
-	         refused, p->more);
-	if ((status = db_commit(p->store, refused > 0 ? "partial" : "ok", counts)) != EXIT_OK) {
-		cmd_error("the site has the document, but the database could not record it: the "
-		          "next run sends it again (harmless)");
+	if (taken == 0)
+		return EXIT_OK;
+	snprintf(counts, sizeof(counts),
+	         "{\"orders\":%zu,\"refused\":%ld,\"documents\":%d,\"pending\":%zu}", taken,
+	         p->refused, p->parts, p->n - taken + (size_t)p->more);
+	if ((status = db_commit(p->store, p->refused > 0 ? "partial" : "ok", counts)) != EXIT_OK) {
+		cmd_error("the site has the orders, but the database could not record it: the "
+		          "next run sends them again (harmless)");
 		return status;
 	}
-	cmd_verbose("%zu order%s delivered%s", p->n, p->n == 1 ? "" : "s",
-	            refused > 0 ? ", some refused" : "");
-	return refused > 0 ? EXIT_ATTENTION : EXIT_OK;
+	cmd_verbose("%zu order%s marked delivered", taken, taken == 1 ? "" : "s");
+	return p->refused > 0 ? EXIT_ATTENTION : EXIT_OK;
 }
 
 /* ---- the run ---- */
@@ -558,9 +628,6 @@ run(struct opush_opts *o)
 	cml_exchange_opts xo = { .type = "sale", .version = o->version };
 	cml_exchange *x = NULL;
 	bool to_site = o->output == NULL && !o->dry_run;
-	const char *msg = "";
-	long refused = 0;
-	bool unclaimed = false;
 	int status;
 
 	if ((p.site = site_name(&o->site)) == NULL) {
@@ -576,6 +643,13 @@ run(struct opush_opts *o)
 		return EXIT_USAGE;
 	}
 	set_today(&p);
+	if (to_site && o->xml.schema != NULL &&
+	    (strcmp(o->xml.schema, "2.10") == 0 || strcmp(o->xml.schema, "3.1") == 0))
+		cmd_warn("--schema %s: 1C-Bitrix reads order documents of 2.10 and later with "
+		         "another importer, which makes new orders of those it does not know and "
+		         "does not ship by the shipment date; 2.05 to 2.09 are read as 1C sends "
+		         "order updates",
+		         o->xml.schema);
 	/* 1: the site's settings, then the database */
 	if (to_site && (status = site_open(&o->site, &xo, &x)) != EXIT_OK)
 		goto out;
@@ -602,16 +676,23 @@ run(struct opush_opts *o)
 	if (status != EXIT_OK || o->dry_run)
 		goto out;
 	if (to_site) {
-		snprintf(p.filename, sizeof(p.filename), "orders-%" PRId64 "-%ld.xml",
-		         cml_store_run_id(p.store), (long)getpid());
-		if ((status = send_site(&p, x, &msg)) != EXIT_OK)
-			goto out;
-		read_answer(&p, msg, &refused, &unclaimed);
+		status = send_site(&p, x);
+		bool some = false;
+		for (size_t i = 0; i < p.n; i++)
+			some = some || p.orders[i].sent;
+		if (status != EXIT_OK && some)
+			cmd_error("the documents the site took are marked; the others wait for the "
+			          "next run");
+		else if (status != EXIT_OK)
+			cmd_error("nothing marked delivered: the next run sends the same again");
+	} else {
+		for (size_t i = 0; i < p.n; i++)
+			p.orders[i].sent = true;
 	}
 	/* 6 */
-	status = mark(&p, refused);
-	if (unclaimed) {
-		cmd_warn("the site's answer names no order sent, yet says: %s", msg);
+	cmd_raise(&status, mark(&p));
+	if (p.unclaimed) {
+		cmd_warn("the site's answer names no order sent, yet says: %s", p.words);
 		cmd_raise(&status, EXIT_ATTENTION);
 	}
 out:
