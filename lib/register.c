@@ -157,6 +157,9 @@ static const char *const queries[SQ_COUNT] = {
 	                           "AND (?1 IS NULL OR site = ?1) ORDER BY rid",
 	[SQ_RG_REVIEW_RESOLVE] = "UPDATE cp_reviews SET resolved_card = ?2, resolved = "
 	                         STORE_NOW_SQL ", run = ?3 WHERE rid = ?1",
+	/* on the (site, order_id) key */
+	[SQ_RG_REVIEW_OPEN] = "SELECT 1 FROM cp_reviews WHERE site = ?1 AND order_id = ?2 AND "
+	                      "resolved = ''",
 	[SQ_RG_RESOLUTION] = "SELECT resolved_card FROM cp_reviews WHERE site = ?1 AND "
 	                     "order_id = ?2 AND resolved <> ''",
 	[SQ_RG_MATCHED_GET] = "SELECT revision FROM cp_matched WHERE site = ?1 AND order_id = ?2",
@@ -1312,6 +1315,26 @@ cml_register_resolution(cml_store *s, const char *site, const char *order_id,
 	done_with(q);
 	if (st == CML_OK)
 		*card_id = r->resolution.len > 0 ? r->resolution.data : "";
+	return st;
+}
+
+cml_status
+store_register_review_open(cml_store *s, const char *site, const char *order_id, bool *open)
+{
+	cml_status st;
+	sqlite3_stmt *q;
+
+	*open = false;
+	if ((q = query(s, SQ_RG_REVIEW_OPEN, &st)) == NULL)
+		return st;
+	sqlite3_bind_text(q, 1, or_empty(site), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, or_empty(order_id), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*open = true;
+	else if (rc != SQLITE_DONE)
+		st = store_db_fail(s, "cannot read the review queue");
+	done_with(q);
 	return st;
 }
 

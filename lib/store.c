@@ -2,7 +2,8 @@
  * store.c: the core of the project's SQLite database (cmlkit-db(5)):
  * open, the schema migrations (one list for every kind of state), the
  * run lock and the runs. The kinds of state live beside it over the same
- * handle: generations.c (the catalog), ledger.c (orders); what they
+ * handle: generations.c (the catalog), ledger.c (orders), register.c
+ * (counterparties), progress.c (order progress); what they
  * share is in store_private.h.
  *
  * One connection per handle. Every statement the hot paths use
@@ -210,6 +211,69 @@ static const char *const migrations[] = {
 	" run INTEGER REFERENCES runs(id),"
 	" updated TEXT NOT NULL,"
 	" PRIMARY KEY (site, order_id)) WITHOUT ROWID;",
+	/* 6: order progress (progress.c). A ledger order has a progress row
+	 * from its first step (or the first update read for it); money and
+	 * quantities are integers in units of 1/10000, shipped is the
+	 * shipped quantity of each line by position ("10000 0 20000"). The
+	 * order is pending delivery while version > delivered, which the
+	 * partial index finds per site. order_steps logs every applied step.
+	 * The status map is the database's own once meta has 'status_map';
+	 * until then status_map_now answers with the defaults. orders gets
+	 * the indexes that find an order by Ид or Номер of any site. */
+	"CREATE TABLE order_progress ("
+	" site TEXT NOT NULL,"
+	" order_id TEXT NOT NULL,"
+	" life INTEGER NOT NULL DEFAULT 0,"
+	" invoice INTEGER NOT NULL DEFAULT 0,"
+	" payment INTEGER NOT NULL DEFAULT 0,"
+	" shipment INTEGER NOT NULL DEFAULT 0,"
+	" postpaid INTEGER NOT NULL DEFAULT 0,"
+	" paid INTEGER NOT NULL DEFAULT 0,"
+	" refunded INTEGER NOT NULL DEFAULT 0,"
+	" shipped TEXT NOT NULL DEFAULT '',"
+	" invoice_number TEXT NOT NULL DEFAULT '',"
+	" invoice_date TEXT NOT NULL DEFAULT '',"
+	" payment_number TEXT NOT NULL DEFAULT '',"
+	" payment_date TEXT NOT NULL DEFAULT '',"
+	" shipment_number TEXT NOT NULL DEFAULT '',"
+	" shipment_date TEXT NOT NULL DEFAULT '',"
+	" cancel_reason TEXT NOT NULL DEFAULT '',"
+	" version INTEGER NOT NULL DEFAULT 0,"
+	" delivered INTEGER NOT NULL DEFAULT 0,"
+	" delivered_at TEXT NOT NULL DEFAULT '',"
+	" site_refusal TEXT NOT NULL DEFAULT '',"
+	" src_version TEXT NOT NULL DEFAULT '',"
+	" src_changed TEXT NOT NULL DEFAULT '',"
+	" status_code TEXT NOT NULL DEFAULT '',"
+	" updated TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (site, order_id)) WITHOUT ROWID;"
+	"CREATE INDEX order_progress_pending ON order_progress(site) WHERE version > delivered;"
+	"CREATE TABLE order_steps ("
+	" site TEXT NOT NULL,"
+	" order_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" args TEXT NOT NULL DEFAULT '',"
+	" source TEXT NOT NULL,"
+	" at TEXT NOT NULL,"
+	" run INTEGER NOT NULL REFERENCES runs(id),"
+	" version INTEGER NOT NULL,"
+	" PRIMARY KEY (site, order_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE status_map ("
+	" site TEXT NOT NULL,"
+	" code TEXT NOT NULL,"
+	" life INTEGER NOT NULL CHECK (life BETWEEN 0 AND 3),"
+	" send INTEGER NOT NULL DEFAULT 0,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (site, code)) WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX status_map_send ON status_map(site, life) WHERE send;"
+	"CREATE VIEW status_map_now(site, code, life, send, name) AS"
+	" SELECT site, code, life, send, name FROM status_map"
+	" UNION ALL SELECT * FROM (VALUES ('', 'F', 2, 1, 'Выполнен'),"
+	" ('', 'N', 0, 1, 'Принят'), ('', 'P', 1, 1, 'Оплачен, формируется к отправке'))"
+	" WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'status_map');"
+	"CREATE INDEX orders_id ON orders(id);"
+	"CREATE INDEX orders_number ON orders(number) WHERE number <> '';",
 };
 
 int
@@ -651,6 +715,7 @@ cml_store_close(cml_store *s)
 	store_gen_free(s->gen);
 	store_ledger_free(s->ledger);
 	store_register_free(s->reg);
+	store_progress_free(s->prog);
 	cml_free(s->lock_path);
 	cml_free(s->path);
 	cml_free(s);

@@ -94,6 +94,23 @@ enum store_q {
 	SQ_RG_RESOLUTION,
 	SQ_RG_MATCHED_GET,
 	SQ_RG_MATCHED_SET,
+	SQ_RG_REVIEW_OPEN,
+	/* progress.c: order progress and the status map */
+	SQ_PG_ROW,
+	SQ_PG_PUT,
+	SQ_PG_STEP_ADD,
+	SQ_PG_STEP_UNDO,
+	SQ_PG_UPDATE_DONE,
+	SQ_PG_DELIVERED,
+	SQ_PG_FIND,
+	SQ_PG_MAP_LOOKUP,
+	SQ_PG_MAP_CODE,
+	SQ_PG_MAP_HAS,
+	SQ_PG_MAP_OWN,
+	SQ_PG_MAP_OWN_MARK,
+	SQ_PG_MAP_UNSEND,
+	SQ_PG_MAP_SET,
+	SQ_PG_MAP_DEL,
 	SQ_COUNT
 };
 
@@ -103,6 +120,8 @@ struct store_gen;
 struct store_ledger;
 /* The state of register.c kept on the handle (lookup results, caches). */
 struct store_register;
+/* The state of progress.c kept on the handle (the loaded order). */
+struct store_progress;
 
 struct cml_store {
 	sqlite3 *db;
@@ -119,6 +138,7 @@ struct cml_store {
 	struct store_gen *gen;
 	struct store_ledger *ledger;
 	struct store_register *reg;
+	struct store_progress *prog;
 	char errmsg[CML_ERRMSG_MAX];
 };
 
@@ -158,8 +178,14 @@ void store_fp_unpack(const unsigned char in[16], cml_fp *fp);
 void store_gen_free(struct store_gen *g);
 void store_ledger_free(struct store_ledger *l);
 void store_register_free(struct store_register *r);
+void store_progress_free(struct store_progress *p);
 /* A run ended (committed or rolled back): what register.c remembers of
  * the rows of the run is no longer sure. NULL is fine. */
 void store_register_run_end(struct store_register *r);
+
+/* Whether the order (site, order_id) has an open review in the
+ * register (cp-match could not decide its buyer): what confirm checks. */
+cml_status store_register_review_open(cml_store *s, const char *site, const char *order_id,
+                                      bool *open);
 
 #endif /* CML_STORE_PRIVATE_H */
