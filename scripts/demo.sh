@@ -6,7 +6,10 @@
 # then the order side: orders placed on the site, pulled into the ledger
 # with orders-pull, and the document the accounting system would load;
 # then cp-match on newly pulled orders: each buyer booked to one card of the
-# register by email OR INN.
+# register by email OR INN; then one order's progress recorded with
+# orders-status in the accounting order (confirm, invoice, payment,
+# shipment, completion; a shipment before the invoice refused), pushed back
+# with orders-push, and the site showing the order paid, shipped and final.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -178,3 +181,58 @@ echo "   the Магадан card in the register now (cp-match --export csv: its
 for r in csv.DictReader(sys.stdin):
     if r["inn"] == "4901647930" or r["id"].startswith("3b1f6a52"):
         print("     %-32s %s" % (r["person_name"] or "-", r["person_email"] or "-"))'
+echo
+echo "== 14. order progress: one pulled order worked in the accounting order, order ->"
+echo "   invoice -> payment -> shipment, recorded with orders-status in the ledger"
+orders_status=$bin/orders-status
+[ -d "$orders_status" ] && orders_status=$orders_status/orders-status
+orders_push=$bin/orders-push
+[ -d "$orders_push" ] && orders_push=$orders_push/orders-push
+# the first pulled order the site still shows new: not paid, not cancelled
+pick=$(site_ctl sale/orders | python3 -c 'import json, sys
+for o in json.load(sys.stdin)["orders"]:
+    if o["status"] == "N" and not (o["paid"] or o["canceled"] or o["allow_delivery"]):
+        print(o["number"], o["sum"]); break')
+order=${pick% *}
+amount=${pick#* }
+echo "   order $order, $amount RUB"
+status() { "$orders_status" --site shop "$@"; }
+echo "   the seed's broken sequence, a shipment before any invoice:"
+echo "   \$ orders-status set $order ship"
+if status set "$order" ship 2>"$out/refused.txt"; then
+	echo "   (accepted: this should have been refused)" >&2
+	exit 1
+fi
+sed 's/^/   /' "$out/refused.txt"
+echo "   \$ orders-status set $order confirm invoice СЧ-$order 2026-12-01"
+status set "$order" confirm invoice "СЧ-$order" 2026-12-01
+echo "   \$ orders-status set $order pay $amount 2026-12-02 ПКО-17"
+status set "$order" pay "$amount" 2026-12-02 ПКО-17
+echo "   \$ orders-status set $order ship 2026-12-03 РТУ-9 complete"
+status set "$order" ship 2026-12-03 РТУ-9 complete
+echo "   \$ orders-status show $order"
+status show "$order" | sed 's/^/   /'
+echo
+echo "== 15. orders-push: the progress not yet delivered goes to the site as one"
+echo "   CommerceML order document (type=sale&mode=file, all the order's lines and"
+echo "   the 1C requisites the site acts on); delivered once the site answers success"
+push_orders() {
+	"$orders_push" --site shop --url "http://127.0.0.1:$(cat "$site/port")/bitrix/admin/1c_exchange.php" \
+		--user admin --password-file "$out/site.pass" "$@"
+}
+push_orders 2>&1 | sed 's/^/   /'
+echo "   the site applied (applied.log: order, what changed, НомерВерсии):"
+awk -F'\t' '{ printf "   order %s  version %s  %s%s\n", $6, $7, $8, ($9 == "-" ? "" : "  (" $9 ")") }' \
+	"$site/applied.log"
+echo
+echo "== 16. what the site shows for $order now"
+site_ctl sale/orders | python3 -c 'import json, sys
+o = next(o for o in json.load(sys.stdin)["orders"] if o["number"] == sys.argv[1])
+print("   status %s%s, paid %s (%s, %s), delivery allowed %s (%s, %s), cancelled %s, %d lines" % (
+      o["status"], " (final)" if o["status"] == "F" else "", o["paid"], o["pay_date"] or "-",
+      o["pay_number"] or "-", o["allow_delivery"], o["delivery_date"] or "-",
+      o["delivery_number"] or "-", o["canceled"], len(o["lines"])))' "$order"
+echo
+echo "== 17. pushed again: everything delivered, nothing is sent"
+push_orders 2>&1 | sed 's/^/   /'
+awk 'END { printf "   documents the site applied in all: %d\n", NR }' "$site/applied.log"

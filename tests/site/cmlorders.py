@@ -217,6 +217,18 @@ class Order:
         self.allowed_date = None
         self.cancelled = False
         self.cancel_reason = ""
+        # what 1C's order documents set (cmlimport.py); none of it is in the
+        # generated orders until a document arrives
+        self.id_1c = ""  # ID_1C
+        self.version_1c = ""  # VERSION_1C
+        self.comments_1c = ""  # COMMENTS (the manager's comment)
+        self.pay_date = ""  # PAY_VOUCHER_DATE
+        self.pay_num = ""  # PAY_VOUCHER_NUM
+        self.paid_by_1c = False  # paid by a payment 1C made (2.1 path)
+        self.delivery_date = ""  # DELIVERY_DOC_DATE
+        self.delivery_num = ""  # DELIVERY_DOC_NUM
+        self.deducted = False  # DEDUCTED: shipped (2.1 path shipment documents)
+        self.marked = False  # MARKED by a shipment date without shipped shipments
 
     # -- changes -----------------------------------------------------------
 
@@ -323,7 +335,8 @@ class Order:
                ("Заказ оплачен", "true" if self.paid else "false")]
         if self.paid:
             req += [("Дата оплаты", self.paid_date.strftime(iso)),
-                    ("Номер платежного документа", "П-%s-%d" % (self.id, self.version))]
+                    ("Номер платежного документа",
+                     self.pay_num or "П-%s-%d" % (self.id, self.version))]
         req += [("Доставка разрешена", "true" if self.allowed else "false")]
         if self.allowed:
             req += [("Дата разрешения доставки", self.allowed_date.strftime(iso))]
@@ -333,7 +346,7 @@ class Order:
             req += [("Дата отмены заказа", self.status_date.strftime(iso)),
                     ("Причина отмены", self.cancel_reason)]
         req += [("Финальный статус", "true" if self.status == "F" else "false"),
-                ("Статус заказа", "[%s] %s" % (self.status, STATUS[self.status])),
+                ("Статус заказа", "[%s] %s" % (self.status, STATUS.get(self.status, self.status))),
                 ("Статуса заказа ИД", self.status),
                 ("Дата изменения статуса", self.status_date.strftime(loc))]
         if self.comment:

@@ -23,6 +23,8 @@ What it leaves in DIR:
                         never the password, the cookie or the sessid value
     sale.log            the sale side's events: what each query returned,
                         what each success confirmed, orders made and changed
+    applied.log         one line per order document 1C sent (cmlimport.py):
+                        the order found, what changed, НомерВерсии, errors
 
 Options (all documented in tests/README):
     --user NAME  --password-file FILE  --port N  --file-limit N  --zip yes|no
@@ -31,6 +33,7 @@ Options (all documented in tests/README):
     --auth-401  --fault NAME[@MODE][:COUNT]  --failure-text TEXT
     --slow-seconds S  --orders-once  --sale-orders N  --sale-seed S
     --sale-limit K  --sale-repeat  --sale-drift NEW:CHANGED[:TIMES]
+    --change-status-from-1c  --final-status CODE
 
 The sale side (type=sale&mode=query/success) keeps a shop's orders
 (cmlorders.py): every order not yet confirmed is in the query answer, a
@@ -78,6 +81,7 @@ import traceback
 import urllib.parse
 import zipfile
 
+import cmlimport
 import cmlorders
 
 CHUNK = 1 << 20  # request bodies and files are moved in 1 MiB pieces
@@ -315,6 +319,9 @@ class Site:
         self.requests_log = open(os.path.join(self.dir, "requests.log"), "a", encoding="utf-8")
         self.imports_log = open(os.path.join(self.dir, "imports.log"), "a", encoding="utf-8")
         self.sale_log = open(os.path.join(self.dir, "sale.log"), "a", encoding="utf-8")
+        self.applied_log = open(os.path.join(self.dir, "applied.log"), "a", encoding="utf-8")
+        self.importer = cmlimport.Importer(self.shop, self.confirmed, args.change_status_from_1c,
+                                           args.final_status)
 
     # -- answers ---------------------------------------------------------
 
@@ -382,6 +389,23 @@ class Site:
             shutil.copyfile(path, dest)
         size, digest = hash_file(dest)
         self.log_import(type_, name, size, digest, nnn)
+        return nnn
+
+    def apply_orders(self, path, nnn):
+        """Apply the order documents of an imported sale file (cmlimport.py);
+        returns the error text Bitrix appends to its answer, each error after
+        a newline, and writes one applied.log line per document."""
+        errors = []
+        for r in self.importer.apply_file(path):
+            d = r.doc
+            errors += r.errors
+            fields = [nnn, r.path, d.xml_id or "-", d.number or "-", d.op or "-",
+                      r.order.id if r.order is not None else "-", d.version or "-",
+                      ",".join(r.changes) or "-", " | ".join(r.errors) or "-"]
+            clean = [str(f).replace("\t", " ").replace("\n", " ") for f in fields]
+            self.applied_log.write("\t".join(clean) + "\n")
+        self.applied_log.flush()
+        return "".join("\n" + e for e in errors)
 
     # -- the protocol ----------------------------------------------------
 
@@ -486,12 +510,14 @@ class Site:
                 todo = unpack(path, self.upload_dir("sale"))
             except UnzipError:
                 return self.failure(MSG_UNZIP)
+        errors = ""
         for item in todo:
             p = self.upload_path("sale", item)
             if os.path.getsize(p) == 0:
                 return self.failure(MSG_EMPTY)
-            self.import_file("sale", item, p)
-        return self.text("success\n")
+            # the whole file so far, after every chunk, as sale.export.1c does
+            errors += self.apply_orders(p, self.import_file("sale", item, p))
+        return self.text("success" + errors + "\n")
 
     def mode_import(self, req, sess, type_):
         name = req.query.get("filename", "")
@@ -521,7 +547,9 @@ class Site:
             sess.steps[key] = done + 1
             return self.text("progress\n" + MSG_STEP.format(done + 1, self.args.import_steps))
         sess.steps.pop(key, None)
-        self.import_file(type_, name, path)
+        nnn = self.import_file(type_, name, path)
+        if type_ == "sale":
+            return self.text("success" + self.apply_orders(path, nnn) + "\n")
         return self.text("success\n" + MSG_IMPORTED.format(name))
 
     def mode_deactivate(self, req, sess, type_):
@@ -657,6 +685,9 @@ class Site:
                 "total": len(self.shop.orders), "unconfirmed": len(unconfirmed),
                 "queries": self.counts["query"], "successes": self.counts["success"],
                 "errors": self.counts["error"]}
+        if path == "sale/orders":
+            return 200, {"orders": [cmlimport.state_of(o, self.confirmed)
+                                    for o in self.shop.orders]}
         if path == "sale/truth":
             enc = query.get("encoding", "utf-8")
             if enc not in ("utf-8", "cp1251"):
@@ -1041,6 +1072,12 @@ def parse_args(argv):
     p.add_argument("--sale-drift", metavar="NEW:CHANGED[:TIMES]",
                    help="after each of the first TIMES (default 1) queries, NEW orders "
                    "appear and CHANGED change")
+    p.add_argument("--change-status-from-1c", action="store_true",
+                   help="apply the requisite Статуса заказа ИД of 1C's order documents "
+                   "(Bitrix's CHANGE_STATUS_FROM_1C, off by default)")
+    p.add_argument("--final-status", default="F", metavar="CODE",
+                   help="status set by a shipment date (FINAL_STATUS_ON_DELIVERY, default F; "
+                   "empty: none)")
     p.add_argument("--control", metavar="PATH",
                    help="send the control request /cmlsite/PATH to the site running in "
                    "--dir, print the answer, exit (0: HTTP 200)")

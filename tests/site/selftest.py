@@ -397,8 +397,8 @@ def test_sale(top, sites):
     doc = "<?xml version=\"1.0\"?><КоммерческаяИнформация/>".encode("utf-8") * 2000
     x.upload("documents.xml", doc, 204800)
     eq(os.listdir(os.path.join(site.dir, "received")), [], "a versioned sale upload waits")
-    eq(x.import_answers("documents.xml")[-1],
-       site.enc("success\nИмпорт файла documents.xml завершен."), "sale import")
+    eq(x.import_answers("documents.xml")[-1], site.enc("success\n"),
+       "sale import: no order documents, no errors (Bitrix: success and its errors)")
     eq(read(os.path.join(site.dir, "received", "001-documents.xml")), doc, "sale received")
 
     # an old client (no version at init): the upload is imported at once
@@ -993,9 +993,248 @@ def test_gen_orders(top, sites):
     check(mine.startswith(b'<?xml version="1.0" encoding="windows-1251"?>'), "windows-1251")
 
 
+# -- 1C's order documents applied by the site (cmlimport.py) ---------------------
+
+FINAL = "Заказ №{} не может быть изменен (находится в финальном статусе, оплачен или разрешена доставка)."
+
+
+def order_doc(site, oid, reqs, schema="2.05", version=None, drop=0, number=None, xml_id=None,
+              number_1c=None, mark=None):
+    """A document about order oid as 1C would send it back: the order as the site
+    has it (the truth at 2.05), its requisites replaced by reqs, optionally
+    НомерВерсии, Номер, Ид, Номер1С set and the first `drop` product lines left out."""
+    root = parse_answer(site.control("sale/truth?version=2.05"))
+    d = [x for x in orders_of(root) if x.findtext("Ид") == oid][0]
+    for tag, value in (("Номер", number), ("Ид", xml_id)):
+        if value is not None:
+            d.find(tag).text = value
+    for tag, value in (("НомерВерсии", version), ("Номер1С", number_1c), ("ПометкаУдаления", mark)):
+        if value is not None:
+            el = ET.SubElement(d, tag)
+            el.text = value
+    goods = d.find("Товары")
+    for line in [x for x in goods if x.findtext("Ид") != "ORDER_DELIVERY"][:drop]:
+        goods.remove(line)
+    d.remove(d.find("ЗначенияРеквизитов"))
+    rq = ET.SubElement(d, "ЗначенияРеквизитов")
+    for name, value in reqs:
+        r = ET.SubElement(rq, "ЗначениеРеквизита")
+        ET.SubElement(r, "Наименование").text = name
+        ET.SubElement(r, "Значение").text = value
+    return doc_file([ET.tostring(d, encoding="unicode")], schema)
+
+
+def doc_file(parts, schema="2.05"):
+    text = ('<?xml version="1.0" encoding="windows-1251"?>\n<КоммерческаяИнформация '
+            'ВерсияСхемы="%s" ДатаФормирования="2026-11-30T12:00:00">\n%s</КоммерческаяИнформация>\n'
+            % (schema, "".join(parts)))
+    return text.encode("cp1251")
+
+
+def shown_orders(site):
+    return {o["id"]: o for o in site.control("sale/orders")["orders"]}
+
+
+def applied(site):
+    path = os.path.join(site.dir, "applied.log")
+    return lines_of(path) if os.path.exists(path) else []
+
+
+class OldClient:
+    """A client without version= at init: each mode=file is imported at once."""
+
+    def __init__(self, site):
+        self.site = site
+        self.x = Exchange(site, "sale")
+        eq(self.x.call("init").status, 200, "old init")
+
+    def send(self, name, data):
+        r = self.x.call("file", body=data, filename=name)
+        eq(r.status, 200, "old sale upload status")
+        return r.body.decode(self.site.codec)
+
+
+def test_apply_old(top, sites):
+    """An old client's documents, applied at mode=file as Bitrix's oldSaveOrder does."""
+    site = Site(top, "apply-old", "--sale-orders", "5", "--sale-seed", "3")
+    sites.append(site)
+    pull = SaleClient(site)
+    eq(len(ids_of(pull.query().body)), 5, "five orders to pull")
+    pull.success()
+    c = OldClient(site)
+    before = shown_orders(site)
+    check(not any(o["paid"] or o["allow_delivery"] or o["canceled"] for o in before.values()),
+          "generated orders start unpaid")
+    n_lines = len(before["1001"]["lines"])
+
+    # paid by the payment date, with its number; the basket kept (all lines sent)
+    doc = order_doc(site, "1001", [("Дата оплаты по 1С", "2026-11-25T10:00:00"),
+                                   ("Номер оплаты по 1С", "ПКО-77"), ("Проведен", "true")],
+                    version="1")
+    eq(c.send("o1.xml", doc), "success\n", "a payment document: success")
+    o = shown_orders(site)["1001"]
+    eq((o["paid"], o["pay_date"], o["pay_number"], o["version_1c"], o["status"]),
+       (True, "2026-11-25 10:00:00", "ПКО-77", "1", "N"), "1001 paid as 1C said")
+    eq(len(o["lines"]), n_lines, "every line sent: none deleted")
+    check(o["updated_1c"], "an order changed by 1C is UPDATED_1C=Y")
+    eq(ids_of(pull.query().body), [], "the order 1C changed is not offered again")
+    pull.success()
+
+    # shipped by the shipment date (bare ID as Номер): delivery allowed, final status;
+    # the order is paid, so the basket step is refused in Bitrix's words, the rest acts
+    doc = order_doc(site, "1001", [("Дата отгрузки по 1С", "2026-11-26"),
+                                   ("Номер отгрузки по 1С", "РТУ-5"),
+                                   ("Статуса заказа ИД", "P")], version="2", number="1001",
+                    drop=1)
+    eq(c.send("o2.xml", doc), "success\n" + FINAL.format("1001") + "\n",
+       "a shipment document for a paid order: success and the refusal on the next line")
+    o = shown_orders(site)["1001"]
+    eq((o["allow_delivery"], o["delivery_date"], o["delivery_number"], o["status"],
+        o["version_1c"], len(o["lines"]), o["paid"]),
+       (True, "2026-11-26", "РТУ-5", "F", "1", n_lines, True),
+       "1001 shipped, final, the status requisite ignored (off by default), basket kept")
+
+    # a document leaving a line out: the site deletes it (a test catches such a document)
+    n2 = len(before["1002"]["lines"])
+    eq(c.send("o3.xml", order_doc(site, "1002", [], version="1", drop=1)), "success\n",
+       "a document without a line")
+    o = shown_orders(site)["1002"]
+    eq(len(o["lines"]), n2 - 1, "the line left out is deleted")
+    eq([line["id"] for line in o["lines"]],
+       [line["id"] for line in before["1002"]["lines"]][1:], "the other lines stay")
+    # the same НомерВерсии again: the basket step is skipped
+    eq(c.send("o4.xml", order_doc(site, "1002", [], version="1", drop=1)), "success\n",
+       "same version again")
+    eq(len(shown_orders(site)["1002"]["lines"]), n2 - 1, "same version: nothing deleted")
+
+    # cancelled by Отменен, un-cancelled by a document that does not say so
+    eq(c.send("o5.xml", order_doc(site, "1003", [("Отменен", "true")], version="1")),
+       "success\n", "cancel")
+    eq(shown_orders(site)["1003"]["canceled"], True, "1003 cancelled")
+    eq(c.send("o6.xml", order_doc(site, "1003", [("Отменен", "false")], version="2")),
+       "success\n", "un-cancel")
+    eq(shown_orders(site)["1003"]["canceled"], False, "1003 un-cancelled by Отменен=false")
+    eq(c.send("o7.xml", order_doc(site, "1003", [], version="3", mark="true")), "success\n",
+       "ПометкаУдаления")
+    eq(shown_orders(site)["1003"]["canceled"], True, "1003 cancelled by ПометкаУдаления")
+
+    # found by Номер1С once 1C gave it; an Ид that is only the site's ID finds nothing
+    eq(c.send("o8.xml", order_doc(site, "1004", [], version="1", number_1c="УТ-17")),
+       "success\n", "Номер1С stored")
+    eq(shown_orders(site)["1004"]["id_1c"], "УТ-17", "ID_1C from Номер1С")
+    eq(c.send("o9.xml", order_doc(site, "1004", [("Дата оплаты по 1С", "2026-11-27")],
+                                  version="2", number="УТ-17", xml_id="x")), "success\n",
+       "found by ID_1C")
+    eq(shown_orders(site)["1004"]["paid"], True, "1004 found by its 1C number and paid")
+    untouched = shown_orders(site)["1005"]
+    for num, xid in (("ИМ-9999", "9999"), ("", "1005")):
+        eq(c.send("u.xml", order_doc(site, "1005", [("Дата оплаты по 1С", "2026-11-28")],
+                                     number=num, xml_id=xid)),
+           "success\n", "an unknown order: success")
+    eq(shown_orders(site)["1005"], untouched, "unknown orders ignored, 1005 untouched")
+
+    log = applied(site)
+    eq([(x[0], x[1], x[5]) for x in log[:2]], [("001", "old", "1001"), ("002", "old", "1001")],
+       "applied.log: import number, path, order")
+    eq(log[0][6], "1", "applied.log: НомерВерсии")
+    check("paid" in log[0][7].split(",") and "pay_number" in log[0][7].split(","),
+          "applied.log: what changed: %s" % log[0][7])
+    eq(log[1][8], FINAL.format("1001"), "applied.log: the refusal")
+    eq(log[2][7].split(",")[0], "lines:+0-1~0", "applied.log: the deleted line")
+    eq([x[5] for x in log[-2:]], ["-", "-"], "applied.log: unknown orders")
+
+
+def test_apply_new(top, sites):
+    """A new client (version= at init): mode=file stores, mode=import applies after
+    its progress steps; the status requisite with --change-status-from-1c; 2.10 documents."""
+    site = Site(top, "apply-new", "--sale-orders", "3", "--sale-seed", "5",
+                "--change-status-from-1c")
+    sites.append(site)
+    x = Exchange(site, "sale", version="2.09")
+    eq(x.call("init", version="2.09").status, 200, "init")
+    doc = order_doc(site, "1001", [("Статуса заказа ИД", "P"), ("Дата оплаты по 1С", "2026-11-25")],
+                    version="1")
+    x.upload("d1.xml", doc, 204800)
+    eq(shown_orders(site)["1001"]["paid"], False, "mode=file alone applies nothing")
+    answers = x.import_answers("d1.xml")
+    eq(answers, [site.enc("progress\nОбработано 1 из 2 шагов."),
+                 site.enc("progress\nОбработано 2 из 2 шагов."), site.enc("success\n")],
+       "import: progress, then success")
+    o = shown_orders(site)["1001"]
+    eq((o["paid"], o["status"]), (True, "P"), "status from 1C applied with the option")
+    # a paid order's document: the refusal follows success at mode=import too
+    x.upload("d2.xml", order_doc(site, "1001", [("Отменен", "true")], version="2"), 204800)
+    eq(x.import_answers("d2.xml")[-1], site.enc("success\n" + FINAL.format("1001") + "\n"),
+       "import answer with the refusal")
+    eq(shown_orders(site)["1001"]["canceled"], True, "cancel acts despite the refusal")
+
+    # schema 2.10: order document, then payment and shipment documents by Основание
+    base = order_doc(site, "1002", [("Дата оплаты по 1С", "2026-11-25")], schema="2.10",
+                     version="1")
+    x.upload("d3.xml", base, 204800)
+    eq(x.import_answers("d3.xml")[-1], site.enc("success\n"), "2.10 order document")
+    o = shown_orders(site)["1002"]
+    eq((o["paid"], o["id_1c"], o["version_1c"]), (True, "1002", "1"), "2.10: paid by a 1C payment")
+    ship = ("<Документ><Ид>s-1</Ид><Номер>s-1</Номер><Дата1С>2026-11-26</Дата1С>"
+            "<ХозОперация>Отпуск товара</ХозОперация><Основание>ИМ-1002</Основание>"
+            "<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Отгружен</Наименование>"
+            "<Значение>true</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Документ>")
+    pay = ("<Документ><Ид>p-1</Ид><Номер>p-1</Номер><ХозОперация>Выплата наличных денег"
+           "</ХозОперация><Основание>1002</Основание><ЗначенияРеквизитов><ЗначениеРеквизита>"
+           "<Наименование>Оплачен</Наименование><Значение>true</Значение></ЗначениеРеквизита>"
+           "</ЗначенияРеквизитов></Документ>")
+    x.upload("d4.xml", doc_file([ship, pay], "2.10"), 204800)
+    eq(x.import_answers("d4.xml")[-1], site.enc(
+        "success\nДокумент с Ид - p-1. Оплата для заказа №1002 не может быть создана/изменена "
+        "т.к. документ основание имеет финальный статус\n"),
+       "2.10: shipped, then a payment for a final order refused")
+    o = shown_orders(site)["1002"]
+    eq((o["deducted"], o["allow_delivery"], o["status"], o["delivery_date"]),
+       (True, True, "F", "2026-11-26"), "2.10: the shipment document ships and finalises")
+
+
+def test_apply_faults(top, sites):
+    """Faults at type=sale mode=file and import leave the order as it was; the retry applies."""
+    site = Site(top, "apply-faults", "--sale-orders", "2", "--sale-seed", "9")
+    sites.append(site)
+    doc = order_doc(site, "1001", [("Дата оплаты по 1С", "2026-11-25")], version="1")
+    c = OldClient(site)
+    for spec in ("failure@file:1", "http500@file:1", "drop@file:1"):
+        site.control("fault?add=" + spec)
+        if spec.startswith("drop"):
+            check(site.dropped(dict(type="sale", mode="file", filename="f.xml", sessid=c.x.sessid),
+                               body=doc, cookie=c.x.cookie), "drop@file: no answer")
+        else:
+            r = c.x.call("file", body=doc, filename="f.xml")
+            check(r.status == 500 or r.body.startswith(b"failure"), spec + ": a failure")
+        eq(shown_orders(site)["1001"]["paid"], False, spec + ": nothing applied")
+        eq(applied(site), [], spec + ": nothing in applied.log")
+        c = OldClient(site)  # a new run: init empties the upload
+    eq(c.send("f.xml", doc), "success\n", "the retry")
+    eq(shown_orders(site)["1001"]["paid"], True, "applied on the retry")
+    eq(len(applied(site)), 1, "applied once")
+
+    doc2 = order_doc(site, "1002", [("Дата оплаты по 1С", "2026-11-25")], version="1")
+    for spec in ("failure@import:1", "http500@import:1", "drop@import:1"):
+        x = Exchange(site, "sale", version="2.09")
+        x.call("init", version="2.09")
+        x.upload("g.xml", doc2, 204800)
+        site.control("fault?add=" + spec)
+        if spec.startswith("drop"):
+            check(site.dropped(dict(type="sale", mode="import", filename="g.xml",
+                                    sessid=x.sessid), cookie=x.cookie), "drop@import: no answer")
+        else:
+            r = x.call("import", filename="g.xml")
+            check(r.status == 500 or r.body.startswith(b"failure"), spec + ": a failure")
+        eq(shown_orders(site)["1002"]["paid"], False, spec + ": nothing applied")
+    eq(x.import_answers("g.xml")[-1], site.enc("success\n"), "import retried")
+    eq(shown_orders(site)["1002"]["paid"], True, "applied on the retry")
+    eq(len(applied(site)), 2, "each document applied once")
+
+
 TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
          test_client_faults, test_orders, test_orders_versions, test_orders_variants,
-         test_orders_faults, test_gen_orders]
+         test_orders_faults, test_gen_orders, test_apply_old, test_apply_new, test_apply_faults]
 
 
 def main():
