@@ -350,6 +350,26 @@ temp_file(const char *dir, const char *base, char *path, size_t cap)
 	return f;
 }
 
+/* --output that is not a regular file (a device, a pipe): written into
+ * as it is, closed and checked; never replaced. */
+static int
+write_special(struct push *p, const char *file)
+{
+	FILE *f = fopen(file, "w");
+	int status;
+
+	if (f == NULL) {
+		cmd_error("%s: %s", file, strerror(errno));
+		return EXIT_LOCAL;
+	}
+	status = write_range(p, 0, p->n, f, file);
+	if (fclose(f) != 0 && status == EXIT_OK) {
+		cmd_error("%s: %s", file, strerror(errno));
+		status = EXIT_LOCAL;
+	}
+	return status;
+}
+
 /* --output FILE: written beside it, synced, renamed over it. */
 static int
 write_file(struct push *p, const char *file)
@@ -357,7 +377,16 @@ write_file(struct push *p, const char *file)
 	char dir[4096], path[4096 + 64];
 	const char *slash = strrchr(file, '/');
 	const char *base = slash != NULL ? slash + 1 : file;
+	struct stat sb;
 	int status;
+
+	if (stat(file, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		if (S_ISDIR(sb.st_mode)) {
+			cmd_error("%s: a directory, not a file", file);
+			return EXIT_USAGE;
+		}
+		return write_special(p, file);
+	}
 
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");

@@ -195,8 +195,9 @@ opush_bare --site shop --dry-run --date 2026-12-01T10:00:00
 expect "dry run again: the same bytes" 'status_is 0 && cmp -s "$tmp/out" "$tmp/dry.xml"'
 "$bin/cml-check" -q "$tmp/dry.xml" >/dev/null 2>&1
 expect "dry run: a document cml-check takes" '[ $? = 0 ]'
-expect "dry run: every line of 1003 in it" \
-	'[ "$(grep -c "<Товар>" "$tmp/dry.xml")" = "$(site_field 1003 lines)" ]'
+expect "dry run: every goods line of 1003 in it, and the delivery" \
+	'[ "$(grep -o "<Товар><Ид>[^<]*" "$tmp/dry.xml" | grep -vc ORDER_DELIVERY)" = "$(site_field 1003 lines)" ] &&
+	 grep -q "<Ид>ORDER_DELIVERY</Ид>" "$tmp/dry.xml"'
 opush_bare --site shop -e windows-1251 --output "$tmp/orders.xml"
 expect "--output FILE: exit 0, 1003 in the file" \
 	'status_is 0 && cp "$tmp/orders.xml" "$tmp/out" && [ "$(out_ids)" = 1003 ]'
