@@ -194,7 +194,11 @@ for line in open(os.path.join(site, "applied.log"), encoding="utf-8"):
     for doc in re.findall(r"<Документ>(.*?)</Документ>", text, re.S):
         if re.search(r"<Ид>([^<]*)</Ид>", doc).group(1) != xml_id:
             continue
-        v = int(req(doc, "НомерВерсии"))
+        v = req(doc, "НомерВерсии")
+        if v is None:
+            bad.append("order %s: a document without the НомерВерсии requisite" % xml_id)
+            break
+        v = int(v)
         got.setdefault((xml_id, v), []).append(run)
         seq.setdefault(xml_id, []).append(v)
         last_doc[xml_id] = (v, req(doc, "Номер по 1С"))
