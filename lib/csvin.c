@@ -57,6 +57,18 @@ typedef enum col_id {
 	C_DELETED,
 	C_CHARACTERISTICS,
 	C_QUANTITY,
+	/* order progress: read by the caller through cml_csv_reader_cell */
+	C_ORDER,
+	C_SITE,
+	C_STEP,
+	C_NUMBER,
+	C_DATE,
+	C_AMOUNT,
+	C_QTY,
+	C_REASON,
+	C_VERSION,
+	C_CHANGED,
+	C_NOTE,
 	C_FIXED_COUNT,
 	/* prefixed families: many columns each */
 	C_PROP = C_FIXED_COUNT,
@@ -139,6 +151,23 @@ static const colspec offers_cols[] = {
 	{ NULL, C_ID, false },
 };
 
+/* Order progress (cmlkit-csv(5) "Order progress"): one step a row, the
+ * cells read as text by the program that knows the steps. */
+static const colspec progress_cols[] = {
+	{ "order", C_ORDER, true },
+	{ "step", C_STEP, true },
+	{ "site", C_SITE, false },
+	{ "number", C_NUMBER, false },
+	{ "date", C_DATE, false },
+	{ "amount", C_AMOUNT, false },
+	{ "qty", C_QTY, false },
+	{ "reason", C_REASON, false },
+	{ "version", C_VERSION, false },
+	{ "changed", C_CHANGED, false },
+	{ "note", C_NOTE, false },
+	{ NULL, C_ID, false },
+};
+
 static const struct table {
 	cml_csv_table table;
 	const char *what; /* for messages */
@@ -150,6 +179,7 @@ static const struct table {
 	{ CML_CSV_WAREHOUSES, "warehouses", warehouses_cols },
 	{ CML_CSV_PRODUCTS, "products", products_cols },
 	{ CML_CSV_OFFERS, "offers", offers_cols },
+	{ CML_CSV_PROGRESS, "progress", progress_cols },
 };
 
 typedef struct column {
@@ -1137,6 +1167,10 @@ cml_csv_reader_next(cml_csv_reader *r, const cml_item **item)
 		it->kind = CML_ITEM_OFFER;
 		st = build_offer(r, &it->u.offer);
 		break;
+	case CML_CSV_PROGRESS:
+		st = fail(r, CML_ERR_STATE, "%s: an order progress table holds no catalog items",
+		          r->name);
+		break;
 	case CML_CSV_UNKNOWN:
 		st = fail(r, CML_ERR_STATE, "%s: no table", r->name);
 		break;
@@ -1145,6 +1179,49 @@ cml_csv_reader_next(cml_csv_reader *r, const cml_item **item)
 		return st;
 	*item = it;
 	return CML_OK;
+}
+
+cml_status
+cml_csv_reader_row(cml_csv_reader *r, unsigned long *line)
+{
+	cml_status st;
+
+	if (r == NULL)
+		return CML_ERR_USAGE;
+	if (r->err != CML_OK)
+		return r->err;
+	if (!r->open || r->table != CML_CSV_PROGRESS)
+		return fail(r, CML_ERR_STATE, "csv reader: a row of no order progress table");
+	r->row_ready = false;
+	r->n_fields = 0;
+	cml_arena_reset(&r->arena);
+	if ((st = pump_row(r)) != CML_OK)
+		return st;
+	for (size_t i = 0; i < r->n_fields; i++)
+		if (!cml_utf8_valid(r->fields[i], strlen(r->fields[i])))
+			return fail(r, CML_ERR_ENCODING,
+			            "%s:%lu: the value in column '%s' is not valid UTF-8: a cmlkit "
+			            "CSV file is UTF-8 (convert it, e.g. iconv -f windows-1251 -t "
+			            "UTF-8)",
+			            r->name, r->done_row_line, r->cols[i].name);
+	for (const colspec *cs = r->spec->cols; cs->name != NULL; cs++)
+		if (cs->required && cell(r, cs->id) == NULL)
+			return fail(r, CML_ERR_VALUE, "%s:%lu: column %s: empty", r->name,
+			            r->done_row_line, cs->name);
+	if (line != NULL)
+		*line = r->done_row_line;
+	return CML_OK;
+}
+
+const char *
+cml_csv_reader_cell(const cml_csv_reader *r, const char *name)
+{
+	if (r == NULL || name == NULL || !r->open || r->table != CML_CSV_PROGRESS)
+		return NULL;
+	for (size_t i = 0; i < r->n_cols; i++)
+		if (strcmp(r->cols[i].name, name) == 0)
+			return cell_at(r, i);
+	return NULL;
 }
 
 const char *

@@ -1,6 +1,6 @@
 /*
- * cpmatch.h: cp-match's options and its record writer (the decisions
- * file, the review list, the merge plan: CSV or JSON Lines).
+ * cpmatch.h: cp-match's options (its records, the decisions file, the
+ * review list and the merge plan, are written with records.h).
  */
 #ifndef CMLKIT_CPMATCH_H
 #define CMLKIT_CPMATCH_H
@@ -12,6 +12,7 @@
 #include <cml/writer.h>
 
 #include "dbrun.h"
+#include "records.h"
 
 /* What a run does: exactly one. */
 enum cpm_mode {
@@ -23,8 +24,6 @@ enum cpm_mode {
 	CPM_EXPORT,   /* the register out */
 	CPM_LOAD,     /* --register files in, nothing else */
 };
-
-enum cpm_recfmt { CPM_CSV = 0, CPM_JSONL };
 
 struct cpm_opts {
 	struct db_opts db;
@@ -38,7 +37,7 @@ struct cpm_opts {
 	cml_match_rule rule;
 	cml_match_kpp kpp;
 	const char *decisions;       /* --decisions FILE */
-	enum cpm_recfmt recfmt;      /* --decisions-format */
+	enum rec_fmt recfmt;          /* --decisions-format */
 	bool recfmt_given;
 	bool dry_run;
 	bool summary;
@@ -53,31 +52,5 @@ struct cpm_opts {
 };
 
 int cpm_parse_options(int argc, char **argv, struct cpm_opts *o);
-
-/* ---- records: one header (CSV) and one row per record ---- */
-
-/* A field's type: how JSON writes it (CSV writes every one as text). */
-enum rec_type { REC_STR = 0, REC_BOOL, REC_INT };
-
-struct rec_field {
-	const char *name;
-	enum rec_type type;
-};
-
-struct rec_out {
-	FILE *f;
-	enum cpm_recfmt fmt;
-	const struct rec_field *fields;
-	size_t n;
-	bool header_done;
-};
-
-/* One record: n values as text ("true"/"false" for REC_BOOL, digits for
- * REC_INT; NULL as ""). The CSV header goes before the first. Returns
- * false when the stream failed. */
-bool rec_write(struct rec_out *r, const char *const *values);
-/* The CSV header when no record came (a decisions file of no buyer is
- * still a table); nothing for JSON Lines. False when the stream failed. */
-bool rec_finish(struct rec_out *r);
 
 #endif /* CMLKIT_CPMATCH_H */

@@ -1040,7 +1040,7 @@ plan_row(void *ud, const cml_dedupe_row *row)
 static int
 run_self(struct cpm *c)
 {
-	struct rec_out rec = { .fmt = CPM_CSV, .fields = plan_fields, .n = N_PLAN_FIELDS };
+	struct rec_out rec = { .fmt = REC_CSV, .fields = plan_fields, .n = N_PLAN_FIELDS };
 	cml_dedupe_stats ds = { 0 };
 	char counts[160], *tmp = NULL;
 	cml_status st;

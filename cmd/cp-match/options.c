@@ -183,9 +183,9 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DECISIONS_FORMAT:
 		if (strcmp(arg, "csv") == 0)
-			o->recfmt = CPM_CSV;
+			o->recfmt = REC_CSV;
 		else if (strcmp(arg, "jsonl") == 0)
-			o->recfmt = CPM_JSONL;
+			o->recfmt = REC_JSONL;
 		else
 			argp_error(state, "--decisions-format: '%s' is not csv or jsonl", arg);
 		o->recfmt_given = true;

@@ -16,7 +16,7 @@
 
 set -u
 
-PROGRAMS=(full-export cml-check delta-export catalog-push orders-pull cp-match)
+PROGRAMS=(full-export cml-check delta-export catalog-push orders-pull cp-match orders-status)
 # Options argp adds by itself: always expected in the page, even when a
 # program's --help somehow omits them.
 ARGP_OPTIONS=(help usage version)

@@ -1,9 +1,8 @@
 #!/bin/bash
-# push-orders-checks.sh BINDIR SITE [SETTER]: orders-push against the test
+# push-orders-checks.sh BINDIR SITE: orders-push against the test
 # site (SITE: tests/site/cmlsite.py), started here on 127.0.0.1 and stopped
 # here. The ledger is filled with orders-pull from the site itself, so the
-# site knows the orders; progress is recorded with orders-status (BINDIR),
-# else with SETTER (tests/helpers/progress-set, the same "set" command line).
+# site knows the orders; progress is recorded with orders-status.
 #
 # The happy path (confirm, invoice, pay, ship, complete, one push: the site
 # shows the order paid, shipped, in status F, every line kept; the ledger
@@ -18,7 +17,6 @@
 set -u
 bin=$1
 site_py=$2
-setter=${3:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmlkit-opush.XXXXXX")
 mkdir "$tmp/t"
 export TMPDIR=$tmp/t
@@ -34,14 +32,8 @@ stop_site() {
 trap 'stop_site; rm -rf "$tmp"' EXIT INT TERM
 
 command -v python3 >/dev/null || { echo "SKIP: no python3 for the test site"; exit 77; }
-if [ -x "$bin/orders-status" ]; then
-	set_cmd=("$bin/orders-status")
-elif [ -n "$setter" ] && [ -x "$setter" ]; then
-	set_cmd=("$setter")
-else
-	echo "SKIP: neither orders-status nor the progress-set helper"
-	exit 77
-fi
+[ -x "$bin/orders-status" ] || { echo "FAILED: no orders-status in $bin"; exit 1; }
+set_cmd=("$bin/orders-status")
 
 ok() { passes=$((passes + 1)); echo "ok: $1"; }
 bad() {

@@ -1,9 +1,8 @@
 #!/bin/bash
-# push-orders-kill.sh BINDIR SITE SETTER [RUNS]: orders-push killed with
+# push-orders-kill.sh BINDIR SITE [RUNS]: orders-push killed with
 # SIGKILL at random moments, RUNS times (default 100; CMLKIT_PUSH_KILL_RUNS
 # overrides), against the test site SITE (tests/site/cmlsite.py), with new
-# steps recorded (orders-status in BINDIR, else SETTER: the progress-set
-# helper) on a few orders before every run; every other run speaks the
+# steps recorded (orders-status) on a few orders before every run; every other run speaks the
 # newer form (--exchange-version: mode=import). The kill lands after a
 # random delay, with the site's upload slowed now and then, or right after
 # the site has applied the document (watched in its applied.log), which is
@@ -22,8 +21,7 @@
 set -u
 bin=$1
 site_py=$2
-setter=${3:-}
-runs=${CMLKIT_PUSH_KILL_RUNS:-${4:-100}}
+runs=${CMLKIT_PUSH_KILL_RUNS:-${3:-100}}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmlkit-opkill.XXXXXX")
 site_pid=
 cleanup() {
@@ -32,14 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 command -v python3 >/dev/null || { echo "SKIP: no python3 for the test site"; exit 77; }
-if [ -x "$bin/orders-status" ]; then
-	set_cmd=("$bin/orders-status")
-elif [ -n "$setter" ] && [ -x "$setter" ]; then
-	set_cmd=("$setter")
-else
-	echo "SKIP: neither orders-status nor the progress-set helper"
-	exit 77
-fi
+[ -x "$bin/orders-status" ] || { echo "FAILED: no orders-status in $bin"; exit 1; }
+set_cmd=("$bin/orders-status")
 curl=$(command -v curl)
 
 printf 'push-kill-pass\n' >"$tmp/pw"

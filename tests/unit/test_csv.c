@@ -693,6 +693,61 @@ test_alloc_failure(void)
 	}
 }
 
+/* The order progress table: rows read as text, the header and the
+ * required cells checked, the catalog items refused. */
+static void
+test_progress(void)
+{
+	static const char ok[] =
+		"order,step,number,date,amount,qty,version,note\r\n"
+		"101,confirm,,,,,3,\"first, quoted\"\r\n"
+		"\r\n"
+		"101, ship ,S-1,2026-11-30,,1;0,3,\r\n";
+	cml_csv_reader *r = cml_csv_reader_new();
+	const cml_item *it = NULL;
+	unsigned long line = 0;
+
+	if (r == NULL)
+		return;
+	CHECK_INT(cml_csv_reader_open_memory(r, ok, sizeof(ok) - 1, "p.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_table(r), CML_CSV_PROGRESS);
+	CHECK_INT(cml_csv_reader_row(r, &line), CML_OK);
+	CHECK_INT(line, 2);
+	CHECK_STR(cml_csv_reader_cell(r, "order"), "101");
+	CHECK_STR(cml_csv_reader_cell(r, "step"), "confirm");
+	CHECK_STR(cml_csv_reader_cell(r, "number"), NULL);
+	CHECK_STR(cml_csv_reader_cell(r, "reason"), NULL); /* no such column */
+	CHECK_STR(cml_csv_reader_cell(r, "note"), "first, quoted");
+	CHECK_INT(cml_csv_reader_row(r, &line), CML_OK);
+	CHECK_INT(line, 4);
+	CHECK_STR(cml_csv_reader_cell(r, "step"), "ship");
+	CHECK_STR(cml_csv_reader_cell(r, "qty"), "1;0");
+	CHECK_STR(cml_csv_reader_cell(r, "date"), "2026-11-30");
+	CHECK_INT(cml_csv_reader_row(r, &line), CML_END);
+	CHECK_INT(cml_csv_reader_next(r, &it), CML_END); /* sticky END: nothing left */
+
+	static const char nostep[] = "order,step\n101,\n";
+	CHECK_INT(cml_csv_reader_open_memory(r, nostep, sizeof(nostep) - 1, "p.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_row(r, &line), CML_ERR_VALUE);
+	CHECK_STR(cml_csv_reader_errmsg(r), "p.csv:2: column step: empty");
+
+	static const char unknown[] = "order,step,colour\n101,confirm,red\n";
+	CHECK_INT(cml_csv_reader_open_memory(r, unknown, sizeof(unknown) - 1, "p.csv"),
+	          CML_ERR_FORMAT);
+	CHECK_STR(cml_csv_reader_errmsg(r), "p.csv:1: unknown column 'colour' in a progress "
+	                                    "table");
+
+	static const char items[] = "order,step\n101,confirm\n";
+	CHECK_INT(cml_csv_reader_open_memory(r, items, sizeof(items) - 1, "p.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_next(r, &it), CML_ERR_STATE);
+
+	static const char groups[] = "group_id,name\ng1,G\n";
+	CHECK_INT(cml_csv_reader_open_memory(r, groups, sizeof(groups) - 1, "g.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_row(r, &line), CML_ERR_STATE);
+	CHECK_STR(cml_csv_reader_cell(r, "name"), NULL);
+	cml_csv_reader_free(r);
+}
+
 int
 main(void)
 {
@@ -708,5 +763,6 @@ main(void)
 	RUN(test_big_fd);
 	RUN(test_alloc_failure);
 	RUN(test_row_memory);
+	RUN(test_progress);
 	return harness_done();
 }

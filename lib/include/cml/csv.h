@@ -3,7 +3,7 @@
  *
  * A CSV file is one table; its header row says which: the first column
  * name is group_id, property_id, price_type_id, warehouse_id, product_id
- * or offer_id. The reader hands out the same items the CommerceML reader
+ * or offer_id, or order (the order progress table). The reader hands out the same items the CommerceML reader
  * does (groups, properties, price types, warehouses, products, offers),
  * one row at a time, each owned by the reader until the next call.
  */
@@ -25,6 +25,7 @@ typedef enum cml_csv_table {
 	CML_CSV_WAREHOUSES,
 	CML_CSV_PRODUCTS,
 	CML_CSV_OFFERS,
+	CML_CSV_PROGRESS,  /* order progress: rows, not items (cml_csv_reader_row) */
 } cml_csv_table;
 
 CML_NODISCARD cml_csv_reader *cml_csv_reader_new(void);
@@ -39,6 +40,20 @@ CML_NODISCARD cml_status cml_csv_reader_open_memory(cml_csv_reader *r, const voi
 cml_csv_table cml_csv_reader_table(const cml_csv_reader *r);
 
 CML_NODISCARD cml_status cml_csv_reader_next(cml_csv_reader *r, const cml_item **item);
+
+/*
+ * The order progress table (cmlkit-csv(5) "Order progress") is read a
+ * row at a time, its cells as text: CML_OK with the row's first line in
+ * *line (may be NULL), CML_END after the last row. The header is checked
+ * on open (known columns, order and step present) and every row for
+ * UTF-8 and a non-empty order and step; what the values mean is the
+ * caller's. cml_csv_reader_next refuses this table.
+ */
+CML_NODISCARD cml_status cml_csv_reader_row(cml_csv_reader *r, unsigned long *line);
+/* The trimmed cell of the current row in the named column; NULL when the
+ * cell is empty or the table has no such column. Valid until the next
+ * row. */
+const char *cml_csv_reader_cell(const cml_csv_reader *r, const char *name);
 
 /* "FILE:LINE: column NAME: what is wrong" */
 const char *cml_csv_reader_errmsg(const cml_csv_reader *r);

@@ -1,13 +1,11 @@
 /*
- * records.c: cp-match's records as CSV (RFC 4180: a header row, fields
- * quoted when they hold a comma, a quote or a line break, CRLF line
- * ends) or JSON Lines (one object per line, the fields in the same
- * order). Text is UTF-8 as it came; JSON escapes what it must.
+ * records.c: records as CSV or JSON Lines (records.h). Text is UTF-8 as
+ * it came; JSON escapes what it must.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "cpmatch.h"
+#include "records.h"
 
 static void
 csv_field(FILE *f, const char *v)
@@ -25,8 +23,8 @@ csv_field(FILE *f, const char *v)
 	fputc('"', f);
 }
 
-static void
-json_string(FILE *f, const char *v)
+void
+rec_json_string(FILE *f, const char *v)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
@@ -71,7 +69,7 @@ csv_header(struct rec_out *r)
 bool
 rec_write(struct rec_out *r, const char *const *values)
 {
-	if (r->fmt == CPM_CSV) {
+	if (r->fmt == REC_CSV) {
 		if (!r->header_done)
 			csv_header(r);
 		for (size_t i = 0; i < r->n; i++) {
@@ -88,10 +86,10 @@ rec_write(struct rec_out *r, const char *const *values)
 
 		if (i > 0)
 			fputc(',', r->f);
-		json_string(r->f, r->fields[i].name);
+		rec_json_string(r->f, r->fields[i].name);
 		fputc(':', r->f);
 		if (r->fields[i].type == REC_STR)
-			json_string(r->f, v);
+			rec_json_string(r->f, v);
 		else if (r->fields[i].type == REC_BOOL)
 			fputs(strcmp(v, "true") == 0 ? "true" : "false", r->f);
 		else
@@ -104,7 +102,7 @@ rec_write(struct rec_out *r, const char *const *values)
 bool
 rec_finish(struct rec_out *r)
 {
-	if (r->fmt == CPM_CSV && !r->header_done)
+	if (r->fmt == REC_CSV && !r->header_done)
 		csv_header(r);
 	return ferror(r->f) == 0;
 }
