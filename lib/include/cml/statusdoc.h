@@ -27,9 +27,17 @@
  *                                 ("[F] Выполнен" and "F"); left out
  *                                 when the map has none
  *   Финальный статус              true when COMPLETED
- *   НомерВерсии                   the progress version
+ *   НомерВерсии                   the progress version (a requisite)
  *   Номер1С                       the invoice number, when issued
  * A date missing from a step is the day it was recorded.
+ * The document's own НомерВерсии ELEMENT stays the site's, as pulled: a
+ * real Bitrix compares the element with the VERSION_1C it stored and
+ * rewrites the basket (and, for a paid or delivery-allowed order,
+ * answers "Заказ №… не может быть изменен") only when they differ, so
+ * the basket is touched only when the site's own order changed. The
+ * document's ВерсияСхемы should stay below 2.10: from 2.10 a real Bitrix
+ * reads order documents another way (payments and shipments as their
+ * own documents, unknown orders created).
  *
  * In (orders-status apply): the steps an accounting system's order
  * document asks for, in the order they must be applied (confirm,
