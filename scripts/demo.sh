@@ -229,9 +229,18 @@ push_orders() { # the output indented; the demo stops if orders-push fails
 	sed 's/^/   /' "$out/push.txt"
 	[ $rc -eq 0 ] || { echo "demo: orders-push failed (exit $rc)" >&2; exit 1; }
 }
-push_orders
-echo "   the site applied (applied.log: order, what changed, НомерВерсии):"
-awk -F'\t' '{ printf "   order %s  version %s  %s%s\n", $6, $7, $8, ($9 == "-" ? "" : "  (" $9 ")") }' \
+push_orders -v
+echo "   the requisites of the document the site received:"
+python3 -c 'import sys, xml.etree.ElementTree as ET
+local = lambda e: e.tag.rsplit("}", 1)[-1]
+doc = next(e for e in ET.parse(sys.argv[1]).getroot().iter() if local(e) == "Документ")
+for group in (c for c in doc if local(c) == "ЗначенияРеквизитов"):
+    for r in group:
+        kv = {local(c): c.text or "" for c in r}
+        print("     %-24s %s" % (kv.get("Наименование", "") + ":", kv.get("Значение", "")))' \
+	"$(ls "$site/received/"*-orders-*.xml | tail -1)"
+echo "   what the site did with it (applied.log: the order, what changed):"
+awk -F'\t' '{ printf "   order %s: %s%s\n", $6, $8, ($9 == "-" ? "" : "  (" $9 ")") }' \
 	"$site/applied.log"
 echo
 echo "== 16. what the site shows for $order now"
@@ -245,5 +254,5 @@ sys.exit(0 if o["status"] == "F" and o["paid"] and o["allow_delivery"] else 1)' 
 	{ echo "demo: the site does not show the order final, paid and shipped" >&2; exit 1; }
 echo
 echo "== 17. pushed again: everything delivered, nothing is sent"
-push_orders
+push_orders -v
 awk 'END { printf "   documents the site applied in all: %d\n", NR }' "$site/applied.log"
