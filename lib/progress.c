@@ -824,7 +824,8 @@ cml_progress_steps(cml_store *s, const char *site, const char *id, void **cursor
 		return store_fail(s, CML_ERR_FORMAT,
 		                  "order %s of %s: step %" PRId64 " is \"%s\", "
 		                  "no step this toolkit knows",
-		                  id, site, (int64_t)sqlite3_column_int64(c->stmt, 0), kind);
+		                  or_empty(id), or_empty(site),
+		                  (int64_t)sqlite3_column_int64(c->stmt, 0), kind);
 	out->seq = sqlite3_column_int64(c->stmt, 0);
 	out->args = col_text(c->stmt, 2);
 	out->source = col_text(c->stmt, 3);

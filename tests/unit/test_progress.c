@@ -900,6 +900,43 @@ test_rollback(void)
 	cml_store_close(s);
 }
 
+/* Damaged rows are errors naming the order, not a crash or a guess. */
+static void
+test_damaged(void)
+{
+	char path[128];
+	cml_progress_order o;
+	cml_progress_step ps;
+	void *cur = NULL;
+	cml_store *s = db_with_order(path, sizeof(path));
+
+	if (s == NULL)
+		return;
+	cml_step confirm = step_of(CML_STEP_CONFIRM);
+	CHECK_INT(apply1(s, "shop", "o1", &confirm, &cli, NULL), CML_PROGRESS_APPLIED);
+	CHECK(sql_exec(path, "UPDATE order_progress SET life = 9"));
+	CHECK_INT(cml_progress_load(s, "shop", "o1", &o), CML_ERR_FORMAT);
+	CHECK(strstr(cml_store_errmsg(s), "the progress of order o1 of shop is damaged") != NULL);
+	CHECK(sql_exec(path, "UPDATE order_progress SET life = 1, shipped = '1 x'"));
+	CHECK_INT(cml_progress_load(s, "shop", "o1", &o), CML_ERR_FORMAT);
+	CHECK_INT(cml_progress_next(s, NULL, &cur, &o), CML_ERR_FORMAT);
+	cml_progress_end(s, &cur);
+	CHECK(sql_exec(path, "UPDATE order_progress SET shipped = ''"));
+	CHECK_INT(cml_progress_load(s, "shop", "o1", &o), CML_OK);
+	CHECK(sql_exec(path, "UPDATE order_steps SET kind = 'bogus'"));
+	CHECK_INT(cml_progress_steps(s, "shop", "o1", &cur, &ps), CML_ERR_FORMAT);
+	CHECK(strstr(cml_store_errmsg(s), "step 1 is \"bogus\"") != NULL);
+	cml_progress_end(s, &cur);
+	/* the ledger's Сумма that no amount can hold */
+	struct order x;
+	order_init(&x, "o2", "2");
+	x.d.sum = "1.123456";
+	put_order(s, "shop", &x.d);
+	CHECK_INT(cml_progress_load(s, "shop", "o2", &o), CML_ERR_VALUE);
+	CHECK(strstr(cml_store_errmsg(s), "order o2 of shop: Сумма \"1.123456\"") != NULL);
+	cml_store_close(s);
+}
+
 static void
 test_alloc_failures(void)
 {
@@ -1076,6 +1113,7 @@ main(int argc, char **argv)
 	RUN(test_status_map);
 	RUN(test_basket_change);
 	RUN(test_rollback);
+	RUN(test_damaged);
 	RUN(test_alloc_failures);
 	RUN(test_bench_small);
 out:;
