@@ -824,7 +824,8 @@ cml_progress_steps(cml_store *s, const char *site, const char *id, void **cursor
 		return store_fail(s, CML_ERR_FORMAT,
 		                  "order %s of %s: step %" PRId64 " is \"%s\", "
 		                  "no step this toolkit knows",
-		                  id, site, (int64_t)sqlite3_column_int64(c->stmt, 0), kind);
+		                  or_empty(id), or_empty(site),
+		                  (int64_t)sqlite3_column_int64(c->stmt, 0), kind);
 	out->seq = sqlite3_column_int64(c->stmt, 0);
 	out->args = col_text(c->stmt, 2);
 	out->source = col_text(c->stmt, 3);
@@ -848,15 +849,19 @@ cml_progress_next(cml_store *s, const cml_progress_filter *f, void **cursor,
 	if ((st = cursor_check(s, c, PC_ORDERS)) != CML_OK)
 		return st;
 	if (c == NULL) {
-		char sql[1024];
+		char sql[2048];
 		const char *site_cond = f->site != NULL ? " AND o.site = ?1" : "";
 
-		/* pending: from the partial index of the progress rows; else
-		 * every ledger order, those without progress as NEW */
+		/* pending: the pending rows only, from their partial index
+		 * (the planner, without statistics, would rather scan the
+		 * site's rows or the orders: INDEXED BY and CROSS JOIN keep
+		 * it to the index); else every ledger order, those without
+		 * progress as NEW */
 		if (f->pending)
 			cml_msg_set(sql, sizeof(sql),
 			            "SELECT o.site, o.id, o.number, r.doc, " PG_COLS_P " FROM "
-			            "order_progress p JOIN orders o ON o.site = p.site AND o.id = "
+			            "order_progress p INDEXED BY order_progress_pending CROSS JOIN "
+			            "orders o ON o.site = p.site AND o.id = "
 			            "p.order_id JOIN order_revisions r ON r.oid = o.oid AND "
 			            "r.revision = o.revision WHERE p.version > p.delivered%s AND "
 			            "(?2 = 0 OR (?2 >> p.life) & 1) ORDER BY o.oid",

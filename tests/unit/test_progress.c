@@ -8,11 +8,16 @@
  * (defaults, set, send moving, delete, a site's over every site's, an
  * emptied map), a changed basket keeping the progress, a rolled-back
  * run leaving nothing, and allocation failures.
+ *
+ * "test_progress --bench [N]" times N orders (of three lines) taking
+ * four steps each in one run, listing the pending ones, and marking them
+ * delivered (default 20000).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -895,6 +900,43 @@ test_rollback(void)
 	cml_store_close(s);
 }
 
+/* Damaged rows are errors naming the order, not a crash or a guess. */
+static void
+test_damaged(void)
+{
+	char path[128];
+	cml_progress_order o;
+	cml_progress_step ps;
+	void *cur = NULL;
+	cml_store *s = db_with_order(path, sizeof(path));
+
+	if (s == NULL)
+		return;
+	cml_step confirm = step_of(CML_STEP_CONFIRM);
+	CHECK_INT(apply1(s, "shop", "o1", &confirm, &cli, NULL), CML_PROGRESS_APPLIED);
+	CHECK(sql_exec(path, "UPDATE order_progress SET life = 9"));
+	CHECK_INT(cml_progress_load(s, "shop", "o1", &o), CML_ERR_FORMAT);
+	CHECK(strstr(cml_store_errmsg(s), "the progress of order o1 of shop is damaged") != NULL);
+	CHECK(sql_exec(path, "UPDATE order_progress SET life = 1, shipped = '1 x'"));
+	CHECK_INT(cml_progress_load(s, "shop", "o1", &o), CML_ERR_FORMAT);
+	CHECK_INT(cml_progress_next(s, NULL, &cur, &o), CML_ERR_FORMAT);
+	cml_progress_end(s, &cur);
+	CHECK(sql_exec(path, "UPDATE order_progress SET shipped = ''"));
+	CHECK_INT(cml_progress_load(s, "shop", "o1", &o), CML_OK);
+	CHECK(sql_exec(path, "UPDATE order_steps SET kind = 'bogus'"));
+	CHECK_INT(cml_progress_steps(s, "shop", "o1", &cur, &ps), CML_ERR_FORMAT);
+	CHECK(strstr(cml_store_errmsg(s), "step 1 is \"bogus\"") != NULL);
+	cml_progress_end(s, &cur);
+	/* the ledger's Сумма that no amount can hold */
+	struct order x;
+	order_init(&x, "o2", "2");
+	x.d.sum = "1.123456";
+	put_order(s, "shop", &x.d);
+	CHECK_INT(cml_progress_load(s, "shop", "o2", &o), CML_ERR_VALUE);
+	CHECK(strstr(cml_store_errmsg(s), "order o2 of shop: Сумма \"1.123456\"") != NULL);
+	cml_store_close(s);
+}
+
 static void
 test_alloc_failures(void)
 {
@@ -970,13 +1012,97 @@ test_alloc_failures(void)
 	cml_store_close(s);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* n orders; confirm, invoice, pay and ship each in one run; the pending
+ * list; every one delivered in one run. */
+static void
+bench(long n, bool report)
+{
+	char path[128], id[32];
+	struct order o;
+	cml_progress_order po;
+	cml_progress_result res;
+	long applied = 0, pending = 0;
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path);
+	if (s == NULL)
+		return;
+	CHECK(cml_store_run_begin(s, "bench") == CML_OK);
+	for (long i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "o%ld", i);
+		order_init(&o, id, id + 1);
+		CHECK(cml_ledger_put(s, "shop", &o.d, NULL) == CML_OK);
+	}
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+
+	cml_step steps[4] = {step_of(CML_STEP_CONFIRM),
+	                     {.kind = CML_STEP_INVOICE, .number = "INV", .date = "2026-11-30"},
+	                     {.kind = CML_STEP_PAY},
+	                     {.kind = CML_STEP_SHIP, .date = "2026-12-01"}};
+	double t0 = now_s();
+	CHECK(cml_store_run_begin(s, "bench") == CML_OK);
+	for (long i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "o%ld", i);
+		for (int k = 0; k < 4; k++) {
+			CHECK(cml_progress_apply(s, "shop", id, &steps[k], &cli, &res) == CML_OK);
+			applied += res.outcome == CML_PROGRESS_APPLIED;
+		}
+	}
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	double t1 = now_s();
+	cml_progress_filter f = {.site = "shop", .pending = true};
+	void *cur = NULL;
+	while (cml_progress_next(s, &f, &cur, &po) == CML_OK)
+		pending++;
+	cml_progress_end(s, &cur);
+	double t2 = now_s();
+	CHECK(cml_store_run_begin(s, "bench") == CML_OK);
+	for (long i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "o%ld", i);
+		CHECK(cml_progress_delivered(s, "shop", id, 4, NULL) == CML_OK);
+	}
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	double t3 = now_s();
+	CHECK_INT(applied, 4 * n);
+	CHECK_INT(pending, n);
+	CHECK(cml_progress_next(s, &f, &cur, &po) == CML_END);
+	cml_progress_end(s, &cur);
+	if (report)
+		printf("%ld orders: %ld steps applied in %.2f s (%.0f/s), pending listed in %.2f "
+		       "s, "
+		       "delivered in %.2f s\n",
+		       n, applied, t1 - t0, (double)applied / (t1 - t0), t2 - t1, t3 - t2);
+	cml_store_close(s);
+}
+
+static void
+test_bench_small(void)
+{
+	bench(500, false);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_progress.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
+		long n = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
+		harness_current = "bench";
+		bench(n > 0 ? n : 20000, true);
+		goto out;
 	}
 	RUN(test_migrate_v5);
 	RUN(test_load_new);
@@ -987,7 +1113,10 @@ main(void)
 	RUN(test_status_map);
 	RUN(test_basket_change);
 	RUN(test_rollback);
+	RUN(test_damaged);
 	RUN(test_alloc_failures);
+	RUN(test_bench_small);
+out:;
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
