@@ -278,6 +278,13 @@ n=$(nsteps ИМ-1002)
 ost apply "$s/1c-1002.xml"
 expect "1C document again: nothing applied twice" '[ "$(nsteps ИМ-1002)" = "$n" ] && [ "$rc" -le 1 ]'
 
+fresh
+ost apply - <"$s/1c-1002.xml"
+expect "1C document from standard input: applied, its source '-'" \
+	'status_is 0 && [ "$(facets ИМ-1002)" = "confirmed/issued/partial/partial" ] && [ "$(jf ИМ-1002 "o[\"steps\"][0][\"source\"]")" = "cml:-:3" ]'
+ost -q set ИМ-1002 confirm
+expect "-q: a step already so is not reported" 'status_is 0 && [ ! -s "$tmp/err" ]'
+
 # the status map: D means nothing until it is mapped
 fresh
 ost map
