@@ -377,11 +377,12 @@ shipment_facet(cml_order_state *st, cml_os_shipment before)
 		st->shipment = CML_OS_SHIP_PARTIAL;
 }
 
+/* The step's number or date becomes the recorded one: that of the
+ * latest document, "" when it came without one. */
 static void
 put(char *dst, size_t cap, const char *src)
 {
-	if (!blank(src))
-		snprintf(dst, cap, "%s", src);
+	snprintf(dst, cap, "%s", blank(src) ? "" : src);
 }
 
 /* A guard's refusal: the rule and its figures. Always returns false. */

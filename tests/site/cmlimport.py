@@ -208,6 +208,10 @@ class Importer:
         def events():
             for ev, el in parser.read_events():
                 if ev == "start":
+                    # names without their namespace, as CXMLFileStream matches them
+                    # (1C and cml_orderfmt write xmlns="urn:1C.ru:commerceml_2")
+                    if "}" in el.tag:
+                        el.tag = el.tag.split("}", 1)[1]
                     state["depth"] += 1
                     if state["depth"] == 1:
                         v = el.get("ВерсияСхемы")

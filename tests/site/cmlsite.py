@@ -391,7 +391,7 @@ class Site:
         self.log_import(type_, name, size, digest, nnn)
         return nnn
 
-    def apply_orders(self, path, nnn):
+    def apply_orders(self, path, nnn, name):
         """Apply the order documents of an imported sale file (cmlimport.py);
         returns the error text Bitrix appends to its answer, each error after
         a newline, and writes one applied.log line per document."""
@@ -401,7 +401,7 @@ class Site:
             errors += r.errors
             fields = [nnn, r.path, d.xml_id or "-", d.number or "-", d.op or "-",
                       r.order.id if r.order is not None else "-", d.version or "-",
-                      ",".join(r.changes) or "-", " | ".join(r.errors) or "-"]
+                      ",".join(r.changes) or "-", " | ".join(r.errors) or "-", name]
             clean = [str(f).replace("\t", " ").replace("\n", " ") for f in fields]
             self.applied_log.write("\t".join(clean) + "\n")
         self.applied_log.flush()
@@ -516,7 +516,7 @@ class Site:
             if os.path.getsize(p) == 0:
                 return self.failure(MSG_EMPTY)
             # the whole file so far, after every chunk, as sale.export.1c does
-            errors += self.apply_orders(p, self.import_file("sale", item, p))
+            errors += self.apply_orders(p, self.import_file("sale", item, p), item)
         return self.text("success" + errors + "\n")
 
     def mode_import(self, req, sess, type_):
@@ -549,7 +549,7 @@ class Site:
         sess.steps.pop(key, None)
         nnn = self.import_file(type_, name, path)
         if type_ == "sale":
-            return self.text("success" + self.apply_orders(path, nnn) + "\n")
+            return self.text("success" + self.apply_orders(path, nnn, name) + "\n")
         return self.text("success\n" + MSG_IMPORTED.format(name))
 
     def mode_deactivate(self, req, sess, type_):

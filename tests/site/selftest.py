@@ -1126,6 +1126,12 @@ def test_apply_old(top, sites):
                                   version="2", number="УТ-17", xml_id="x")), "success\n",
        "found by ID_1C")
     eq(shown_orders(site)["1004"]["paid"], True, "1004 found by its 1C number and paid")
+    # with 1C's default namespace (CXMLFileStream matches names without it)
+    doc = order_doc(site, "1004", [("Дата отгрузки по 1С", "2026-11-29")], version="3")
+    doc = doc.replace(' ВерсияСхемы='.encode("cp1251"),
+                      ' xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы='.encode("cp1251"), 1)
+    eq(c.send("ns.xml", doc), "success\n" + FINAL.format("1004") + "\n", "namespaced document")
+    eq(shown_orders(site)["1004"]["delivery_date"], "2026-11-29", "a namespaced document applies")
     untouched = shown_orders(site)["1005"]
     for num, xid in (("ИМ-9999", "9999"), ("", "1005")):
         eq(c.send("u.xml", order_doc(site, "1005", [("Дата оплаты по 1С", "2026-11-28")],
@@ -1136,7 +1142,7 @@ def test_apply_old(top, sites):
     log = applied(site)
     eq([(x[0], x[1], x[5]) for x in log[:2]], [("001", "old", "1001"), ("002", "old", "1001")],
        "applied.log: import number, path, order")
-    eq(log[0][6], "1", "applied.log: НомерВерсии")
+    eq((log[0][6], log[0][9]), ("1", "o1.xml"), "applied.log: НомерВерсии, file name")
     check("paid" in log[0][7].split(",") and "pay_number" in log[0][7].split(","),
           "applied.log: what changed: %s" % log[0][7])
     eq(log[1][8], FINAL.format("1001"), "applied.log: the refusal")
@@ -1232,9 +1238,35 @@ def test_apply_faults(top, sites):
     eq(len(applied(site)), 2, "each document applied once")
 
 
+def test_apply_chunks(top, sites):
+    """An old client's file in chunks: Bitrix imports the whole file after every
+    chunk, so a document complete in the first chunk is applied again later."""
+    site = Site(top, "apply-chunks", "--sale-orders", "2", "--sale-seed", "4",
+                "--file-limit", "0")
+    sites.append(site)
+    one = order_doc(site, "1001", [("Дата оплаты по 1С", "2026-11-25")], version="1")
+    two = order_doc(site, "1002", [("Отменен", "true")], version="1")
+    start = one.index("<Документ>".encode("cp1251"))
+    body = lambda b: b[b.index("<Документ>".encode("cp1251")):b.index(
+        "</КоммерческаяИнформация>".encode("cp1251"))]
+    data = one[:start] + body(one) + body(two) + "</КоммерческаяИнформация>\n".encode("cp1251")
+    cut = len(one[:start] + body(one)) + 40  # the first document and a bit of the second
+    c = OldClient(site)
+    eq(c.send("c.xml", data[:cut]), "success\n", "first chunk: success")
+    o = shown_orders(site)
+    eq((o["1001"]["paid"], o["1002"]["canceled"]), (True, False),
+       "after the first chunk: the complete document applied, the cut one not")
+    eq(c.send("c.xml", data[cut:]), "success\n", "second chunk: success")
+    o = shown_orders(site)
+    eq((o["1001"]["paid"], o["1002"]["canceled"]), (True, True), "after the second: both")
+    eq([x[5] for x in applied(site)], ["1001", "1001", "1002"],
+       "the first document applied once per chunk (as Bitrix: one request per file)")
+
+
 TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
          test_client_faults, test_orders, test_orders_versions, test_orders_variants,
-         test_orders_faults, test_gen_orders, test_apply_old, test_apply_new, test_apply_faults]
+         test_orders_faults, test_gen_orders, test_apply_old, test_apply_new, test_apply_faults,
+         test_apply_chunks]
 
 
 def main():
