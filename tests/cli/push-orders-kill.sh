@@ -186,9 +186,14 @@ for line in open(os.path.join(site, "applied.log"), encoding="utf-8"):
     for doc in re.findall(r"<Документ>(.*?)</Документ>", text, re.S):
         if re.search(r"<Ид>([^<]*)</Ид>", doc).group(1) != xml_id:
             continue
+        # the progress version: the requisite (statusdoc.h), else the
+        # element (an older statusdoc wrote it there)
         v = req(doc, "НомерВерсии")
         if v is None:
-            bad.append("order %s: a document without the НомерВерсии requisite" % xml_id)
+            m = re.search(r"<НомерВерсии>([^<]*)</НомерВерсии>", doc)
+            v = m.group(1) if m else None
+        if v is None:
+            bad.append("order %s: a document without НомерВерсии" % xml_id)
             break
         v = int(v)
         got.setdefault((xml_id, v), []).append(run)
