@@ -90,6 +90,20 @@ CML_NODISCARD cml_status cml_fingerprint_item(cml_fingerprinter *f, const cml_it
                                               cml_part_fp out[CML_MAX_PARTS], size_t *n);
 
 /*
+ * With an attach context (cml/attach.h), a product card's canonical form
+ * also holds, for each file the product names, its package path and its
+ * content hash (or that it is missing): a picture replaced under the same
+ * name changes the card, an unchanged one does not. Written only for a
+ * product that names files, after every other field (a new field), so a
+ * product without files keeps the fingerprint it always had. An unsafe
+ * reference makes cml_fingerprint_item fail with CML_ERR_VALUE (the
+ * reason in cml_attach_errmsg). a may be NULL (no files looked at); the
+ * fingerprinter does not own it.
+ */
+struct cml_attach;
+void cml_fingerprinter_set_attach(cml_fingerprinter *f, struct cml_attach *a);
+
+/*
  * The canonical form of one part, for tests and for people who want to
  * see why two items differ: NUL-free bytes are not guaranteed, so the
  * length is returned. The bytes belong to f until its next call.

@@ -45,6 +45,24 @@ typedef enum cml_layout {
 	CML_LAYOUT_SPLIT,
 } cml_layout;
 
+/*
+ * The catalog identity (PROTOCOL.md §10): a site finds the catalog a
+ * package belongs to by the Каталог Ид and the offers package's
+ * ИдКаталога, and the classifier only through ИдКлассификатора. NULL or
+ * empty fields are not filled.
+ */
+typedef struct cml_catalog_ident {
+	const char *classifier_id;   /* Классификатор Ид; Каталог and
+	                                ПакетПредложений ИдКлассификатора */
+	const char *classifier_name; /* Классификатор Наименование */
+	const char *catalog_id;      /* Каталог Ид; ПакетПредложений ИдКаталога */
+	const char *catalog_name;    /* Каталог Наименование */
+	const char *offers_id;       /* ПакетПредложений Ид */
+	const char *offers_name;     /* ПакетПредложений Наименование */
+} cml_catalog_ident;
+
+struct cml_attach;
+
 typedef struct cml_writer_opts {
 	const char *schema;      /* "2.05" (default), "2.04".."2.10", "3.1" */
 	cml_encoding encoding;   /* UTF-8 by default */
@@ -57,6 +75,25 @@ typedef struct cml_writer_opts {
 	                              nothing; none on Контрагенты) */
 	const char *generated;   /* ДатаФормирования; NULL: now, local time */
 	bool indent;             /* pretty-print (default false) */
+	const cml_catalog_ident *ident; /* fills in what the input's headers
+	                              lack, and makes every file of the
+	                              package carry its header
+	                              (Классификатор, Каталог,
+	                              ПакетПредложений) with the identity,
+	                              even when no header item came; NULL:
+	                              the headers as the items say */
+	struct cml_attach *attach;  /* when set, every product card written
+	                              carries the files it names (attach.h):
+	                              each present file is put into the
+	                              package under its path (hard-linked,
+	                              else copied), a missing one is left
+	                              out of the card, an unsafe one makes
+	                              cml_writer_add fail with
+	                              CML_ERR_VALUE. The files go into
+	                              place with the XML at finish (the same
+	                              journal); files under DIR/import_files
+	                              the package does not hold are removed
+	                              then. Not owned by the writer. */
 } cml_writer_opts;
 
 /* Files are written into dir, which must exist. opts may be NULL. */
@@ -71,8 +108,10 @@ CML_NODISCARD cml_status cml_writer_finish(cml_writer *w);
 
 const char *cml_writer_errmsg(const cml_writer *w);
 
-/* After a successful finish: the names of the files written, in the
- * order a site should import them, NULL-terminated. */
+/* After a successful finish: the names of the files written, relative
+ * to DIR, NULL-terminated, in the order a site takes them: the attached
+ * files first (in name order: they are uploaded, never imported), then
+ * the XML files in the order a site should import them. */
 const char *const *cml_writer_files(const cml_writer *w);
 
 /*
