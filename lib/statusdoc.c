@@ -118,11 +118,12 @@ requisite(const cml_pair *p, size_t n, const char *name)
 #define RQ_CHANGED       "Дата изменения статуса"
 #define RQ_SITE_PAID     "Заказ оплачен"
 #define RQ_CANCEL_REASON "Причина отмены"
+#define RQ_VERSION       "НомерВерсии"
 
 static const char *const replaced[] = {
         RQ_NUMBER,    RQ_DATE,        RQ_POSTED,    RQ_DELETED, RQ_PAY_NUMBER, RQ_PAY_DATE,
         RQ_PAID,      RQ_SHIP_NUMBER, RQ_SHIP_DATE, RQ_SHIPPED, RQ_CANCELLED,  RQ_STATUS,
-        RQ_STATUS_ID, RQ_FINAL,       RQ_ALLOWED,   RQ_CHANGED, RQ_SITE_PAID,
+        RQ_STATUS_ID, RQ_FINAL,       RQ_ALLOWED,   RQ_CHANGED, RQ_SITE_PAID,  RQ_VERSION,
 };
 
 static bool
@@ -222,8 +223,9 @@ cml_statusdoc_build(cml_statusdoc *d, const cml_document *order, const cml_order
 	}
 	if (r.p == NULL || ver == NULL || (!blank(status_code) && status == NULL))
 		return CML_ERR_NOMEM;
+	/* the progress version goes in a requisite: the НомерВерсии element
+	 * stays the site's (see statusdoc.h) */
 	snprintf(ver, 24, "%lld", (long long)version);
-	d->doc.version = ver;
 
 	for (size_t i = 0; i < order->n_requisites; i++)
 		if (!is_replaced(order->requisites[i].name))
@@ -262,6 +264,7 @@ cml_statusdoc_build(cml_statusdoc *d, const cml_document *order, const cml_order
 		add(&r, RQ_STATUS_ID, status_code);
 	}
 	add(&r, RQ_FINAL, tf(st->life == CML_OS_COMPLETED));
+	add(&r, RQ_VERSION, ver);
 	if (nomem)
 		return CML_ERR_NOMEM;
 	d->doc.requisites = r.p;
@@ -585,7 +588,10 @@ cml_statusdoc_read(const cml_document *doc, const cml_doc_line *order_lines, siz
 	enum doc_kind kind = doc_kind(doc);
 	cml_status st = CML_OK;
 
-	out->version = blank(doc->version) ? NULL : doc->version;
+	/* our own documents carry the progress version as a requisite and
+	 * the site's in the element; an accounting system's, the element */
+	const char *rv = requisite(doc->requisites, doc->n_requisites, RQ_VERSION);
+	out->version = !blank(rv) ? rv : blank(doc->version) ? NULL : doc->version;
 	out->changed = change_time(&b, doc);
 	if (kind == DK_ORDER) {
 		if (blank(doc->id) && blank(doc->number)) {
