@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int harness_failures;
 static int harness_checks;
@@ -59,6 +60,16 @@ harness_done(void)
 {
 	printf("%d checks, %d failed\n", harness_checks, harness_failures);
 	return harness_failures ? 1 : 0;
+}
+
+/* Seconds on the monotonic clock, for the --bench modes. */
+static inline double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 #endif /* CMLKIT_HARNESS_H */

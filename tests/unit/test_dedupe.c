@@ -248,14 +248,6 @@ make_inn(long n, char out[11])
 	out[10] = '\0';
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 count_row(void *ud, const cml_dedupe_row *r)

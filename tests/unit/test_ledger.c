@@ -25,39 +25,12 @@
 #include "cml/store.h"
 #include "doccodec.h"
 #include "harness.h"
+#include "harness_db.h"
 
 static char tmpdir[64];
-static int dbcount;
 
-static void
-new_path(char *out, size_t cap)
-{
-	snprintf(out, cap, "%s/db%d.sqlite", tmpdir, ++dbcount);
-}
 
-static double
-now_s(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long long
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
 
 static bool
 sql_exec(const char *path, const char *sql)
@@ -713,7 +686,7 @@ test_new_unchanged_changed(void)
 	cml_ledger_put_result r;
 	cml_ledger_order o;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -822,7 +795,7 @@ test_changed_cut(void)
 	cml_ledger_put_result r;
 	cml_ledger_order o;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -885,7 +858,7 @@ test_numbers(void)
 	CHECK(!cml_fp_equal(a, b));
 	CHECK_INT(cml_ledger_fingerprint(NULL, &b), CML_ERR_USAGE);
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -923,7 +896,7 @@ test_attachments(void)
 	cml_ledger_order o;
 	int64_t n = -1;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1060,7 +1033,7 @@ test_filters(void)
 	struct sample a, b, c, d;
 	cml_ledger_filter f;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1213,7 +1186,7 @@ test_history(void)
 	cml_ledger_order o;
 	size_t n = 0;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1254,7 +1227,7 @@ test_rollback(void)
 	cml_document pay;
 	int64_t n = -1;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1302,7 +1275,7 @@ test_two_sites(void)
 	cml_ledger_order o;
 	int64_t n = -1;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1340,7 +1313,7 @@ test_output_mark(void)
 	int64_t mark = -1, r1, r2;
 	void *cur = NULL;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1402,7 +1375,7 @@ test_migrate_v3(void)
 	char path[128];
 	struct sample x;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	CHECK(sql_exec(path,
 	               "CREATE TABLE runs (id INTEGER PRIMARY KEY, program TEXT NOT NULL,"
 	               " pid INTEGER, started TEXT NOT NULL, ended TEXT, outcome TEXT,"
@@ -1463,7 +1436,7 @@ test_damaged(void)
 	struct sample x;
 	cml_ledger_order o;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1491,7 +1464,7 @@ test_alloc_failures(void)
 	cml_status st = CML_ERR_NOMEM;
 	int n, failed = 0;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -1630,7 +1603,7 @@ test_corpus(void)
 	FILE *fp = fopen(CORPUS "/SOURCES.tsv", "r");
 	int files = 0;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	cml_reader *r = cml_reader_new(NULL);
 	if (s == NULL || r == NULL) {
@@ -1716,7 +1689,7 @@ bench(long n, bool report)
 	struct sample x;
 	long news = 0, same = 0, seen = 0;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;

@@ -27,33 +27,14 @@
 #include "cml/register.h"
 #include "cml/store.h"
 #include "harness.h"
+#include "harness_db.h"
 
 #define S            CML_OS_SCALE
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static char tmpdir[64];
-static int dbcount;
 
-static void
-new_path(char *out, size_t cap)
-{
-	snprintf(out, cap, "%s/db%d.sqlite", tmpdir, ++dbcount);
-}
 
-static long long
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
 
 static bool
 sql_exec(const char *path, const char *sql)
@@ -128,7 +109,7 @@ db_with_order(char *path, size_t cap)
 {
 	struct order o;
 
-	new_path(path, cap);
+	harness_db_path(tmpdir, path, cap);
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return NULL;
@@ -552,7 +533,7 @@ test_find(void)
 	const char *site, *id;
 	struct order a, b, c, d;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -604,7 +585,7 @@ test_list(void)
 	static const char *const ids[4] = {"n1", "c1", "x1", "m1"};
 	static const char *const sites[4] = {"shop", "shop", "shop", "mall"};
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -709,7 +690,7 @@ test_status_map(void)
 	cml_os_life life;
 	const char *code;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;
@@ -783,7 +764,7 @@ test_status_map(void)
 
 	/* a delete on the defaults keeps the other defaults; a rolled-back
 	 * set leaves the defaults */
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	if ((s = open_db(path)) == NULL)
 		return;
 	CHECK(cml_store_run_begin(s, "orders-status") == CML_OK);
@@ -1013,14 +994,6 @@ test_alloc_failures(void)
 	cml_store_close(s);
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* n orders; confirm, invoice, pay and ship each in one run; the pending
  * list; every one delivered in one run. */
@@ -1033,7 +1006,7 @@ bench(long n, bool report)
 	cml_progress_result res;
 	long applied = 0, pending = 0;
 
-	new_path(path, sizeof(path));
+	harness_db_path(tmpdir, path, sizeof(path));
 	cml_store *s = open_db(path);
 	if (s == NULL)
 		return;

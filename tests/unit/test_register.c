@@ -24,39 +24,12 @@
 #include "cml/register.h"
 #include "cml/store.h"
 #include "harness.h"
+#include "harness_db.h"
 
 static char tmpdir[64];
-static int dbcount;
 
-static void
-new_path(char *out, size_t cap)
-{
-	snprintf(out, cap, "%s/db%d.sqlite", tmpdir, ++dbcount);
-}
 
-static double
-now_s(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long long
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
 
 static cml_store *
 open_db(const char *path)
@@ -73,7 +46,7 @@ open_db(const char *path)
 static cml_store *
 fresh(char *path, size_t cap)
 {
-	new_path(path, cap);
+	harness_db_path(tmpdir, path, cap);
 	return open_db(path);
 }
 

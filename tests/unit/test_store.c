@@ -35,14 +35,6 @@ new_path(char *out, size_t cap)
 	snprintf(out, cap, "%s/db%d.sqlite", tmpdir, ++dbcount);
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One integer (or -1) from a query run on its own connection. */
 static long long
