@@ -498,6 +498,20 @@ unsafe:
 	return CML_ERR_VALUE;
 }
 
+/* "scheme://": a URL, not a file (RFC 3986 scheme characters). */
+static bool
+is_url(const char *s)
+{
+	const char *p = s;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	       (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return p - s >= 2 && strncmp(p, "://", 3) == 0;
+}
+
 static bool
 file_requisite(const char *name)
 {
@@ -555,7 +569,7 @@ cml_attach_item(cml_attach *a, const cml_item *item, const cml_ref **refs, size_
 	for (size_t i = 0; i < p->n_pictures; i++) {
 		const char *s = p->pictures[i];
 
-		if (s == NULL || *s == '\0')
+		if (s == NULL || *s == '\0' || is_url(s))
 			continue;
 		st = resolve(a, item, "Картинка", s, strlen(s), &a->refs[k]);
 		if (st == CML_ERR_VALUE || st == CML_OK)
@@ -570,7 +584,7 @@ cml_attach_item(cml_attach *a, const cml_item *item, const cml_ref **refs, size_
 		const cml_pair *q = &p->requisites[i];
 		const char *s = q->value, *hash;
 
-		if (!file_requisite(q->name) || s == NULL || *s == '\0')
+		if (!file_requisite(q->name) || s == NULL || *s == '\0' || is_url(s))
 			continue;
 		hash = strchr(s, '#');
 		st = resolve(a, item, q->name, s, hash != NULL ? (size_t)(hash - s) : strlen(s),

@@ -1792,19 +1792,23 @@ keep_group(cml_writer *w, const cml_group *g)
 	return CML_OK;
 }
 
-/* The requisites attach.h reads a file from. */
+/* Whether the reference s of element elem is to a missing file. */
 static bool
-file_requisite(const cml_pair *q)
+is_missing(const cml_ref *refs, size_t n, const char *elem, const char *s)
 {
-	return q->name != NULL && q->value != NULL && q->value[0] != '\0' &&
-	       (strcmp(q->name, "ОписаниеФайла") == 0 || strcmp(q->name, "Файл") == 0);
+	if (s == NULL || elem == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (refs[i].state == CML_REF_MISSING && strcmp(refs[i].element, elem) == 0 &&
+		    strcmp(refs[i].written, s) == 0)
+			return true;
+	return false;
 }
 
 /*
  * Resolves the files of a product card (w->attach set) into *refs. *use
  * is the item to write: item itself, or a copy without the references to
- * missing files (cml_attach_item gives them in the item's order: each
- * non-empty Картинка, then each non-empty file requisite).
+ * missing files.
  */
 static cml_status
 attach_refs(cml_writer *w, const cml_item *item, const cml_item **use, const cml_ref **refs,
@@ -1812,7 +1816,7 @@ attach_refs(cml_writer *w, const cml_item *item, const cml_item **use, const cml
 {
 	const cml_product *p = &item->u.product;
 	cml_status st = cml_attach_item(w->attach, item, refs, n);
-	size_t missing = 0, k = 0;
+	size_t missing = 0;
 
 	*use = item;
 	if (st != CML_OK)
@@ -1833,19 +1837,12 @@ attach_refs(cml_writer *w, const cml_item *item, const cml_item **use, const cml
 	*c = *item;
 	c->u.product.n_pictures = 0;
 	c->u.product.n_requisites = 0;
-	for (size_t i = 0; i < p->n_pictures; i++) {
-		const char *s = p->pictures[i];
-
-		if (s != NULL && *s != '\0' && k < *n && (*refs)[k++].state == CML_REF_MISSING)
-			continue;
-		pics[c->u.product.n_pictures++] = s;
-	}
-	for (size_t i = 0; i < p->n_requisites; i++) {
-		if (file_requisite(&p->requisites[i]) && k < *n &&
-		    (*refs)[k++].state == CML_REF_MISSING)
-			continue;
-		reqs[c->u.product.n_requisites++] = p->requisites[i];
-	}
+	for (size_t i = 0; i < p->n_pictures; i++)
+		if (!is_missing(*refs, *n, "Картинка", p->pictures[i]))
+			pics[c->u.product.n_pictures++] = p->pictures[i];
+	for (size_t i = 0; i < p->n_requisites; i++)
+		if (!is_missing(*refs, *n, p->requisites[i].name, p->requisites[i].value))
+			reqs[c->u.product.n_requisites++] = p->requisites[i];
 	c->u.product.pictures = pics;
 	c->u.product.requisites = reqs;
 	*use = c;

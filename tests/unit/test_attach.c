@@ -163,7 +163,7 @@ test_present(void)
 	size_t n = 99;
 
 	pics[0] = "import_files\\5b\\./pic.jpg";
-	pics[1] = "";
+	pics[1] = "https://shop.example/pic.jpg"; /* a URL: no file */
 	reqs[0] = (cml_pair){ .name = "ОписаниеФайла", .value = "docs/manual.pdf#Инструкция" };
 	reqs[1] = (cml_pair){ .name = "Вес", .value = "import_files/5b/pic.jpg" };
 	cml_item it = product("p1", 7, 2, 2);
