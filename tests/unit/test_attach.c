@@ -409,7 +409,7 @@ write_package(cml_attach *a, char ***files, int n_items, const char *const *p0,
 		return CML_ERR_NOMEM;
 	for (int i = 0; i < n_items; i++) {
 		const char *const *p = i == 0 ? p0 : p1;
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "p%d", i);
 		pics[0] = p[0];
