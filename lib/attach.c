@@ -200,7 +200,7 @@ origin_file(const cml_item *it)
 static cml_status
 set_base(cml_attach *a, const char *file)
 {
-	char *dir = NULL, *real = NULL;
+	char *dir = NULL, real[PATH_MAX];
 	const char *slash;
 
 	if (a->base_of != NULL && strcmp(a->base_of, file) == 0)
@@ -219,15 +219,13 @@ set_base(cml_attach *a, const char *file)
 	}
 	if (dir == NULL)
 		goto oom;
-	if ((real = realpath(dir, NULL)) == NULL) {
+	if (realpath(dir, real) == NULL) {
 		cml_msg_set(a->errmsg, sizeof(a->errmsg), "%s: %s", dir, strerror(errno));
 		cml_free(dir);
 		return CML_ERR_IO;
 	}
 	cml_free(dir);
-	/* realpath's memory is malloc's; ours may be counted */
 	a->base = cml_strdup(real);
-	free(real);
 	if (a->base == NULL || (a->base_of = cml_strdup(file)) == NULL)
 		goto oom;
 	return CML_OK;
@@ -295,15 +293,11 @@ prefix_inside(const char *base, char *key)
 	char *cut;
 
 	while ((cut = strrchr(key, '/')) != NULL && (size_t)(cut - key) > blen) {
+		char real[PATH_MAX];
+
 		*cut = '\0';
-		char *real = realpath(key, NULL);
-
-		if (real != NULL) {
-			bool in = inside(base, real);
-
-			free(real);
-			return in;
-		}
+		if (realpath(key, real) != NULL)
+			return inside(base, real);
 	}
 	return true;
 }
@@ -369,13 +363,13 @@ static cml_status
 look(cml_attach *a, entry *e, const cml_item *it, const char *element, const char *written)
 {
 	char *key = cml_strdup(e->key);
-	char *real = NULL;
+	char real[PATH_MAX];
 	cml_status st = CML_OK;
 	int err;
 
 	if (key == NULL)
 		return CML_ERR_NOMEM;
-	if ((real = realpath(key, NULL)) == NULL) {
+	if (realpath(key, real) == NULL) {
 		err = errno;
 		if (err == ENOMEM) {
 			st = CML_ERR_NOMEM;
@@ -410,7 +404,6 @@ look(cml_attach *a, entry *e, const cml_item *it, const char *element, const cha
 		}
 	}
 out:
-	free(real);
 	cml_free(key);
 	return st;
 }

@@ -3025,13 +3025,36 @@ redo_attached(const char *dir, long pid, const char *from, const char *to, char 
 	return st == CML_OK ? renamed : st == CML_ERR_VALUE ? -1 : -2;
 }
 
+/* One line of fp into b, with its newline if it had one; false at the
+ * end or on OOM (*oom). */
+static bool
+read_line(FILE *fp, cml_buf *b, bool *oom)
+{
+	char chunk[512];
+
+	cml_buf_clear(b);
+	*oom = false;
+	while (fgets(chunk, sizeof(chunk), fp) != NULL) {
+		size_t n = strlen(chunk);
+
+		if (!cml_buf_append(b, chunk, n)) {
+			*oom = true;
+			return false;
+		}
+		if (n > 0 && chunk[n - 1] == '\n')
+			return true;
+	}
+	return b->len > 0;
+}
+
 /* Completes the renames DIR/.cmlkit-install lists (see journal_write). */
 static cml_status
 finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 {
 	char *journal = path_join(dir, "/", CML_WRITER_JOURNAL, "");
-	char *line = NULL;
-	size_t line_cap = 0;
+	cml_buf lb = { 0 };
+	char *line;
+	bool oom = false;
 	FILE *fp = NULL;
 	cml_status st = CML_OK;
 	long pid = 0;
@@ -3048,12 +3071,13 @@ finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 		}
 		goto out;
 	}
-	if (getline(&line, &line_cap, fp) < 0 ||
-	    sscanf(line, "cmlkit-install %ld", &pid) != 1 || pid <= 0)
+	if (!read_line(fp, &lb, &oom) ||
+	    sscanf(lb.data, "cmlkit-install %ld", &pid) != 1 || pid <= 0)
 		goto bad;
 	if (pid_alive(pid) && pid != (long)getpid())
 		goto out; /* another run is putting its package in place now */
-	while (getline(&line, &line_cap, fp) >= 0) {
+	while (read_line(fp, &lb, &oom)) {
+		line = lb.data;
 		char *nl = strchr(line, '\n'), *tab = strchr(line, '\t');
 		char *from = NULL, *to = NULL;
 
@@ -3101,6 +3125,11 @@ finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 			goto out;
 		}
 	}
+	if (oom) {
+		cml_msg_set(err, cap, "out of memory");
+		st = CML_ERR_NOMEM;
+		goto out;
+	}
 	if (!ended)
 		goto bad;
 	sync_dir(dir);
@@ -3116,7 +3145,7 @@ bad:
 out:
 	if (fp != NULL)
 		fclose(fp);
-	free(line);
+	cml_buf_free(&lb);
 	cml_free(journal);
 	return st;
 }
