@@ -52,6 +52,7 @@ struct cml_pkgfiles {
 	char *cur;            /* the directory cur_fd is open on */
 	int cur_fd;
 	bool sorted;
+	bool installing;      /* renames under way: a directory left is synced */
 	cml_buf name;
 };
 
@@ -143,7 +144,8 @@ parent(cml_pkgfiles *pf, const char *path, bool create, char *err, size_t cap)
 	if (pf->cur != NULL && strlen(pf->cur) == len && memcmp(pf->cur, path, len) == 0)
 		return pf->cur_fd;
 	if (pf->cur_fd >= 0) {
-		(void)fsync(pf->cur_fd); /* the renames into it are durable */
+		if (pf->installing)
+			(void)fsync(pf->cur_fd); /* the renames into it are durable */
 		close(pf->cur_fd);
 	}
 	cml_free(pf->cur);
@@ -584,6 +586,7 @@ prune_dirs(int fd, int depth)
 cml_status
 cml_pkgfiles_install(cml_pkgfiles *pf, char *err, size_t cap)
 {
+	pf->installing = true;
 	for (size_t i = 0; i < pf->n; i++) {
 		staged *f = &pf->v[i];
 		const char *tb, *fb;

@@ -20,9 +20,10 @@ def segment(marker, payload):
     return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
 
 
-def make_jpeg(shade):
+def make_jpeg(shade, comment=b""):
     """An 8x8 greyscale JPEG, every pixel `shade` (0..255): one block whose
-    only coefficient is DC, quantised by 1, coded with one-code tables."""
+    only coefficient is DC, quantised by 1, coded with one-code tables.
+    A comment (COM segment) makes files of one shade distinct."""
     dc = 8 * (shade - 128)  # the forward DCT of a flat block
     cat = abs(dc).bit_length()
     bits = format(dc if dc >= 0 else dc + (1 << cat) - 1, "0%db" % cat) if cat else ""
@@ -37,6 +38,8 @@ def make_jpeg(shade):
     one_code = bytes([1] + [0] * 15)
     out = b"\xff\xd8"
     out += segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+    if comment:
+        out += segment(0xFE, comment)
     out += segment(0xDB, b"\x00" + b"\x01" * 64)
     out += segment(0xC0, b"\x08\x00\x08\x00\x08\x01\x01\x11\x00")
     out += segment(0xC4, b"\x00" + one_code + bytes([cat]))
@@ -50,6 +53,8 @@ def main():
     names = set()
     for sub in ("cml", "csv"):
         for f in sorted(os.listdir(os.path.join(shop, sub))):
+            if os.path.isdir(os.path.join(shop, sub, f)):
+                continue
             with open(os.path.join(shop, sub, f), "rb") as fp:
                 names.update(re.findall(rb"import_files/[0-9a-f]{2}/[0-9a-f_-]+\.jpg", fp.read()))
     for i, name in enumerate(sorted(names)):
