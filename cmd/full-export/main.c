@@ -15,13 +15,13 @@
 
 #include <cml/fingerprint.h>
 #include <cml/generations.h>
+#include <cml/offerjoin.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 
 #include "cmdutil.h"
 #include "dbrun.h"
 #include "export.h"
-#include "merge.h"
 #include "pkgopts.h"
 #include "seen.h"
 #include "source.h"
@@ -67,7 +67,7 @@ sink_add(void *ud, const cml_item *it)
 
 struct reading {
 	struct sink *k;
-	offer_merge *parts;
+	cml_offerjoin *parts;
 	cmd_seen *seen;
 	unsigned long n_items;
 };
@@ -138,7 +138,7 @@ read_item(void *ud, const cml_item *it)
 	}
 	if (it->kind == CML_ITEM_PROPERTY && id != NULL) {
 		/* held to the end: a repeat in a later file may add values */
-		if (!offer_merge_add_property(rd->parts, &it->u.property)) {
+		if (cml_offerjoin_add_property(rd->parts, &it->u.property) != CML_OK) {
 			cmd_error("out of memory joining properties");
 			return CML_ERR_NOMEM;
 		}
@@ -147,8 +147,8 @@ read_item(void *ud, const cml_item *it)
 		return CML_OK;
 	}
 	rd->n_items++;
-	if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL && !offer_is_whole(&it->u.offer)) {
-		if (!offer_merge_add(rd->parts, &it->u.offer)) {
+	if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL && !cml_offer_is_whole(&it->u.offer)) {
+		if (cml_offerjoin_add(rd->parts, &it->u.offer) != CML_OK) {
 			cmd_error("out of memory joining split offers");
 			return CML_ERR_NOMEM;
 		}
@@ -192,7 +192,7 @@ run(struct export_opts *o)
 	size_t n_inputs = 0;
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
-	offer_merge *parts = NULL;
+	cml_offerjoin *parts = NULL;
 	cmd_seen *seen = NULL;
 	unsigned long n_items = 0;
 	struct sink k = { 0 };
@@ -219,7 +219,7 @@ run(struct export_opts *o)
 	}
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	w = cml_writer_new(o->pkg.output, &o->pkg.w);
-	parts = offer_merge_new();
+	parts = cml_offerjoin_new();
 	seen = cmd_seen_new();
 	k.w = w;
 	if (src == NULL || w == NULL || parts == NULL || seen == NULL) {
@@ -238,14 +238,14 @@ run(struct export_opts *o)
 		status = EXIT_DATA;
 		goto out;
 	}
-	if ((st = offer_merge_flush_properties(parts, sink_add, &k)) != CML_OK) {
+	if ((st = cml_offerjoin_flush_properties(parts, sink_add, &k)) != CML_OK) {
 		cmd_error("%s", k.msg);
 		status = cmd_exit_for(st);
 		goto out;
 	}
-	if (offer_merge_count(parts) > 0) {
-		cmd_verbose("%zu offers joined from their parts", offer_merge_count(parts));
-		st = offer_merge_flush(parts, sink_add, &k);
+	if (cml_offerjoin_count(parts) > 0) {
+		cmd_verbose("%zu offers joined from their parts", cml_offerjoin_count(parts));
+		st = cml_offerjoin_flush(parts, sink_add, &k);
 		if (st != CML_OK) {
 			cmd_error("%s", k.msg);
 			status = cmd_exit_for(st);
@@ -281,7 +281,7 @@ out:
 	cml_fingerprinter_free(k.fpr);
 	db_close(k.store); /* a run not committed is rolled back */
 	free(k.package);
-	offer_merge_free(parts);
+	cml_offerjoin_free(parts);
 	cmd_seen_free(seen);
 	cml_writer_free(w);
 	cmd_source_free(src);
