@@ -27,18 +27,17 @@ struct entry {
 };
 
 struct cml_package {
-	char *dir;            /* as given */
-	char *real;           /* its real name, once a read needed it */
+	char *dir;  /* as given */
+	char *real; /* its real name, once a read needed it */
 	struct entry *files;
 	size_t n, cap;
-	const char **names;   /* NULL-terminated, in order; rebuilt by order() */
+	const char **names; /* NULL-terminated, in order; rebuilt by order() */
 	size_t attached;
 	int64_t bytes;
 	char errmsg[CML_ERRMSG_MAX];
 };
 
-static cml_status
-fail(cml_package *p, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
+static cml_status fail(cml_package *p, cml_status st, const char *fmt, ...) CML_PRINTF(3, 4);
 
 static cml_status
 fail(cml_package *p, cml_status st, const char *fmt, ...)
@@ -58,11 +57,13 @@ cml_package_rank(const char *name)
 		const char *prefix;
 		int rank;
 	} ranks[] = {
-		{ "import.xml", 10 },      { "import___classifier", 11 }, { "classifier", 11 },
-		{ "groups", 12 },          { "properties", 13 },          { "units", 14 },
-		{ "storages", 14 },        { "pricelists", 14 },          { "import___goods", 15 },
-		{ "goods", 15 },           { "import", 16 },              { "offers", 20 },
-		{ "prices", 21 },          { "rests", 22 },
+	        {"import.xml", 10},     {"import___classifier", 11},
+	        {"classifier", 11},     {"groups", 12},
+	        {"properties", 13},     {"units", 14},
+	        {"storages", 14},       {"pricelists", 14},
+	        {"import___goods", 15}, {"goods", 15},
+	        {"import", 16},         {"offers", 20},
+	        {"prices", 21},         {"rests", 22},
 	};
 	const char *base = strrchr(name, '/');
 
@@ -126,7 +127,7 @@ cml_package_file(const cml_package *p, size_t i)
 const char *const *
 cml_package_names(const cml_package *p)
 {
-	static const char *const none[] = { NULL };
+	static const char *const none[] = {NULL};
 
 	return p->names != NULL ? p->names : none;
 }
@@ -266,14 +267,13 @@ order(cml_package *p)
 static cml_status
 real_dir(cml_package *p)
 {
+	char r[PATH_MAX];
+
 	if (p->real != NULL)
 		return CML_OK;
-	char *r = realpath(p->dir, NULL);
-	if (r == NULL)
-		return fail(p, errno == ENOMEM ? CML_ERR_NOMEM : CML_ERR_IO, "%s: %s", p->dir,
-		            strerror(errno));
+	if (realpath(p->dir, r) == NULL)
+		return fail(p, CML_ERR_IO, "%s: %s", p->dir, strerror(errno));
 	p->real = cml_strdup(r);
-	free(r);
 	return p->real != NULL ? CML_OK : fail(p, CML_ERR_NOMEM, "out of memory");
 }
 
@@ -281,13 +281,12 @@ real_dir(cml_package *p)
 static cml_status
 inside(cml_package *p, const char *path, const char *name)
 {
-	char *r = realpath(path, NULL);
+	char r[PATH_MAX];
 
-	if (r == NULL)
+	if (realpath(path, r) == NULL)
 		return fail(p, CML_ERR_IO, "%s: %s", path, strerror(errno));
 	size_t n = strlen(p->real);
 	bool ok = strncmp(r, p->real, n) == 0 && (r[n] == '/' || strcmp(p->real, "/") == 0);
-	free(r);
 	if (!ok)
 		return fail(p, CML_ERR_VALUE,
 		            "%s/%s: a symbolic link leading outside the package: refused (a "
@@ -354,7 +353,8 @@ walk(cml_package *p, const char *rel, int depth)
 		if (e->d_name[0] == '.')
 			continue; /* ".", "..", and hidden (temporary) files */
 		if ((size_t)snprintf(name, sizeof(name), "%s/%s", rel, e->d_name) >= sizeof(name)) {
-			st = fail(p, CML_ERR_VALUE, "%s/%s/%s: name too long", p->dir, rel, e->d_name);
+			st = fail(p, CML_ERR_VALUE, "%s/%s/%s: name too long", p->dir, rel,
+			          e->d_name);
 			break;
 		}
 		if ((st = stat_inside(p, name, &sb)) != CML_OK) {
@@ -367,7 +367,8 @@ walk(cml_package *p, const char *rel, int depth)
 		if (S_ISDIR(sb.st_mode))
 			st = walk(p, name, depth + 1);
 		else if (S_ISREG(sb.st_mode) && !name_ok(name))
-			st = fail(p, CML_ERR_VALUE, "%s/%s: a name a site cannot take", p->dir, name);
+			st = fail(p, CML_ERR_VALUE, "%s/%s: a name a site cannot take", p->dir,
+			          name);
 		else if (S_ISREG(sb.st_mode))
 			st = add(p, name, (int64_t)sb.st_size, mtime_ns(&sb));
 		if (st != CML_OK)
@@ -497,14 +498,17 @@ cml_package_read_stamp(cml_package *p, const char *stamp)
 		if (t2 == NULL || (size_t)(t1 - s) >= sizeof(name) ||
 		    !parse_int(t1 + 1, t2, &size) || !parse_int(t2 + 1, nl, &mtime)) {
 			st = fail(p, CML_ERR_VALUE,
-			          "the recorded stamp, line %u: not \"name<TAB>size<TAB>mtime\"", line);
+			          "the recorded stamp, line %u: not \"name<TAB>size<TAB>mtime\"",
+			          line);
 			break;
 		}
 		memcpy(name, s, (size_t)(t1 - s));
 		name[t1 - s] = '\0';
 		if (!name_ok(name))
-			st = fail(p, CML_ERR_VALUE, "the recorded stamp, line %u: '%s' is not a name "
-			          "a package holds", line, name);
+			st = fail(p, CML_ERR_VALUE,
+			          "the recorded stamp, line %u: '%s' is not a name "
+			          "a package holds",
+			          line, name);
 		else
 			st = add(p, name, size, mtime);
 		s = nl + 1;
@@ -534,7 +538,8 @@ cml_package_check(cml_package *p)
 			return fail(p, CML_ERR_STATE, "%s/%s: not a regular file", p->dir, f->name);
 		if ((int64_t)sb.st_size != f->size || mtime_ns(&sb) != f->mtime_ns)
 			return fail(p, CML_ERR_STATE,
-			            "%s/%s: changed since it was recorded (%lld bytes, recorded %lld%s)",
+			            "%s/%s: changed since it was recorded (%lld bytes, recorded "
+			            "%lld%s)",
 			            p->dir, f->name, (long long)sb.st_size, (long long)f->size,
 			            (int64_t)sb.st_size == f->size ? ", another time" : "");
 	}
@@ -544,12 +549,13 @@ cml_package_check(cml_package *p)
 cml_status
 cml_package_stamp(const cml_package *p, char **stamp)
 {
-	cml_buf b = { 0 };
+	cml_buf b = {0};
 
 	*stamp = NULL;
 	for (size_t i = 0; i < p->n; i++)
 		if (!cml_buf_appendf(&b, "%s\t%lld\t%lld\n", p->files[i].name,
-		                     (long long)p->files[i].f.size, (long long)p->files[i].f.mtime_ns)) {
+		                     (long long)p->files[i].f.size,
+		                     (long long)p->files[i].f.mtime_ns)) {
 			cml_buf_free(&b);
 			return CML_ERR_NOMEM;
 		}

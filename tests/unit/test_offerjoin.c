@@ -41,8 +41,8 @@ static cml_status
 add_parts(cml_offerjoin *j)
 {
 	char id1[8], id2[8], name[8], value[8], wh[8], qty[8];
-	cml_price price = { 0 };
-	cml_stock stock = { 0 };
+	cml_price price = {0};
+	cml_stock stock = {0};
 	cml_offer o;
 	cml_status st;
 
@@ -100,7 +100,7 @@ add_parts(cml_offerjoin *j)
 static void
 test_whole(void)
 {
-	cml_offer o = { 0 };
+	cml_offer o = {0};
 
 	CHECK(!cml_offer_is_whole(&o));
 	o.has_prices = true;
@@ -118,7 +118,7 @@ static void
 test_join(void)
 {
 	cml_offerjoin *j = cml_offerjoin_new();
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	CHECK(j != NULL);
 	CHECK_INT(add_parts(j), CML_OK);
@@ -140,11 +140,11 @@ test_join(void)
 	CHECK(!s.offers[1].has_stocks);
 
 	/* a sink's failure stops the flush and is handed back */
-	struct seen t = { .stop_after = 2 };
+	struct seen t = {.stop_after = 2};
 	CHECK_INT(cml_offerjoin_flush(j, sink, &t), CML_ERR_IO);
 	CHECK_INT(t.n_offers, 1);
 
-	cml_offer none = { 0 };
+	cml_offer none = {0};
 	CHECK_INT(cml_offerjoin_add(j, &none), CML_ERR_USAGE);
 	cml_offerjoin_free(j);
 	cml_offerjoin_free(NULL);
@@ -153,12 +153,12 @@ test_join(void)
 static cml_status
 add_props(cml_offerjoin *j)
 {
-	cml_variant v1[] = { { .id = "r", .value = "Red" }, { .id = "g", .value = "Green" } };
-	cml_variant v2[] = { { .id = "g", .value = "Green" }, { .id = "b", .value = "Blue" } };
-	cml_variant v3[] = { { .value = "S" } };
-	cml_variant v4[] = { { .value = "S" }, { .value = "M" } };
-	cml_property colour = { .id = "colour", .name = "Colour", .value_type = "Справочник" };
-	cml_property size = { .id = "size", .name = "Size" };
+	cml_variant v1[] = {{.id = "r", .value = "Red"}, {.id = "g", .value = "Green"}};
+	cml_variant v2[] = {{.id = "g", .value = "Green"}, {.id = "b", .value = "Blue"}};
+	cml_variant v3[] = {{.value = "S"}};
+	cml_variant v4[] = {{.value = "S"}, {.value = "M"}};
+	cml_property colour = {.id = "colour", .name = "Colour", .value_type = "Справочник"};
+	cml_property size = {.id = "size", .name = "Size"};
 	cml_status st;
 
 	colour.variants = v1;
@@ -181,7 +181,7 @@ static void
 test_properties(void)
 {
 	cml_offerjoin *j = cml_offerjoin_new();
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	CHECK_INT(add_props(j), CML_OK);
 	CHECK_INT(cml_offerjoin_flush_properties(j, sink, &s), CML_OK);
@@ -198,7 +198,7 @@ test_properties(void)
 	CHECK_INT(s.props[1].n_variants, 2);
 	/* no offers were held */
 	CHECK_INT(cml_offerjoin_count(j), 0);
-	cml_property anon = { .name = "no Ид" };
+	cml_property anon = {.name = "no Ид"};
 	CHECK_INT(cml_offerjoin_add_property(j, &anon), CML_ERR_USAGE);
 	cml_offerjoin_free(j);
 }
@@ -208,7 +208,7 @@ static void
 test_many(void)
 {
 	cml_offerjoin *j = cml_offerjoin_new();
-	cml_offer o = { 0 };
+	cml_offer o = {0};
 	char id[32];
 	size_t bad = 0;
 
@@ -224,7 +224,7 @@ test_many(void)
 		}
 	CHECK_INT(bad, 0);
 	CHECK_INT(cml_offerjoin_count(j), 5000);
-	struct seen s = { 0 };
+	struct seen s = {0};
 	CHECK_INT(cml_offerjoin_flush(j, sink, &s), CML_OK);
 	CHECK_STR(s.ids[0], "offer-0");
 	CHECK(s.offers[0].has_prices && s.offers[0].has_stocks);

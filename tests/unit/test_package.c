@@ -24,7 +24,8 @@ make_dir(void)
 {
 	const char *t = getenv("TMPDIR");
 
-	snprintf(dir, sizeof(dir), "%s/cmlkit-package-XXXXXX", t != NULL && *t != '\0' ? t : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/cmlkit-package-XXXXXX",
+	         t != NULL && *t != '\0' ? t : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		perror(dir);
 		exit(1);
@@ -63,7 +64,8 @@ put(const char *name, const char *text)
 	char path[1024], *slash;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	for (slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+	for (slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL;
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		mkdir(path, 0700);
 		*slash = '/';
@@ -88,11 +90,11 @@ link_to(const char *name, const char *target)
 }
 
 static const char catalog_xml[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<КоммерческаяИнформация ВерсияСхемы=\"2.05\">\n"
-	"<Каталог СодержитТолькоИзменения=\"%s\"><Ид>c</Ид><Наименование>C</Наименование>\n"
-	"<Товары><Товар><Ид>p1</Ид><Наименование>P</Наименование></Товар></Товары>\n"
-	"</Каталог></КоммерческаяИнформация>\n";
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<КоммерческаяИнформация ВерсияСхемы=\"2.05\">\n"
+        "<Каталог СодержитТолькоИзменения=\"%s\"><Ид>c</Ид><Наименование>C</Наименование>\n"
+        "<Товары><Товар><Ид>p1</Ид><Наименование>P</Наименование></Товар></Товары>\n"
+        "</Каталог></КоммерческаяИнформация>\n";
 
 static const char offers_xml[] = "<КоммерческаяИнформация/>\n";
 
@@ -163,8 +165,8 @@ test_read_dir(void)
 	CHECK_STR(names_of(p), "import_files/ab/x.jpg import_files/c.png import.xml offers.xml");
 	CHECK_INT(cml_package_count(p), 4);
 	CHECK_INT(cml_package_attached(p), 2);
-	CHECK_INT(cml_package_bytes(p), 10 + 3 + (int64_t)(strlen(catalog_xml) - 2 + 5) +
-	                                   (int64_t)strlen(offers_xml));
+	CHECK_INT(cml_package_bytes(p),
+	          10 + 3 + (int64_t)(strlen(catalog_xml) - 2 + 5) + (int64_t)strlen(offers_xml));
 	CHECK(!cml_package_file(p, 0)->import);
 	CHECK_INT(cml_package_file(p, 0)->size, 10);
 	CHECK(!cml_package_file(p, 1)->import);
@@ -191,9 +193,9 @@ static void
 test_links_out(void)
 {
 	static const char *const cases[][2] = {
-		{ "import_files/out.jpg", "/etc/hostname" },
-		{ "import_files/up", "../.." },
-		{ "prices.xml", "/etc/hostname" },
+	        {"import_files/out.jpg", "/etc/hostname"},
+	        {"import_files/up", "../.."},
+	        {"prices.xml", "/etc/hostname"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -249,8 +251,8 @@ touch_later(const char *name)
 static void
 test_stamp(void)
 {
-	static const char *const written[] = { "offers.xml", "import.xml", "import_files/c.png",
-		                               "import_files/ab/x.jpg", NULL };
+	static const char *const written[] = {"offers.xml", "import.xml", "import_files/c.png",
+	                                      "import_files/ab/x.jpg", NULL};
 	char *stamp = NULL, *again = NULL;
 
 	make_package();
@@ -305,16 +307,16 @@ static void
 test_bad_stamps(void)
 {
 	static const char *const bad[] = {
-		"",
-		"import.xml\t12\n",
-		"import.xml\t12\t34",
-		"import.xml\tx\t34\n",
-		"../import.xml\t1\t2\n",
-		"/etc/import.xml\t1\t2\n",
-		"import_files/../../x.jpg\t1\t2\n",
-		"other/y.jpg\t1\t2\n",
-		"import_files/.h.jpg\t1\t2\n",
-		"import.xml\t1\t2\nimport.xml\t1\t2\n",
+	        "",
+	        "import.xml\t12\n",
+	        "import.xml\t12\t34",
+	        "import.xml\tx\t34\n",
+	        "../import.xml\t1\t2\n",
+	        "/etc/import.xml\t1\t2\n",
+	        "import_files/../../x.jpg\t1\t2\n",
+	        "other/y.jpg\t1\t2\n",
+	        "import_files/.h.jpg\t1\t2\n",
+	        "import.xml\t1\t2\nimport.xml\t1\t2\n",
 	};
 	cml_package *p = cml_package_new("/tmp");
 
@@ -323,7 +325,7 @@ test_bad_stamps(void)
 		CHECK_INT(cml_package_count(p), 0);
 		CHECK(cml_package_errmsg(p)[0] != '\0');
 	}
-	static const char *const unsafe[] = { "../x.xml", NULL };
+	static const char *const unsafe[] = {"../x.xml", NULL};
 	CHECK_INT(cml_package_read_names(p, unsafe), CML_ERR_VALUE);
 	cml_package_free(p);
 }
@@ -334,7 +336,7 @@ test_partial(void)
 	static const struct {
 		const char *only;
 		bool partial;
-	} cases[] = { { "true", true }, { "false", false }, { "", false } };
+	} cases[] = {{"true", true}, {"false", false}, {"", false}};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		make_dir();

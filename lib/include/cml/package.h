@@ -60,12 +60,12 @@ typedef struct cml_package cml_package;
 #define CML_PACKAGE_FILES_DIR "import_files"
 
 typedef struct cml_pkg_file {
-	const char *name;   /* relative to the package, '/'-separated */
-	int64_t size;       /* bytes */
-	int64_t mtime_ns;   /* from the stamp, or the disk when read there */
-	bool import;        /* XML: uploaded then imported; false: an
-	                       attached file, only uploaded */
-	int rank;           /* cml_package_rank; 0 for an attached file */
+	const char *name; /* relative to the package, '/'-separated */
+	int64_t size;     /* bytes */
+	int64_t mtime_ns; /* from the stamp, or the disk when read there */
+	bool import;      /* XML: uploaded then imported; false: an
+	                     attached file, only uploaded */
+	int rank;         /* cml_package_rank; 0 for an attached file */
 } cml_pkg_file;
 
 /* The package in dir (taken as given: the caller makes it absolute when
