@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "cml/attach.h"
 #include "cml/diff.h"
 #include "cml/idset.h"
 #include "cml_private.h"
@@ -98,6 +99,7 @@ cml_diff_new(const cml_diff_opts *opts)
 	d->seen_products = cml_idset_new();
 	d->seen_offers = cml_idset_new();
 	d->deleted_offers = cml_idset_new();
+	cml_fingerprinter_set_attach(d->fpr, opts->attach);
 	if (d->fpr == NULL || d->seen_products == NULL || d->seen_offers == NULL ||
 	    d->deleted_offers == NULL || (opts->preload && preload(d) != CML_OK)) {
 		cml_diff_free(d);
@@ -411,6 +413,10 @@ cml_diff_add(cml_diff *d, const cml_item *it)
 	}
 
 	st = cml_fingerprint_item(d->fpr, it, parts, &n);
+	if (st == CML_ERR_VALUE && d->o.attach != NULL) {
+		cml_msg_set(d->errmsg, sizeof(d->errmsg), "%s", cml_attach_errmsg(d->o.attach));
+		return st;
+	}
 	if (st != CML_OK)
 		return fail(d, st, "fingerprint", cml_status_str(st));
 	if (n == 0)

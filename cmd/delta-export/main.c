@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cml/attach.h>
 #include <cml/diff.h>
 #include <cml/generations.h>
 #include <cml/store.h>
@@ -211,6 +212,7 @@ run(struct delta_opts *o)
 	cml_store *store = NULL;
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
+	cml_attach *att = NULL;
 	cml_diff *d = NULL;
 	cmd_catjoin *join = NULL;
 	char *package = NULL;
@@ -277,6 +279,13 @@ run(struct delta_opts *o)
 
 	/* No baseline: a full package, and its generation holds every part. */
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
+	/* the files products name: in their cards' fingerprints and the package */
+	if ((att = cml_attach_new(&(cml_attach_opts){ .warn = cmd_lib_warning })) == NULL) {
+		cmd_error("out of memory");
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	o->pkg.w.attach = att;
 	if (!o->dry_run) {
 		if (!pkg_make_dir(o->pkg.output) ||
 		    (package = pkg_abs_dir(o->pkg.output)) == NULL || !pkg_recover(o->pkg.output)) {
@@ -299,6 +308,7 @@ run(struct delta_opts *o)
 		.writer = w,
 		.record_all = base == 0,
 		.preload = base != 0,
+		.attach = att,
 	};
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	d = cml_diff_new(&dopt);
@@ -391,6 +401,7 @@ out:
 	cmd_catjoin_free(join);
 	cml_diff_free(d);
 	cml_writer_free(w); /* without a finish: removes the temporary files */
+	cml_attach_free(att);
 	cmd_source_free(src);
 	cmd_free_list(inputs);
 	free(package);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cml/attach.h>
 #include <cml/fingerprint.h>
 #include <cml/generations.h>
 #include <cml/store.h>
@@ -108,6 +109,7 @@ run(struct export_opts *o)
 	size_t n_inputs = 0;
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
+	cml_attach *att = NULL;
 	cmd_catjoin *join = NULL;
 	unsigned long n_items = 0;
 	struct sink k = { 0 };
@@ -133,7 +135,11 @@ run(struct export_opts *o)
 		goto out;
 	}
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
-	w = cml_writer_new(o->pkg.output, &o->pkg.w);
+	/* the files products name: into the package and their cards' fingerprints */
+	att = cml_attach_new(&(cml_attach_opts){ .warn = cmd_lib_warning });
+	o->pkg.w.attach = att;
+	cml_fingerprinter_set_attach(k.fpr, att);
+	w = att != NULL ? cml_writer_new(o->pkg.output, &o->pkg.w) : NULL;
 	join = cmd_catjoin_new(sink_add, &k, "no package written");
 	k.w = w;
 	if (src == NULL || w == NULL || join == NULL) {
@@ -188,6 +194,7 @@ out:
 	free(k.package);
 	cmd_catjoin_free(join);
 	cml_writer_free(w);
+	cml_attach_free(att);
 	cmd_source_free(src);
 	cmd_free_list(inputs);
 	return status;

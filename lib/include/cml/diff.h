@@ -43,6 +43,8 @@ CML_BEGIN_DECLS
 
 typedef struct cml_diff cml_diff;
 
+struct cml_attach;
+
 typedef struct cml_diff_opts {
 	cml_store *store;   /* the baseline; must be inside a run */
 	bool record;        /* record a generation (false: a dry run) */
@@ -54,6 +56,12 @@ typedef struct cml_diff_opts {
 	bool preload;       /* read the whole baseline into memory first
 	                       (16 bytes a part): one pass over the database
 	                       instead of a lookup per part */
+	struct cml_attach *attach; /* the files products name (attach.h): part
+	                       of their cards' fingerprints, so a replaced
+	                       picture makes its card travel (the writer is
+	                       given the same one); an unsafe reference fails
+	                       cml_diff_add with CML_ERR_VALUE. NULL: files
+	                       not looked at. Not owned. */
 } cml_diff_opts;
 
 typedef struct cml_diff_counts {
