@@ -372,8 +372,10 @@ add_deleted(cml_diff *d, const cml_item *it)
 		if ((st = record(d, parts[i], id, NULL, true)) != CML_OK)
 			return st;
 	}
+	/* the site never had it: a delta leaves it out; a full package says
+	 * it as the input did, as full-export writes it */
 	if (!any)
-		return CML_OK; /* the site never had it */
+		return d->o.record_all ? write_item(d, it) : CML_OK;
 	if (!product && (st = cml_idset_add(d->deleted_offers, cml_id_hash(id), NULL)) != CML_OK)
 		return fail(d, st, "diff", "out of memory");
 	return write_item(d, it);

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <cml/package.h>
+
 #include "cmdutil.h"
 #include "pkgopts.h"
 
@@ -156,58 +158,30 @@ pkg_abs_dir(const char *path)
 	return abs;
 }
 
-char *
-pkg_stamp(const char *dir, const char *const *names)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&text, &len);
-
-	if (fp == NULL) {
-		cmd_error("out of memory");
-		return NULL;
-	}
-	for (const char *const *n = names; n != NULL && *n != NULL; n++) {
-		char path[PATH_MAX];
-		struct stat sb;
-
-		if (snprintf(path, sizeof(path), "%s/%s", dir, *n) >= (int)sizeof(path)) {
-			cmd_error("%s/%s: name too long", dir, *n);
-			goto fail;
-		}
-		if (stat(path, &sb) != 0) {
-			cmd_error("%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		fprintf(fp, "%s\t%lld\t%lld\n", *n, (long long)sb.st_size,
-		        (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec);
-	}
-	if (fclose(fp) != 0) {
-		cmd_error("out of memory");
-		free(text);
-		return NULL;
-	}
-	return text;
-fail:
-	fclose(fp);
-	free(text);
-	return NULL;
-}
-
 int
 pkg_record_files(cml_store *s, int64_t gen, const char *dir, const char *const *names)
 {
-	char *stamp = pkg_stamp(dir, names);
+	cml_package *p = cml_package_new(dir);
+	char *stamp = NULL;
+	cml_status st = CML_ERR_NOMEM;
+	int status = EXIT_LOCAL;
 
-	if (stamp == NULL)
-		return EXIT_LOCAL;
-	cml_status st = cml_store_gen_set_files(s, gen, stamp);
-	free(stamp);
-	if (st != CML_OK) {
-		cmd_error("%s", cml_store_errmsg(s));
-		return EXIT_LOCAL;
+	if (p == NULL || (st = cml_package_read_names(p, names)) != CML_OK ||
+	    (st = cml_package_stamp(p, &stamp)) != CML_OK) {
+		cmd_error("%s", p != NULL && cml_package_errmsg(p)[0] != '\0'
+		                        ? cml_package_errmsg(p)
+		                        : "out of memory");
+		goto out;
 	}
-	return EXIT_OK;
+	if (cml_store_gen_set_files(s, gen, stamp) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(s));
+		goto out;
+	}
+	status = EXIT_OK;
+out:
+	free(stamp);
+	cml_package_free(p);
+	return status;
 }
 
 int

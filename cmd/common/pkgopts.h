@@ -39,17 +39,11 @@ bool pkg_make_dir(const char *path);
 char *pkg_abs_dir(const char *path);
 
 /*
- * The stamp of a package as it is on disk: one "name\tsize\tmtime" line
- * per file (mtime in nanoseconds), in the order given. Recorded with the
- * generation when the package is written, compared by catalog-push
- * before it sends anything. malloc'd; NULL with a message on failure.
- */
-char *pkg_stamp(const char *dir, const char *const *names);
-
-/*
  * Inside the run that wrote the package into dir (absolute, as recorded):
- * records its files as they are on disk (pkg_stamp, in the order given)
- * with generation gen. EXIT_OK, or EXIT_LOCAL with the reason said.
+ * records its files (names: cml_writer_files) as they are on disk, the
+ * package's stamp (cml_package_stamp, package.h), with generation gen;
+ * catalog-push compares the directory with it before sending anything.
+ * EXIT_OK, or EXIT_LOCAL with the reason said.
  */
 int pkg_record_files(cml_store *s, int64_t gen, const char *dir, const char *const *names);
 

@@ -21,6 +21,7 @@
 #include <cml/store.h>
 #include <cml/writer.h>
 
+#include "catjoin.h"
 #include "cmdutil.h"
 #include "dbrun.h"
 #include "delta.h"
@@ -213,6 +214,7 @@ run(struct delta_opts *o)
 	cml_writer *w = NULL;
 	cml_attach *att = NULL;
 	cml_diff *d = NULL;
+	cmd_catjoin *join = NULL;
 	char *package = NULL;
 	int64_t base = 0;
 	cml_status st;
@@ -310,14 +312,24 @@ run(struct delta_opts *o)
 	};
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	d = cml_diff_new(&dopt);
-	if (src == NULL || d == NULL) {
+	/* the same items full-export writes: one per Ид, split offers joined
+	 * (so a first run writes what full-export would, and a later one
+	 * compares whole offers, writing one Предложение with what changed) */
+	if (d != NULL)
+		join = cmd_catjoin_new(diff_item, d, "nothing written or recorded");
+	if (src == NULL || d == NULL || join == NULL) {
 		cmd_error("out of memory");
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	status = cmd_source_run(src, inputs, n_inputs, diff_item, d, "nothing written or recorded");
+	status = cmd_source_run(src, inputs, n_inputs, cmd_catjoin_item, join,
+	                        "nothing written or recorded");
 	if (status != EXIT_OK)
 		goto out;
+	if ((st = cmd_catjoin_flush(join)) != CML_OK) {
+		status = cmd_exit_for(st);
+		goto out;
+	}
 	if ((st = cml_diff_finish(d, o->whole)) != CML_OK) {
 		cmd_error("%s", cml_diff_errmsg(d));
 		status = cmd_exit_for(st);
@@ -386,6 +398,7 @@ run(struct delta_opts *o)
 	cmd_verbose("generation %lld (%s) written to %s%s", (long long)gen, kind,
 	            o->pkg.output, o->ack_on_write ? ", acknowledged" : ", pending");
 out:
+	cmd_catjoin_free(join);
 	cml_diff_free(d);
 	cml_writer_free(w); /* without a finish: removes the temporary files */
 	cml_attach_free(att);

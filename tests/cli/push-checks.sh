@@ -446,6 +446,61 @@ expect "a database that does not exist: exit 3, none created" \
 rc=$?
 expect "a URL that is not http(s): usage error" '[ "$rc" = 2 ] && err_has "http:// or https://"'
 
+# ---- attached files (pictures under import_files/) ----
+
+# A package made by hand as 1C's exchange folder is (the XML, and the
+# files its cards name under import_files/), pushed unrecorded.
+attached_pkg() {
+	rm -rf "$tmp/att"
+	mkdir -p "$tmp/att/import_files/ab"
+	cp "$tmp/pkg"/*.xml "$tmp/att/"
+	head -c 300000 /dev/urandom >"$tmp/att/import_files/ab/big.jpg"
+	printf 'png' >"$tmp/att/import_files/c.png"
+	printf 'hidden' >"$tmp/att/import_files/.tmp.jpg"
+}
+push_att() { # catalog-push options
+	"$bin/catalog-push" --no-record --url "$url" --user admin --password-file "$tmp/pw" \
+		--retry-wait 0.01 "$@" "$tmp/att" >"$tmp/push.out" 2>"$tmp/push.err"
+	rc=$?
+	cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+}
+site_has() { cmp -s "$tmp/att/$1" "$tmp/site/upload/catalog/$1"; }
+# every upload of an attached file comes before the first import
+attached_first() {
+	awk -F'\t' '$4 == "import" && !first { first = $1 }
+		$4 == "file" && $5 ~ /^import_files\// { last = $1; n++ }
+		END { exit !(n > 0 && first > last) }' "$tmp/site/requests.log"
+}
+imports_of_attached() { awk -F'\t' '$4 == "import" && $5 ~ /^import_files\//' "$tmp/site/requests.log" | wc -l; }
+
+start_site --file-limit 100000
+fresh
+attached_pkg
+push_att --dry-run
+expect "attached: --dry-run lists each with its size, before the XML" \
+	'[ "$rc" = 0 ] && [ "$(sed -n 4,5p "$tmp/push.out")" = "upload import_files/ab/big.jpg 300000
+upload import_files/c.png 3" ] && [ "$(sed -n 6p "$tmp/push.out")" = "upload import.xml $(wc -c <"$tmp/att/import.xml")" ]'
+expect "attached: --dry-run imports none of them, skips hidden files" \
+	'! grep -q "^import import_files" "$tmp/push.out" && ! grep -q "tmp.jpg" "$tmp/push.out"'
+push_att
+expect "attached: sent, exit 0" 'status_is 0'
+expect "attached: the site has every file byte for byte, under import_files/" \
+	'site_has import_files/ab/big.jpg && site_has import_files/c.png'
+expect "attached: uploaded before any import, chunked like the rest" \
+	'attached_first && [ "$(awk -F"\t" "\$5 == \"import_files/ab/big.jpg\"" "$tmp/site/requests.log" | wc -l)" -ge 3 ]'
+expect "attached: never imported; the XML imported in order" \
+	'[ "$(imports_of_attached)" = 0 ] && [ "$(imported_order)" = "import.xml offers.xml " ]'
+start_site --zip yes
+push_att
+expect "attached: zip=yes: one archive holds them, the site unpacks them" \
+	'status_is 0 && [ "$(uploaded_names)" = package.zip ] && site_has import_files/ab/big.jpg && site_has import_files/c.png'
+expect "attached: zip=yes: only the XML imported" '[ "$(imports_of_attached)" = 0 ]'
+ln -s /etc/hostname "$tmp/att/import_files/out.jpg"
+start_site
+push_att
+expect "attached: a link leaving the package: exit 3, nothing sent" \
+	'[ "$rc" = 3 ] && err_has "out.jpg: a symbolic link leading outside the package" && [ "$(requests init)" = 0 ]'
+
 # ---- the password never shows ----
 expect "the password appears in no output" '[ -z "$(grep -lF -- "$pass" "$tmp/all-output")" ]'
 expect "the odd password appears in no output, in no form" \
