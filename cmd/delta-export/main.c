@@ -275,6 +275,9 @@ run(struct delta_opts *o)
 
 	/* No baseline: a full package, and its generation holds every part. */
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
+	/* the catalog identity; a dry run checks it, remembers nothing */
+	if ((status = pkg_ident_resolve(&o->pkg, store, !o->dry_run)) != EXIT_OK)
+		goto out;
 	if (!o->dry_run) {
 		if (!pkg_make_dir(o->pkg.output) ||
 		    (package = pkg_abs_dir(o->pkg.output)) == NULL || !pkg_recover(o->pkg.output)) {
@@ -381,6 +384,7 @@ out:
 	cmd_source_free(src);
 	cmd_free_list(inputs);
 	free(package);
+	pkg_ident_free(&o->pkg);
 	db_close(store); /* a run not committed is rolled back */
 	return status;
 }

@@ -217,6 +217,9 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
+	/* the catalog identity, remembered with the package's generation */
+	if ((status = pkg_ident_resolve(&o->pkg, k.store, k.store != NULL)) != EXIT_OK)
+		goto out;
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	w = cml_writer_new(o->pkg.output, &o->pkg.w);
 	parts = offer_merge_new();
@@ -286,6 +289,7 @@ out:
 	cml_writer_free(w);
 	cmd_source_free(src);
 	cmd_free_list(inputs);
+	pkg_ident_free(&o->pkg);
 	return status;
 }
 
