@@ -37,17 +37,17 @@ static const struct argp_option options[] = {
 	  "ДатаФормирования to write, YYYY-MM-DDTHH:MM:SS (default: now)", 0 },
 	{ "indent", OPT_INDENT, NULL, 0, "Pretty-print the XML", 0 },
 	{ "shop", OPT_SHOP, "NAME", 0,
-	  "The shop's name: the catalog's name, and its identity when the input and "
-	  "the database give none (default: " CML_IDENT_SHOP_DEFAULT ")", 1 },
+	  "The shop's name: names the catalog and, when the input and the database "
+	  "give none, makes its identity (default: the name 1C gives its catalog)", 0 },
 	{ "catalog-id", OPT_CATALOG_ID, "ID", 0,
-	  "Каталог Ид (and ПакетПредложений ИдКаталога) when the input gives none", 1 },
+	  "The catalog's Id when the input gives none", 0 },
 	{ "catalog-name", OPT_CATALOG_NAME, "NAME", 0,
-	  "Каталог Наименование when the input gives none", 1 },
+	  "The catalog's name when the input gives none", 0 },
 	{ "classifier-id", OPT_CLASSIFIER_ID, "ID", 0,
-	  "Классификатор Ид (and ИдКлассификатора) when the input gives none", 1 },
+	  "The classifier's Id when the input gives none", 0 },
 	{ "new-catalog", OPT_NEW_CATALOG, NULL, 0,
-	  "Take the identity the options give even though the database remembers "
-	  "another: the site will see a new catalog", 1 },
+	  "Take the identity the options give though the database remembers another "
+	  "(the site sees a new catalog)", 0 },
 	{ 0 }
 };
 
