@@ -199,6 +199,14 @@ warn_empty_whole(const cml_diff *d)
 	if (cml_diff_empty_whole(d, CML_ITEM_OFFER))
 		cmd_warn("warning: the input's ПакетПредложений says it holds all offers but "
 		         "holds no offer: taken as partial, no offer is deleted by absence");
+	if (cml_diff_part_missing(d, CML_PART_OFFER_PRICES))
+		cmd_warn("warning: the input's offers are whole but none has prices: taken as "
+		         "a missing prices file (such as prices___prices.xml), no price is "
+		         "removed");
+	if (cml_diff_part_missing(d, CML_PART_OFFER_STOCK))
+		cmd_warn("warning: the input's offers are whole but none has stock: taken as "
+		         "a missing stock file (such as rests___rests.xml), no stock is set "
+		         "to 0");
 }
 
 static int
