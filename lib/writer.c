@@ -27,6 +27,10 @@ so that what a dead run left can be told; cml_writer_recover). A section is
  *
  * Two things are kept in memory: the headers (Классификатор, Каталог,
  * ПакетПредложений: a few strings, the last one seen wins) and the groups.
+ * With a catalog identity (opts.ident), the headers are completed at
+ * finish: what the items' headers lack is taken from the other headers
+ * first (a ПакетПредложений's ИдКаталога is the Каталог's Ид), then from
+ * the identity, and every catalog file carries its header.
  * Groups may arrive in any order, yet they must be written as a tree
  * (Группа/Группы/Группа...), which needs all of them: there are thousands
  * at most, so they are stored and the tree is written at finish.
@@ -185,8 +189,14 @@ struct cml_writer {
 	cml_classifier cls;
 	cml_catalog cat;
 	cml_offers_package pkg;
-	bool cls_set, cat_set, pkg_set;
+	bool cls_set, cat_set, pkg_set;  /* a header item came */
 	cml_tristate cps_only_changes;
+
+	/* the catalog identity (opts.ident) and the headers it completes */
+	cml_arena ident_arena;
+	cml_catalog_ident ident;
+	bool has_ident;
+	bool cls_head, cat_head, pkg_head; /* written, from an item or ident */
 
 	cml_arena group_arena;
 	gnode *groups;
@@ -2178,6 +2188,60 @@ out:
 	return st;
 }
 
+/* The first of a, b, c that is not empty, or NULL. */
+static const char *
+first_of(const char *a, const char *b, const char *c)
+{
+	if (!empty(a))
+		return a;
+	if (!empty(b))
+		return b;
+	return empty(c) ? NULL : c;
+}
+
+/*
+ * Completes the three headers of a catalog package from one another and
+ * from the identity, so that every file names the same catalog and
+ * classifier (PROTOCOL.md §10): the input's own Ид wins, then what its
+ * other headers say, then the identity. The strings are the arenas' or
+ * the identity's, both alive until the writer is freed. Checked like an
+ * item's: the identity comes from options and tables.
+ */
+static cml_status
+complete_heads(cml_writer *w)
+{
+	const cml_catalog_ident *id = &w->ident;
+	const char *cls_id = first_of(w->cls.id, first_of(w->cat.classifier_id,
+	    w->pkg.classifier_id, NULL), id->classifier_id);
+	const char *cat_id = first_of(w->cat.id, w->pkg.catalog_id, id->catalog_id);
+	emit e;
+
+	w->cls.id = cls_id;
+	w->cls.name = first_of(w->cls.name, id->classifier_name, NULL);
+	w->cat.id = cat_id;
+	w->cat.classifier_id = cls_id;
+	w->cat.name = first_of(w->cat.name, id->catalog_name, NULL);
+	w->pkg.id = first_of(w->pkg.id, id->offers_id, NULL);
+	w->pkg.name = first_of(w->pkg.name, id->offers_name, NULL);
+	w->pkg.catalog_id = cat_id;
+	w->pkg.classifier_id = cls_id;
+	w->cls_head = w->cls_head || !empty(cls_id);
+	w->cat_head = w->cat_head || !empty(cat_id);
+	w->pkg_head = w->pkg_head || !empty(w->pkg.id) || !empty(cat_id);
+
+	e_init(w, &e, true);
+	put_cls_head(&e, &w->cls);
+	put_cat_head(&e, &w->cat);
+	put_pkg_head(&e, &w->pkg);
+	if (e.nomem)
+		return nomem(w);
+	if (e.failed)
+		return set_err(w, CML_ERR_VALUE, "catalog identity: <%s>: %s",
+		    e.bad_elem != NULL ? e.bad_elem : "?",
+		    e.bad_why != NULL ? e.bad_why : "not valid");
+	return CML_OK;
+}
+
 /* Writes a header kept in memory into its section. */
 static cml_status
 write_head(cml_writer *w, int sec)
@@ -2378,7 +2442,11 @@ file_needed(const cml_writer *w, int fi)
 {
 	switch (fi) {
 	case F_IMPORT:
-		return w->split ? has_classifier(w) : w->any_catalog;
+		/* a whole split package with an identity carries its
+		 * classifier file, as 1C's does: the site sets the
+		 * classifier up from it */
+		return w->split ? has_classifier(w) || (w->has_ident &&
+		    w->any_catalog && w->only_changes != CML_TRUE) : w->any_catalog;
 	case F_GOODS:
 		return w->split && has_catalog(w);
 	case F_OFFERS:
@@ -2432,7 +2500,7 @@ a_content(asmb *a, int fi)
 
 	switch (fi) {
 	case F_IMPORT:
-		if (has_classifier(w)) {
+		if (has_classifier(w) || w->cls_head) {
 			a_open(a, 1, "Классификатор",
 			    only_changes(w, w->cls.only_changes));
 			a_body(a, SEC_CLS_HEAD);
@@ -2447,14 +2515,14 @@ a_content(asmb *a, int fi)
 		}
 		/* The split classifier file carries the catalog header, as
 		 * УТ 11 writes it: a site needs the catalog's Ид there. */
-		if (has_catalog(w) && (!w->split || w->cat_set))
+		if (w->split ? w->cat_head : has_catalog(w) || w->cat_head)
 			a_catalog(a, !w->split);
 		break;
 	case F_GOODS:
 		a_catalog(a, true);
 		break;
 	case F_OFFERS:
-		if (has_package(w))
+		if (has_package(w) || w->pkg_head)
 			a_package(a, SEC_OFFERS, true);
 		break;
 	case F_PRICES:
@@ -2776,11 +2844,16 @@ cml_writer_finish(cml_writer *w)
 		return w->state == ST_DONE ?
 		    set_err(w, CML_ERR_STATE, "the writer is finished") :
 		    CML_ERR_STATE;
-	if (w->cls_set && (st = write_head(w, SEC_CLS_HEAD)) != CML_OK)
+	w->cls_head = w->cls_set;
+	w->cat_head = w->cat_set;
+	w->pkg_head = w->pkg_set;
+	if (w->has_ident && w->any_catalog && (st = complete_heads(w)) != CML_OK)
 		goto out;
-	if (w->cat_set && (st = write_head(w, SEC_CAT_HEAD)) != CML_OK)
+	if (w->cls_head && (st = write_head(w, SEC_CLS_HEAD)) != CML_OK)
 		goto out;
-	if (w->pkg_set && (st = write_head(w, SEC_PKG_HEAD)) != CML_OK)
+	if (w->cat_head && (st = write_head(w, SEC_CAT_HEAD)) != CML_OK)
+		goto out;
+	if (w->pkg_head && (st = write_head(w, SEC_PKG_HEAD)) != CML_OK)
 		goto out;
 	if (w->n_groups > 0 && (st = write_groups(w)) != CML_OK)
 		goto out;
@@ -2886,6 +2959,23 @@ conf_from(const cml_writer_opts *opts, wconf *c)
 	return true;
 }
 
+/* Copies the identity: the caller's strings need not outlive the call. */
+static bool
+keep_ident(cml_writer *w, const cml_catalog_ident *id)
+{
+	cml_arena *a = &w->ident_arena;
+
+	if (!adup(a, &w->ident.classifier_id, id->classifier_id) ||
+	    !adup(a, &w->ident.classifier_name, id->classifier_name) ||
+	    !adup(a, &w->ident.catalog_id, id->catalog_id) ||
+	    !adup(a, &w->ident.catalog_name, id->catalog_name) ||
+	    !adup(a, &w->ident.offers_id, id->offers_id) ||
+	    !adup(a, &w->ident.offers_name, id->offers_name))
+		return false;
+	w->has_ident = true;
+	return true;
+}
+
 cml_writer *
 cml_writer_new(const char *dir, const cml_writer_opts *opts)
 {
@@ -2908,6 +2998,7 @@ cml_writer_new(const char *dir, const cml_writer_opts *opts)
 	w->names = conf.ver >= 300 ? names_31 : w->split ? names_split : names_single;
 	w->only_changes = opts != NULL ? opts->only_changes : CML_UNSET;
 	w->state = ST_OPEN;
+	cml_arena_init(&w->ident_arena);
 	cml_arena_init(&w->attach_arena);
 	if (opts != NULL && opts->attach != NULL) {
 		w->attach = opts->attach;
@@ -2921,6 +3012,10 @@ cml_writer_new(const char *dir, const cml_writer_opts *opts)
 	cml_arena_init(&w->cat_arena);
 	cml_arena_init(&w->pkg_arena);
 	cml_arena_init(&w->group_arena);
+	if (opts != NULL && opts->ident != NULL && !keep_ident(w, opts->ident)) {
+		cml_writer_free(w);
+		return NULL;
+	}
 	return w;
 }
 
@@ -2936,6 +3031,7 @@ cml_writer_free(cml_writer *w)
 			unlink(w->final_tmp[fi]);
 		cml_free(w->final_tmp[fi]);
 	}
+	cml_arena_destroy(&w->ident_arena);
 	cml_arena_destroy(&w->cls_arena);
 	cml_arena_destroy(&w->cat_arena);
 	cml_arena_destroy(&w->pkg_arena);

@@ -15,7 +15,17 @@
 #include "cmdutil.h"
 #include "pkgopts.h"
 
-enum { OPT_SPLIT = 512, OPT_BOM, OPT_DATE, OPT_INDENT };
+enum {
+	OPT_SPLIT = 512,
+	OPT_BOM,
+	OPT_DATE,
+	OPT_INDENT,
+	OPT_SHOP,
+	OPT_CATALOG_ID,
+	OPT_CATALOG_NAME,
+	OPT_CLASSIFIER_ID,
+	OPT_NEW_CATALOG,
+};
 
 static const struct argp_option options[] = {
 	{ "output", 'o', "DIR", 0, "Write the package into DIR", 0 },
@@ -28,6 +38,18 @@ static const struct argp_option options[] = {
 	{ "date", OPT_DATE, "DATETIME", 0,
 	  "ДатаФормирования to write, YYYY-MM-DDTHH:MM:SS (default: now)", 0 },
 	{ "indent", OPT_INDENT, NULL, 0, "Pretty-print the XML", 0 },
+	{ "shop", OPT_SHOP, "NAME", 0,
+	  "The shop's name: names the catalog and, when the input and the database "
+	  "give none, makes its identity (default: the name 1C gives its catalog)", 0 },
+	{ "catalog-id", OPT_CATALOG_ID, "ID", 0,
+	  "The catalog's Id when the input gives none", 0 },
+	{ "catalog-name", OPT_CATALOG_NAME, "NAME", 0,
+	  "The catalog's name when the input gives none", 0 },
+	{ "classifier-id", OPT_CLASSIFIER_ID, "ID", 0,
+	  "The classifier's Id when the input gives none", 0 },
+	{ "new-catalog", OPT_NEW_CATALOG, NULL, 0,
+	  "Take the identity the options give though the database remembers another "
+	  "(the site sees a new catalog)", 0 },
 	{ 0 }
 };
 
@@ -101,6 +123,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_INDENT:
 		o->w.indent = true;
 		break;
+	case OPT_SHOP:
+	case OPT_CATALOG_ID:
+	case OPT_CATALOG_NAME:
+	case OPT_CLASSIFIER_ID:
+		if (*arg == '\0')
+			argp_error(state, "an empty value is no catalog identity");
+		if (key == OPT_SHOP)
+			o->shop = arg;
+		else if (key == OPT_CATALOG_ID)
+			o->ident_opts.catalog_id = arg;
+		else if (key == OPT_CATALOG_NAME)
+			o->ident_opts.catalog_name = arg;
+		else
+			o->ident_opts.classifier_id = arg;
+		break;
+	case OPT_NEW_CATALOG:
+		o->new_catalog = true;
+		break;
 	case ARGP_KEY_END:
 		if (o->output_required && o->output == NULL)
 			argp_error(state, "no output directory: give -o DIR");
@@ -114,6 +154,81 @@ parse_opt(int key, char *arg, struct argp_state *state)
 }
 
 const struct argp pkg_argp = { options, parse_opt, NULL, NULL, NULL, NULL, NULL };
+
+static const char *
+or_none(const char *s)
+{
+	return s != NULL ? s : "(none)";
+}
+
+int
+pkg_ident_resolve(struct pkg_opts *o, cml_store *s, bool remember)
+{
+	cml_ident *given = cml_ident_new(), *kept = cml_ident_new();
+	bool found = false, given_any;
+	int status = EXIT_OK;
+	cml_status st;
+
+	pkg_ident_free(o);
+	if ((o->ident = cml_ident_new()) == NULL || given == NULL || kept == NULL)
+		goto nomem;
+	/* what the options say: the ids and names given, and with --shop
+	 * all the rest derived from it */
+	if (cml_ident_fill(given, &o->ident_opts) != CML_OK ||
+	    (o->shop != NULL && cml_ident_derive(given, o->shop) != CML_OK))
+		goto nomem;
+	given_any = !cml_ident_is_empty(given);
+	if (s != NULL && (st = cml_ident_load(s, kept, &found)) != CML_OK) {
+		if (st == CML_ERR_NOMEM)
+			goto nomem;
+		cmd_error("%s", cml_store_errmsg(s));
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	const char *field = found && given_any ?
+	        cml_ident_differs(cml_ident_get(given), cml_ident_get(kept)) : NULL;
+	if (field != NULL && !o->new_catalog) {
+		const cml_catalog_ident *k = cml_ident_get(kept), *g = cml_ident_get(given);
+		cmd_error("refused: the database remembers the shop's catalog as '%s' (Каталог "
+		          "Ид %s) and this run's options give another %s ('%s' Ид %s): a site "
+		          "takes a package with another identity for another catalog, and "
+		          "creates it or fills a fallback one; give the options of the first "
+		          "run (or none), or --new-catalog to move the shop to the new identity",
+		          or_none(k->catalog_name), or_none(k->catalog_id), field,
+		          or_none(g->catalog_name), or_none(g->catalog_id));
+		status = EXIT_ATTENTION;
+		goto out;
+	}
+	if (cml_ident_fill(o->ident, cml_ident_get(given)) != CML_OK ||
+	    (!o->new_catalog && cml_ident_fill(o->ident, cml_ident_get(kept)) != CML_OK) ||
+	    cml_ident_derive(o->ident, o->shop) != CML_OK)
+		goto nomem;
+	if (field != NULL)
+		cmd_warn("the shop moves to a new catalog identity (--new-catalog): %s "
+		         "is now '%s'", field, or_none(cml_ident_get(o->ident)->catalog_id));
+	if (remember && (st = cml_ident_save(s, o->ident)) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(s));
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	o->w.ident = cml_ident_get(o->ident);
+	goto out;
+nomem:
+	cmd_error("out of memory");
+	status = EXIT_LOCAL;
+out:
+	cml_ident_free(given);
+	cml_ident_free(kept);
+	return status;
+}
+
+void
+pkg_ident_free(struct pkg_opts *o)
+{
+	cml_ident_free(o->ident);
+	o->ident = NULL;
+	o->w.ident = NULL;
+}
 
 bool
 pkg_make_dir(const char *path)

@@ -1,6 +1,8 @@
 /*
  * pkgopts.h: the options every program that writes a package shares
- * (-o, --schema, --split, --encoding, --bom, --date, --indent, --format),
+ * (-o, --schema, --split, --encoding, --bom, --date, --indent, --format,
+ * and the catalog identity: --shop, --catalog-id, --catalog-name,
+ * --classifier-id, --new-catalog),
  * as an argp child parser, so they are spelled and checked in one place.
  */
 #ifndef CMLKIT_PKGOPTS_H
@@ -10,6 +12,7 @@
 #include <stdbool.h>
 
 #include <cml/generations.h>
+#include <cml/ident.h>
 #include <cml/writer.h>
 
 #include "source.h"
@@ -19,6 +22,11 @@ struct pkg_opts {
 	cml_writer_opts w;
 	enum cmd_format format;
 	bool output_required; /* set by the program before parsing */
+	/* the catalog identity the options give (--shop: derived from it) */
+	const char *shop;
+	cml_catalog_ident ident_opts;
+	bool new_catalog;
+	cml_ident *ident;     /* resolved: w.ident points into it */
 };
 
 /* The child parser; its input is a struct pkg_opts * (state->child_inputs). */
@@ -30,6 +38,18 @@ bool pkg_schema_known(const char *s);
 bool pkg_encoding_parse(const char *s, cml_encoding *enc);
 /* A --date value: YYYY-MM-DDTHH:MM:SS, month, day and time in range. */
 bool pkg_datetime_valid(const char *s);
+
+/*
+ * Resolves the catalog identity of the package into o->ident and points
+ * o->w.ident at it: the options, else what the database s remembers
+ * (NULL: none), else derived from the shop's name (ident.h). Options
+ * that contradict what s remembers are refused (EXIT_ATTENTION, said
+ * how to go on) unless --new-catalog. With remember (a run that will
+ * commit), the identity is remembered in s. EXIT_OK, or the exit status
+ * with the reason said. pkg_ident_free frees it.
+ */
+int pkg_ident_resolve(struct pkg_opts *o, cml_store *s, bool remember);
+void pkg_ident_free(struct pkg_opts *o);
 
 /* mkdir -p; prints the reason and returns false on failure. */
 bool pkg_make_dir(const char *path);

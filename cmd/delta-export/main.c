@@ -201,6 +201,14 @@ warn_empty_whole(const cml_diff *d)
 	if (cml_diff_empty_whole(d, CML_ITEM_OFFER))
 		cmd_warn("warning: the input's ПакетПредложений says it holds all offers but "
 		         "holds no offer: taken as partial, no offer is deleted by absence");
+	if (cml_diff_part_missing(d, CML_PART_OFFER_PRICES))
+		cmd_warn("warning: the input's offers are whole but none has prices: taken as "
+		         "a missing prices file (such as prices___prices.xml), no price is "
+		         "removed");
+	if (cml_diff_part_missing(d, CML_PART_OFFER_STOCK))
+		cmd_warn("warning: the input's offers are whole but none has stock: taken as "
+		         "a missing stock file (such as rests___rests.xml), no stock is set "
+		         "to 0");
 }
 
 static int
@@ -279,6 +287,9 @@ run(struct delta_opts *o)
 
 	/* No baseline: a full package, and its generation holds every part. */
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
+	/* the catalog identity; a dry run checks it, remembers nothing */
+	if ((status = pkg_ident_resolve(&o->pkg, store, !o->dry_run)) != EXIT_OK)
+		goto out;
 	/* the files products name: in their cards' fingerprints and the package */
 	if ((att = cml_attach_new(&(cml_attach_opts){ .warn = cmd_lib_warning })) == NULL) {
 		cmd_error("out of memory");
@@ -405,6 +416,7 @@ out:
 	cmd_source_free(src);
 	cmd_free_list(inputs);
 	free(package);
+	pkg_ident_free(&o->pkg);
 	db_close(store); /* a run not committed is rolled back */
 	return status;
 }

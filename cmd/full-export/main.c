@@ -134,6 +134,9 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
+	/* the catalog identity, remembered with the package's generation */
+	if ((status = pkg_ident_resolve(&o->pkg, k.store, k.store != NULL)) != EXIT_OK)
+		goto out;
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	/* the files products name: into the package and their cards' fingerprints */
 	att = cml_attach_new(&(cml_attach_opts){ .warn = cmd_lib_warning });
@@ -197,6 +200,7 @@ out:
 	cml_attach_free(att);
 	cmd_source_free(src);
 	cmd_free_list(inputs);
+	pkg_ident_free(&o->pkg);
 	return status;
 }
 
