@@ -53,6 +53,8 @@ struct cml_pkgfiles {
 	int cur_fd;
 	bool sorted;
 	bool installing;      /* renames under way: a directory left is synced */
+	const char **made;    /* the directories staging created, in order */
+	size_t n_made, cap_made;
 	cml_buf name;
 };
 
@@ -78,8 +80,10 @@ cml_pkgfiles_safe_path(const char *s)
 /* Opens the directory rel[0..len) under root, one component at a time,
  * never following a link; creates what is missing when create. -1 with
  * errno on failure. */
+static void made_dir(cml_pkgfiles *pf, const char *rel, size_t len);
+
 static int
-walk(int root, const char *rel, size_t len, bool create)
+walk(int root, const char *rel, size_t len, bool create, cml_pkgfiles *pf)
 {
 	char comp[NAME_MAX + 1];
 	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
@@ -97,7 +101,9 @@ walk(int root, const char *rel, size_t len, bool create)
 		}
 		memcpy(comp, rel + i, j - i);
 		comp[j - i] = '\0';
-		if (create && mkdirat(fd, comp, 0777) != 0 && errno != EEXIST) {
+		if (create && mkdirat(fd, comp, 0777) == 0)
+			made_dir(pf, rel, j);
+		else if (create && errno != EEXIST) {
 			int e = errno;
 
 			close(fd);
@@ -113,6 +119,27 @@ walk(int root, const char *rel, size_t len, bool create)
 		i = j + 1;
 	}
 	return fd;
+}
+
+/* Notes a directory staging created, so that a package never put in
+ * place leaves none behind (cml_pkgfiles_free). Best effort: without
+ * memory it stays. */
+static void
+made_dir(cml_pkgfiles *pf, const char *rel, size_t len)
+{
+	if (pf == NULL)
+		return;
+	if (pf->n_made == pf->cap_made) {
+		size_t cap = pf->cap_made ? pf->cap_made * 2 : 16;
+		const char **v = cml_realloc(pf->made, cap * sizeof(*v));
+
+		if (v == NULL)
+			return;
+		pf->made = v;
+		pf->cap_made = cap;
+	}
+	if ((pf->made[pf->n_made] = cml_arena_strndup(&pf->arena, rel, len)) != NULL)
+		pf->n_made++;
 }
 
 /* The length of path's directory part (0: none) and its last name. */
@@ -150,7 +177,7 @@ parent(cml_pkgfiles *pf, const char *path, bool create, char *err, size_t cap)
 	}
 	cml_free(pf->cur);
 	pf->cur = NULL;
-	pf->cur_fd = walk(pf->dfd, path, len, create);
+	pf->cur_fd = walk(pf->dfd, path, len, create, pf);
 	if (pf->cur_fd < 0) {
 		cml_msg_set(err, cap, "%s/%.*s: %s", pf->dir, (int)len, path, why(errno));
 		return -1;
@@ -203,12 +230,16 @@ cml_pkgfiles_free(cml_pkgfiles *pf)
 	}
 	if (pf->cur_fd >= 0)
 		close(pf->cur_fd);
+	/* not put in place: the directories made for it go too, deepest first */
+	for (size_t i = pf->n_made; i > 0 && pf->dfd >= 0 && !pf->installing; i--)
+		(void)unlinkat(pf->dfd, pf->made[i - 1], AT_REMOVEDIR);
 	if (pf->dfd >= 0)
 		close(pf->dfd);
 	cml_free(pf->cur);
 	cml_free(pf->v);
 	cml_free(pf->tab);
 	cml_free(pf->stale);
+	cml_free(pf->made);
 	cml_free(pf->dir);
 	cml_buf_free(&pf->name);
 	cml_arena_destroy(&pf->arena);
@@ -533,7 +564,7 @@ cml_pkgfiles_prepare(cml_pkgfiles *pf, cml_buf *b, char *err, size_t cap)
 		pf->sorted = true;
 	}
 	pf->n_stale = 0;
-	fd = walk(pf->dfd, STALE_ROOT, strlen(STALE_ROOT), false);
+	fd = walk(pf->dfd, STALE_ROOT, strlen(STALE_ROOT), false, NULL);
 	if (fd >= 0) {
 		if (!cml_buf_append(&rel, STALE_ROOT, strlen(STALE_ROOT)))
 			st = CML_ERR_NOMEM;
@@ -620,7 +651,7 @@ cml_pkgfiles_install(cml_pkgfiles *pf, char *err, size_t cap)
 		pf->cur = NULL;
 	}
 	if (pf->n_stale > 0) {
-		int fd = walk(pf->dfd, STALE_ROOT, strlen(STALE_ROOT), false);
+		int fd = walk(pf->dfd, STALE_ROOT, strlen(STALE_ROOT), false, NULL);
 
 		if (fd >= 0) {
 			prune_dirs(fd, 0);
@@ -672,7 +703,7 @@ cml_pkgfiles_redo_rename(const char *dir, const char *from, const char *to, bool
 		return CML_ERR_VALUE;
 	if ((root = open_root(dir, err, cap)) < 0)
 		return CML_ERR_IO;
-	fd = walk(root, from, fl, false);
+	fd = walk(root, from, fl, false, NULL);
 	if (fd < 0) {
 		if (errno != ENOENT) {
 			cml_msg_set(err, cap, "%s/%.*s: %s", dir, (int)fl, from, why(errno));
@@ -705,7 +736,7 @@ cml_pkgfiles_redo_remove(const char *dir, const char *path, char *err, size_t ca
 	len = split(path, &base);
 	if ((root = open_root(dir, err, cap)) < 0)
 		return CML_ERR_IO;
-	fd = walk(root, path, len, false);
+	fd = walk(root, path, len, false, NULL);
 	if (fd >= 0) {
 		if (unlinkat(fd, base, 0) != 0 && errno != ENOENT) {
 			cml_msg_set(err, cap, "%s/%s: %s", dir, path, strerror(errno));

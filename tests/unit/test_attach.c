@@ -480,6 +480,24 @@ test_writer(void)
 	CHECK_STR(slurp("out/import_files/a/one.jpg"), "JPG1");
 	cml_attach_free(a);
 
+	/* a package not finished leaves no file and no directory it made */
+	a = new_attach();
+	char outdir[600];
+	snprintf(outdir, sizeof(outdir), "%s/out", root);
+	cml_writer_opts wo = { .attach = a };
+	cml_writer *w = cml_writer_new(outdir, &wo);
+	pics[0] = "import_files/a/one.jpg";
+	put_file("in/import_files/new/three.jpg", "JPG3");
+	pics[1] = "import_files/new/three.jpg";
+	cml_item it = product("p9", 50, 2, 0);
+	CHECK(w != NULL && cml_writer_add(w, &it) == CML_OK);
+	CHECK(exists("out/import_files/new"));
+	cml_writer_free(w);
+	CHECK(!exists("out/import_files/new"));
+	CHECK(exists("out/import_files/a/one.jpg"));
+	CHECK_STR(slurp("out/import_files/a/one.jpg"), "JPG1");
+	cml_attach_free(a);
+
 	/* a symbolic link put in the package's import_files: never followed */
 	char out[600];
 	snprintf(out, sizeof(out), "%s/out/import_files/a/one.jpg", root);
