@@ -147,7 +147,10 @@ for ((r = 1; r <= repeat; r++)); do
 	timed "$bin/catalog-push" -q --db "$db" --url "$url" --user admin --password-file "$pw" \
 		--retry-wait 0.1 "$full"
 	pw_="$pw_ $t_wall" pc="$pc $t_cpu" pr="$pr $t_rss"
-	got=$(awk -F'\t' '$2 ~ /^import_files\// {print $2}' "$site_dir/imports.log" | sort -u | wc -l)
+	# the site's catalog model: products whose picture was uploaded and is there
+	got=$(python3 "$site_py" --dir "$site_dir" --control catalog | python3 -c 'import json, sys
+print(sum(1 for p in json.load(sys.stdin)["products"].values()
+          for x in p.get("pictures", []) if x["uploaded"] and x["on_site"]))')
 	stop_site
 	if [ "$r" -eq 1 ]; then
 		if [ "$got" -eq "$n" ]; then
