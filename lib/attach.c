@@ -308,7 +308,9 @@ hash_file(cml_attach *a, entry *e, int *err)
 {
 	XXH3_state_t *s = NULL;
 	struct stat sb;
-	int fd = open(e->source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put where a picture should be does not hang the
+	 * run; it is no regular file, so missing */
+	int fd = open(e->source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	cml_status st = CML_OK;
 	int64_t size = 0;
 

@@ -216,20 +216,25 @@ test_missing(void)
 	const cml_ref *r;
 	size_t n;
 
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/in/import_files/fifo.jpg", root);
+	CHECK(mkfifo(fifo, 0600) == 0);
 	pics[0] = "import_files/none.jpg";
 	pics[1] = "import_files/dir";
-	cml_item it = product("p1", 12, 2, 0);
+	pics[2] = "import_files/fifo.jpg"; /* opened, never waited on */
+	cml_item it = product("p1", 12, 3, 0);
 	CHECK_INT(cml_attach_item(a, &it, &r, &n), CML_OK);
-	CHECK_INT(n, 2);
-	if (n == 2) {
+	CHECK_INT(n, 3);
+	if (n == 3) {
 		CHECK_INT(r[0].state, CML_REF_MISSING);
 		CHECK_STR(r[0].path, "import_files/none.jpg");
 		CHECK(r[0].source == NULL);
 		CHECK_INT(r[1].state, CML_REF_MISSING);
+		CHECK_INT(r[2].state, CML_REF_MISSING);
 	}
 	/* the writer asks again about the same item: told once */
 	CHECK_INT(cml_attach_item(a, &it, &r, &n), CML_OK);
-	CHECK_INT(n_warned, 2);
+	CHECK_INT(n_warned, 3);
 	char want[600];
 	snprintf(want, sizeof(want),
 	    "%s:12: <Картинка> 'import_files/none.jpg': no such file: the card goes without it\n",
@@ -239,7 +244,7 @@ test_missing(void)
 	/* another card naming the same missing file: told again */
 	it = product("p2", 20, 1, 0);
 	CHECK_INT(cml_attach_item(a, &it, &r, &n), CML_OK);
-	CHECK_INT(n_warned, 3);
+	CHECK_INT(n_warned, 4);
 	cml_attach_free(a);
 	teardown();
 }
