@@ -283,8 +283,9 @@ inside(cml_package *p, const char *path, const char *name)
 {
 	char r[PATH_MAX];
 
-	if (realpath(path, r) == NULL)
-		return fail(p, CML_ERR_IO, "%s: %s", path, strerror(errno));
+	if (realpath(path, r) == NULL) /* a dangling link is nothing there */
+		return fail(p, errno == ENOENT || errno == ENOTDIR ? CML_END : CML_ERR_IO, "%s: %s",
+		            path, strerror(errno));
 	size_t n = strlen(p->real);
 	bool ok = strncmp(r, p->real, n) == 0 && (r[n] == '/' || strcmp(p->real, "/") == 0);
 	if (!ok)

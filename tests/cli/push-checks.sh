@@ -81,13 +81,20 @@ pending() { ! acked && [ "$(baseline)" = "${1:-0}" ]; }
 err_has() { grep -qF -- "$1" "$tmp/push.err"; }
 status_is() { [ "$rc" = "$1" ]; }
 # every package file arrived whole: the last copy the site imported of it
-received_same() {
+received_same() { # the XML as imported, the attached files as uploaded
 	for f in "$tmp/pkg"/*.xml; do
 		name=$(basename "$f")
 		got=$(ls "$tmp/site/received/"*-"$name" 2>/dev/null | tail -1)
 		[ -n "$got" ] && cmp -s "$f" "$got" || return 1
 	done
+	pkg_attached | while read -r f; do
+		cmp -s "$tmp/pkg/$f" "$tmp/site/upload/catalog/$f" || exit 1
+	done
 }
+# the attached files of the package (pictures), by name
+pkg_attached() { [ -d "$tmp/pkg/import_files" ] && (cd "$tmp/pkg" && find import_files -type f ! -name '.*' | sort); }
+pkg_files() { echo $(($(ls "$tmp/pkg"/*.xml | wc -l) + $(pkg_attached | wc -l))); }
+pkg_bytes() { cat "$tmp/pkg"/*.xml $(pkg_attached | sed "s|^|$tmp/pkg/|") | wc -c; }
 requests() { # mode: how many requests of that mode the site saw
 	awk -F'\t' -v m="$1" '$4 == m' "$tmp/site/requests.log" 2>/dev/null | wc -l
 }
@@ -97,6 +104,13 @@ chunks_within() { # limit min: every chunk at most limit bytes, more than min of
 	awk -F'\t' -v lim="$1" -v min="$2" '$4 == "file" { n++; if ($6 + 0 > lim + 0) bad = 1 }
 		END { exit !(n > min + 0 && !bad) }' "$tmp/site/requests.log"
 }
+# every upload of an attached file comes before the first import
+attached_first() {
+	awk -F'\t' '$4 == "import" && !first { first = $1 }
+		$4 == "file" && $5 ~ /^import_files\// { last = $1; n++ }
+		END { exit !(n > 0 && first > last) }' "$tmp/site/requests.log"
+}
+imports_of_attached() { awk -F'\t' '$4 == "import" && $5 ~ /^import_files\//' "$tmp/site/requests.log" | wc -l; }
 imported_order() { awk -F'\t' '$2 !~ /^\(/ { printf "%s ", $2 }' "$tmp/site/imports.log"; }
 
 # ---- the whole cycle ----
@@ -108,14 +122,16 @@ expect "full package: exit 0" 'status_is 0'
 expect "full package: the site has every file byte for byte" 'received_same'
 expect "full package: import.xml before offers.xml" '[ "$(imported_order)" = "import.xml offers.xml " ]'
 expect "full package: deactivate and complete sent" '[ "$(requests deactivate)" = 1 -a "$(requests complete)" = 1 ]'
+expect "full package: its pictures sent before any import, none imported" \
+	'[ "$(pkg_attached | wc -l)" -gt 0 ] && attached_first && [ "$(imports_of_attached)" = 0 ]'
 expect "full package: acknowledged, it is the baseline" 'acked'
 expect "full package: quiet on success" '[ ! -s "$tmp/push.out" -a ! -s "$tmp/push.err" ]'
 # the site's name in the run log: from the URL's host and its port
 last_counts() { sql "SELECT counts FROM runs WHERE program = 'catalog-push' ORDER BY id DESC LIMIT 1"; }
 port=$(cat "$tmp/site/port")
 expect "full package: the run names the site by the URL's host and port" \
-	'[ "$(last_counts)" = "$(printf '"'"'{"gen":1,"files":2,"bytes":%s,"site":"127.0.0.1_%s"}'"'"' \
-		"$(cat "$tmp/pkg"/*.xml | wc -c)" "$port")" ]'
+	'[ "$(last_counts)" = "$(printf '"'"'{"gen":1,"files":%s,"bytes":%s,"site":"127.0.0.1_%s"}'"'"' \
+		"$(pkg_files)" "$(pkg_bytes)" "$port")" ]'
 
 before=$(wc -l <"$tmp/site/requests.log")
 push -v
@@ -171,7 +187,7 @@ expect "zip=yes: one upload, package.zip" '[ "$(uploaded_names)" = package.zip ]
 variant "file_limit=10000: chunks appended" --file-limit 10000
 expect "file_limit=10000: no chunk above the limit, several chunks" 'chunks_within 10000 10'
 variant "file_limit=0: no limit" --file-limit 0
-expect "file_limit=0: one request per file" '[ "$(requests file)" = 2 ]'
+expect "file_limit=0: one request per file, pictures included" '[ "$(requests file)" = "$(pkg_files)" ]'
 start_site --zip yes
 fresh
 push --no-zip
@@ -465,13 +481,6 @@ push_att() { # catalog-push options
 	cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
 }
 site_has() { cmp -s "$tmp/att/$1" "$tmp/site/upload/catalog/$1"; }
-# every upload of an attached file comes before the first import
-attached_first() {
-	awk -F'\t' '$4 == "import" && !first { first = $1 }
-		$4 == "file" && $5 ~ /^import_files\// { last = $1; n++ }
-		END { exit !(n > 0 && first > last) }' "$tmp/site/requests.log"
-}
-imports_of_attached() { awk -F'\t' '$4 == "import" && $5 ~ /^import_files\//' "$tmp/site/requests.log" | wc -l; }
 
 start_site --file-limit 100000
 fresh
@@ -500,6 +509,25 @@ start_site
 push_att
 expect "attached: a link leaving the package: exit 3, nothing sent" \
 	'[ "$rc" = 3 ] && err_has "out.jpg: a symbolic link leading outside the package" && [ "$(requests init)" = 0 ]'
+
+# full-export with pictures, pushed; then one picture replaced under the
+# same name: the delta carries it alone, sent before the XML
+rm -rf "$tmp/src" "$tmp/cmlkit.db"* "$tmp/pkg"
+cp -r "$examples/shop/cml" "$tmp/src"
+"$bin/full-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$tmp/src" >/dev/null
+start_site
+push
+expect "pictures: full-export's package delivered, every picture before the XML import" \
+	'status_is 0 && received_same && attached_first && [ "$(imports_of_attached)" = 0 ] && acked'
+pic=$(cd "$tmp/src" && find import_files -type f | sort | head -1)
+printf 'another picture' >"$tmp/src/$pic"
+rm -rf "$tmp/pkg"
+"$bin/delta-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$tmp/src" >/dev/null
+start_site
+push
+sent_attached() { awk -F'\t' '$4 == "file" && $5 ~ /^import_files\// { print $5 }' "$tmp/site/requests.log" | sort -u; }
+expect "pictures: a replaced picture travels in the delta alone, before the XML" \
+	'status_is 0 && [ "$(sent_attached)" = "$pic" ] && received_same && attached_first && acked'
 
 # ---- the password never shows ----
 expect "the password appears in no output" '[ -z "$(grep -lF -- "$pass" "$tmp/all-output")" ]'

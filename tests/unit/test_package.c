@@ -179,8 +179,9 @@ test_read_dir(void)
 	CHECK_INT(cml_package_is_partial(p, &partial), CML_OK);
 	CHECK(!partial);
 
-	/* a link inside the package is followed */
+	/* a link inside the package is followed; a dangling one is nothing */
 	link_to("import_files/same.jpg", "c.png");
+	link_to("import_files/gone.jpg", "no-such.png");
 	CHECK_INT(cml_package_read_dir(p), CML_OK);
 	CHECK_STR(names_of(p),
 	          "import_files/ab/x.jpg import_files/c.png import_files/same.jpg import.xml "
