@@ -65,6 +65,14 @@ def children(el, name):
 TOPS = ("Каталог", "ПакетПредложений", "ИзмененияПакетаПредложений", "Классификатор")
 
 
+def deleted(el):
+    """Статус Удален or ПометкаУдаления true, as a child element or an
+    attribute (Bitrix reads an element's attributes as its children)."""
+    status = child_text(el, "Статус") or el.get("Статус") or ""
+    mark = child_text(el, "ПометкаУдаления") or el.get("ПометкаУдаления") or ""
+    return status.strip() == "Удален" or mark.strip().lower() == "true"
+
+
 def number(s):
     try:
         return float((s or "").replace(",", ".").replace(" ", ""))
@@ -226,9 +234,7 @@ class Catalog:
         ctx[2].add(pid)
         rec["products"] += 1
         cur = self.products.setdefault(pid, {"active": True, "name": None, "pictures": []})
-        status = child_text(p, "Статус") or ""
-        mark = (child_text(p, "ПометкаУдаления") or "").lower() == "true"
-        if status == "Удален" or mark:
+        if deleted(p):
             cur["active"] = False
             cur["deleted"] = True
             return
@@ -254,9 +260,7 @@ class Catalog:
         rec["offers"] += 1
         cur = self.offers.setdefault(oid, {"active": True, "prices": {}, "stock": None,
                                            "stocks": {}})
-        status = child_text(o, "Статус") or ""
-        mark = (child_text(o, "ПометкаУдаления") or "").lower() == "true"
-        if status == "Удален" or mark:
+        if deleted(o):
             cur["active"] = False
             cur["deleted"] = True
             return

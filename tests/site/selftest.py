@@ -1365,6 +1365,9 @@ def test_catalog_model(top, sites):
     send("d2.xml", catalog_file(package("true", offer("p1", [("retail", "11")]) +
                                         offer("p2", qty=0))))
     send("d3.xml", catalog_file(catalog("true", "<Товар><Ид>p3</Ид><Статус>Удален</Статус></Товар>")))
+    # the attribute form the writer uses, on a product the site never had
+    send("d3a.xml", catalog_file(catalog("true", '<Товар Статус="Удален"><Ид>p8</Ид></Товар>')))
+    eq(site.control("catalog")["products"]["p8"]["active"], False, "Статус as an attribute")
     st = site.control("catalog")
     eq(st["offers"]["p1"]["prices"], {"retail": "11"}, "prices replaced, not merged")
     eq((st["offers"]["p2"]["stock"], st["offers"]["p2"]["prices"]), ("0", {"retail": "20"}),
@@ -1388,7 +1391,7 @@ def test_catalog_model(top, sites):
           "catalog.log names the full file after setup")
     check(sum(1 for r in log if r[0] == "refused") == 4, "catalog.log: the refusals")
     summary = site.control("catalog?summary=1")
-    check("products" not in summary and summary["products_total"] == 3, "summary")
+    check("products" not in summary and summary["products_total"] == 4, "summary")
 
     # a new exchange: pictures not uploaded again are not "uploaded"
     eq(x.call("init").status, 200, "init")
