@@ -69,6 +69,12 @@ typedef enum col_id {
 	C_VERSION,
 	C_CHANGED,
 	C_NOTE,
+	/* the catalog's identity */
+	C_CLASSIFIER_ID,
+	C_CLASSIFIER_NAME,
+	C_OFFERS_ID,
+	C_OFFERS_NAME,
+	C_WHOLE,
 	C_FIXED_COUNT,
 	/* prefixed families: many columns each */
 	C_PROP = C_FIXED_COUNT,
@@ -168,6 +174,19 @@ static const colspec progress_cols[] = {
 	{ NULL, C_ID, false },
 };
 
+/* The catalog's identity (cmlkit-csv(5) "Catalog"): one row, handed out
+ * as the three headers a CommerceML catalog has. */
+static const colspec catalog_cols[] = {
+	{ "catalog_id", C_ID, true },
+	{ "name", C_NAME, false },
+	{ "classifier_id", C_CLASSIFIER_ID, false },
+	{ "classifier_name", C_CLASSIFIER_NAME, false },
+	{ "offers_id", C_OFFERS_ID, false },
+	{ "offers_name", C_OFFERS_NAME, false },
+	{ "whole", C_WHOLE, false },
+	{ NULL, C_ID, false },
+};
+
 static const struct table {
 	cml_csv_table table;
 	const char *what; /* for messages */
@@ -180,6 +199,7 @@ static const struct table {
 	{ CML_CSV_PRODUCTS, "products", products_cols },
 	{ CML_CSV_OFFERS, "offers", offers_cols },
 	{ CML_CSV_PROGRESS, "progress", progress_cols },
+	{ CML_CSV_CATALOG, "catalog", catalog_cols },
 };
 
 typedef struct column {
@@ -227,6 +247,7 @@ struct cml_csv_reader {
 	bool has_prices, has_stocks;
 
 	cml_item item;
+	int head_next;           /* catalog table: the next header of the row */
 	cml_status err;          /* sticky */
 	char errmsg[CML_ERRMSG_MAX];
 };
@@ -715,6 +736,89 @@ build_warehouse(cml_csv_reader *r, cml_warehouse *w)
 	return CML_OK;
 }
 
+/* "PREFIX (NAME)" in the row's arena; NULL when name is NULL or out of
+ * memory (*oom says which). */
+static const char *
+named_after(cml_csv_reader *r, const char *prefix, const char *name, bool *oom)
+{
+	size_t np = strlen(prefix), nn;
+	char *p;
+
+	if (name == NULL)
+		return NULL;
+	nn = strlen(name);
+	if ((p = cml_arena_alloc(&r->arena, np + nn + 4)) == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(p, prefix, np);
+	memcpy(p + np, " (", 2);
+	memcpy(p + np + 2, name, nn);
+	memcpy(p + np + 2 + nn, ")", 2);
+	return p;
+}
+
+/*
+ * The catalog table's row as header item number k: the Классификатор,
+ * the Каталог, the ПакетПредложений. A catalog is changes only unless the
+ * row says whole: CSV tables without a header never deleted by absence,
+ * and a catalog table only to give the identity must not start to.
+ */
+static cml_status
+build_header(cml_csv_reader *r, int k, cml_item *it)
+{
+	const char *cat_id, *cls_id = cell(r, C_CLASSIFIER_ID);
+	const char *pkg_id = cell(r, C_OFFERS_ID);
+	cml_tristate whole;
+	cml_status st;
+
+	if ((st = required(r, C_ID, &cat_id)) != CML_OK ||
+	    (st = tristate(r, C_WHOLE, &whole)) != CML_OK)
+		return st;
+	if (pkg_id == NULL) {
+		/* as 1C names its offers package: the catalog's Ид and '#' */
+		char *p = cml_arena_alloc(&r->arena, strlen(cat_id) + 2);
+
+		if (p == NULL)
+			return fail_nomem(r);
+		memcpy(p, cat_id, strlen(cat_id));
+		memcpy(p + strlen(cat_id), "#", 2);
+		pkg_id = p;
+	}
+	cml_tristate only_changes = whole == CML_TRUE ? CML_FALSE : CML_TRUE;
+	bool oom = false;
+	switch (k) {
+	case 0:
+		it->kind = CML_ITEM_CLASSIFIER;
+		it->u.classifier.id = cls_id;
+		it->u.classifier.name = cell(r, C_CLASSIFIER_NAME);
+		/* named after the catalog, as 1C names it */
+		if (it->u.classifier.name == NULL)
+			it->u.classifier.name = named_after(r, "Классификатор", cell(r, C_NAME),
+			                                    &oom);
+		break;
+	case 1:
+		it->kind = CML_ITEM_CATALOG;
+		it->u.catalog.id = cat_id;
+		it->u.catalog.classifier_id = cls_id;
+		it->u.catalog.name = cell(r, C_NAME);
+		it->u.catalog.only_changes = only_changes;
+		break;
+	default:
+		it->kind = CML_ITEM_OFFERS_PACKAGE;
+		it->u.package.id = pkg_id;
+		it->u.package.name = cell(r, C_OFFERS_NAME);
+		if (it->u.package.name == NULL)
+			it->u.package.name = named_after(r, "Пакет предложений", cell(r, C_NAME),
+			                                 &oom);
+		it->u.package.catalog_id = cat_id;
+		it->u.package.classifier_id = cls_id;
+		it->u.package.only_changes = only_changes;
+		break;
+	}
+	return oom ? fail_nomem(r) : CML_OK;
+}
+
 static cml_status
 build_product(cml_csv_reader *r, cml_product *p)
 {
@@ -1122,9 +1226,22 @@ cml_csv_reader_next(cml_csv_reader *r, const cml_item **item)
 		return r->err;
 	if (!r->open)
 		return fail(r, CML_ERR_STATE, "csv reader: next before open");
+	/* A catalog row is three items: the row stays until the last. */
+	if (r->table == CML_CSV_CATALOG && r->head_next > 0 && r->head_next < 3) {
+		cml_item *it = &r->item;
+
+		memset(it, 0, sizeof(*it));
+		it->origin.file = r->name;
+		it->origin.line = r->done_row_line;
+		if ((st = build_header(r, r->head_next++, it)) != CML_OK)
+			return st;
+		*item = it;
+		return CML_OK;
+	}
 	/* The previous row (and the item made of it) is done with. */
 	r->row_ready = false;
 	r->n_fields = 0;
+	r->head_next = 0;
 	cml_arena_reset(&r->arena);
 
 	st = pump_row(r);
@@ -1166,6 +1283,10 @@ cml_csv_reader_next(cml_csv_reader *r, const cml_item **item)
 	case CML_CSV_OFFERS:
 		it->kind = CML_ITEM_OFFER;
 		st = build_offer(r, &it->u.offer);
+		break;
+	case CML_CSV_CATALOG:
+		st = build_header(r, 0, it);
+		r->head_next = 1;
 		break;
 	case CML_CSV_PROGRESS:
 		st = fail(r, CML_ERR_STATE, "%s: an order progress table holds no catalog items",

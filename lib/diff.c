@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "cml/attach.h"
 #include "cml/diff.h"
 #include "cml/idset.h"
 #include "cml_private.h"
@@ -63,6 +64,9 @@ struct cml_diff {
 	cml_idset *seen_products;
 	cml_idset *seen_offers;
 	cml_idset *deleted_offers; /* offers already written as deleted */
+	cml_idset *seen_prices;    /* offers the input gave prices */
+	cml_idset *seen_stock;     /* offers the input gave stock */
+	bool missing_prices, missing_stock; /* whole, yet no offer had them */
 	cml_diff_counts counts;
 
 	/* headers, held until we know whether anything changed */
@@ -98,8 +102,12 @@ cml_diff_new(const cml_diff_opts *opts)
 	d->seen_products = cml_idset_new();
 	d->seen_offers = cml_idset_new();
 	d->deleted_offers = cml_idset_new();
+	d->seen_prices = cml_idset_new();
+	d->seen_stock = cml_idset_new();
+	cml_fingerprinter_set_attach(d->fpr, opts->attach);
 	if (d->fpr == NULL || d->seen_products == NULL || d->seen_offers == NULL ||
-	    d->deleted_offers == NULL || (opts->preload && preload(d) != CML_OK)) {
+	    d->deleted_offers == NULL || d->seen_prices == NULL || d->seen_stock == NULL ||
+	    (opts->preload && preload(d) != CML_OK)) {
 		cml_diff_free(d);
 		return NULL;
 	}
@@ -115,6 +123,8 @@ cml_diff_free(cml_diff *d)
 	cml_idset_free(d->seen_products);
 	cml_idset_free(d->seen_offers);
 	cml_idset_free(d->deleted_offers);
+	cml_idset_free(d->seen_prices);
+	cml_idset_free(d->seen_stock);
 	cml_free(d->base.keys);
 	cml_free(d->base.vals);
 	for (int i = 0; i < 3; i++)
@@ -370,8 +380,10 @@ add_deleted(cml_diff *d, const cml_item *it)
 		if ((st = record(d, parts[i], id, NULL, true)) != CML_OK)
 			return st;
 	}
+	/* the site never had it: a delta leaves it out; a full package says
+	 * it as the input did, as full-export writes it */
 	if (!any)
-		return CML_OK; /* the site never had it */
+		return d->o.record_all ? write_item(d, it) : CML_OK;
 	if (!product && (st = cml_idset_add(d->deleted_offers, cml_id_hash(id), NULL)) != CML_OK)
 		return fail(d, st, "diff", "out of memory");
 	return write_item(d, it);
@@ -409,6 +421,10 @@ cml_diff_add(cml_diff *d, const cml_item *it)
 	}
 
 	st = cml_fingerprint_item(d->fpr, it, parts, &n);
+	if (st == CML_ERR_VALUE && d->o.attach != NULL) {
+		cml_msg_set(d->errmsg, sizeof(d->errmsg), "%s", cml_attach_errmsg(d->o.attach));
+		return st;
+	}
 	if (st != CML_OK)
 		return fail(d, st, "fingerprint", cml_status_str(st));
 	if (n == 0)
@@ -425,6 +441,15 @@ cml_diff_add(cml_diff *d, const cml_item *it)
 	for (size_t i = 0; i < n; i++) {
 		cml_part p = parts[i].part;
 		bool found, same;
+
+		/* which offers carry prices and stock, for the parts that
+		 * disappear (cml_diff_finish) */
+		if (p == CML_PART_OFFER_PRICES || p == CML_PART_OFFER_STOCK) {
+			st = cml_idset_add(p == CML_PART_OFFER_PRICES ? d->seen_prices : d->seen_stock,
+			                   cml_id_hash(parts[i].id), NULL);
+			if (st != CML_OK)
+				return fail(d, st, "diff", "out of memory");
+		}
 
 		if ((st = base_find(d, p, parts[i].id, &parts[i].fp, &found, &same)) != CML_OK)
 			return st;
@@ -509,6 +534,50 @@ delete_absent(cml_diff *d, cml_part part, const cml_idset *seen)
 	return st;
 }
 
+/*
+ * The prices (stock) part of offers the input has without it, though the
+ * baseline has it: the part is deleted, and the offer goes out with an
+ * empty Цены (Количество 0). An offer the input lacks altogether was
+ * deleted by delete_absent.
+ */
+static cml_status
+lose_part(cml_diff *d, cml_part part, const cml_idset *carried)
+{
+	void *cursor = NULL;
+	const char *id;
+	cml_status st;
+
+	if (d->preloaded && d->base_found[part] == d->base_count[part])
+		return CML_OK; /* every offer the baseline has it for still has it */
+	while ((st = cml_store_baseline_next(d->o.store, part, &cursor, &id)) == CML_OK) {
+		uint64_t h = cml_id_hash(id);
+
+		if (!cml_idset_has(d->seen_offers, h) || cml_idset_has(carried, h) ||
+		    cml_idset_has(d->deleted_offers, h))
+			continue;
+		d->counts.deleted[part]++;
+		if ((st = record(d, part, id, NULL, true)) != CML_OK)
+			break;
+
+		cml_item it;
+		memset(&it, 0, sizeof(it));
+		it.kind = CML_ITEM_OFFER;
+		it.u.offer.id = id;
+		if (part == CML_PART_OFFER_PRICES)
+			it.u.offer.has_prices = true; /* <Цены/>: none any more */
+		else
+			it.u.offer.quantity = "0";
+		if ((st = write_item(d, &it)) != CML_OK)
+			break;
+	}
+	cml_store_baseline_end(d->o.store, &cursor);
+	if (st == CML_END)
+		return CML_OK;
+	if (d->errmsg[0] == '\0')
+		fail(d, st, "store", cml_store_errmsg(d->o.store));
+	return st;
+}
+
 cml_status
 cml_diff_finish(cml_diff *d, cml_tristate whole)
 {
@@ -532,6 +601,17 @@ cml_diff_finish(cml_diff *d, cml_tristate whole)
 		for (size_t i = 0; i < CML_ARRAY_LEN(parts); i++)
 			if ((st = delete_absent(d, parts[i], d->seen_offers)) != CML_OK)
 				return st;
+		/* a part no offer carries is a file missing, not every
+		 * price (stock) gone */
+		bool any = cml_idset_len(d->seen_offers) > 0;
+		d->missing_prices = any && cml_idset_len(d->seen_prices) == 0;
+		d->missing_stock = any && cml_idset_len(d->seen_stock) == 0;
+		if (any && !d->missing_prices &&
+		    (st = lose_part(d, CML_PART_OFFER_PRICES, d->seen_prices)) != CML_OK)
+			return st;
+		if (any && !d->missing_stock &&
+		    (st = lose_part(d, CML_PART_OFFER_STOCK, d->seen_stock)) != CML_OK)
+			return st;
 	}
 	d->counts.deleted_offers = (unsigned long)cml_idset_len(d->deleted_offers);
 	if (!cml_diff_changed(d) && !d->o.record_all)
@@ -540,6 +620,16 @@ cml_diff_finish(cml_diff *d, cml_tristate whole)
 		if (d->have_head[h] && (st = write_item(d, &d->head[h])) != CML_OK)
 			return st;
 	return CML_OK;
+}
+
+bool
+cml_diff_part_missing(const cml_diff *d, cml_part part)
+{
+	if (part == CML_PART_OFFER_PRICES)
+		return d->missing_prices;
+	if (part == CML_PART_OFFER_STOCK)
+		return d->missing_stock;
+	return false;
 }
 
 bool

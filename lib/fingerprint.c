@@ -47,10 +47,19 @@
  *
  *   property:        type (10)
  *   product:         weight (21), components[(id, name, quantity)] (22),
- *                    unit.conversions[(unit, coefficient)] (23), geotag (24)
+ *                    unit.conversions[(unit, coefficient)] (23), geotag (24),
+ *                    files[(path, hash)] (25)
  *   offer_card:      components (11), unit.conversions (12), geotag (13)
  *   offer_prices:    in a price element, tax_name (6) and tax_in_sum (7)
  *                    when either is set
+ *
+ * files (25) is written only with an attach context
+ * (cml_fingerprinter_set_attach) and only for a product that names files
+ * (Картинка, a requisite ОписаниеФайла or Файл): one element per
+ * reference, path the name in the package, hash the file's XXH3 128-bit
+ * hash as 32 hex digits, or "missing" for a file that is not there. A
+ * picture replaced under the same name changes its card; one that stays
+ * does not.
  *
  * Arrays are sorted by all the fields of their elements, in the order
  * listed, as bytes (strcmp; NULL sorts as ""), so that elements with equal
@@ -69,6 +78,7 @@
 
 #include <xxhash.h>
 
+#include "cml/attach.h"
 #include "cml/fingerprint.h"
 #include "cml_private.h"
 
@@ -81,7 +91,15 @@ struct cml_fingerprinter {
 	const void **scratch; /* sorted copy of one array's element pointers */
 	size_t scratch_cap;
 	bool nomem; /* an append failed since the form was begun */
+	cml_attach *attach;   /* not owned; NULL: files not looked at */
 };
+
+void
+cml_fingerprinter_set_attach(cml_fingerprinter *f, cml_attach *a)
+{
+	if (f != NULL)
+		f->attach = a;
+}
 
 static const char *const part_names[CML_PART_COUNT] = {
         [CML_PART_NONE] = NULL,
@@ -662,6 +680,53 @@ form_product(cml_fingerprinter *f, const cml_product *p)
 		put_str(f, 24, p->geotag);
 }
 
+/* (path, hash) of one reference, for sorting. */
+typedef struct file_fp {
+	const char *path;
+	char hash[33];
+} file_fp;
+
+static int
+cmp_file_fp(const void *x, const void *y)
+{
+	const file_fp *a = x, *b = y;
+	int c = strcmp(a->path, b->path);
+
+	return c != 0 ? c : strcmp(a->hash, b->hash);
+}
+
+/* The files field (25) of a product card that names files. */
+static cml_status
+put_files(cml_fingerprinter *f, const cml_item *it)
+{
+	const cml_ref *refs;
+	size_t n;
+	cml_status st = cml_attach_item(f->attach, it, &refs, &n);
+
+	if (st != CML_OK || n == 0)
+		return st;
+	file_fp small[8], *v = n <= 8 ? small : cml_malloc(n * sizeof(*v));
+
+	if (v == NULL)
+		return CML_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i].path = refs[i].path;
+		if (refs[i].state == CML_REF_PRESENT)
+			cml_fp_hex(refs[i].hash, v[i].hash);
+		else
+			memcpy(v[i].hash, "missing", sizeof("missing"));
+	}
+	qsort(v, n, sizeof(*v), cmp_file_fp);
+	put_count(f, 25, n);
+	for (size_t i = 0; i < n; i++) {
+		put_str(f, 1, v[i].path);
+		put_str(f, 2, v[i].hash);
+	}
+	if (v != small)
+		cml_free(v);
+	return CML_OK;
+}
+
 static void
 form_offer_card(cml_fingerprinter *f, const cml_offer *o)
 {
@@ -816,6 +881,14 @@ form(cml_fingerprinter *f, const cml_item *it, cml_part part)
 		break;
 	case CML_PART_PRODUCT:
 		form_product(f, &it->u.product);
+		if (f->attach != NULL && !f->nomem) {
+			cml_status st = put_files(f, it);
+
+			if (st != CML_OK) {
+				f->buf.len = 0;
+				return st;
+			}
+		}
 		break;
 	case CML_PART_OFFER_CARD:
 		form_offer_card(f, &it->u.offer);

@@ -111,6 +111,9 @@ enum store_q {
 	SQ_PG_MAP_UNSEND,
 	SQ_PG_MAP_SET,
 	SQ_PG_MAP_DEL,
+	/* ident.c: the catalog identity remembered */
+	SQ_ID_GET,
+	SQ_ID_SET,
 	SQ_COUNT
 };
 

@@ -20,8 +20,17 @@ so that what a dead run left can be told; cml_writer_recover). A section is
  * listing the renames while they happen, so that a run killed between two
  * of them is completed by the next and never leaves a mix of packages.
  *
+ * With an attach context (writer.h), a product card's files are resolved
+ * before it is written (cml_attach_item; a missing one leaves the card)
+ * and staged into DIR by pkgfiles.c as the card is written; finish puts
+ * them into place under the same journal, before the XML that names them.
+ *
  * Two things are kept in memory: the headers (Классификатор, Каталог,
  * ПакетПредложений: a few strings, the last one seen wins) and the groups.
+ * With a catalog identity (opts.ident), the headers are completed at
+ * finish: what the items' headers lack is taken from the other headers
+ * first (a ПакетПредложений's ИдКаталога is the Каталог's Ид), then from
+ * the identity, and every catalog file carries its header.
  * Groups may arrive in any order, yet they must be written as a tree
  * (Группа/Группы/Группа...), which needs all of them: there are thousands
  * at most, so they are stored and the tree is written at finish.
@@ -50,8 +59,10 @@ so that what a dead run left can be told; cml_writer_recover). A section is
 #include <libxml/xmlIO.h>
 #include <libxml/xmlwriter.h>
 
+#include "cml/attach.h"
 #include "cml/writer.h"
 #include "cml_private.h"
+#include "pkgfiles.h"
 
 #define X(s) ((const xmlChar *)(s))
 #define NONE SIZE_MAX
@@ -178,8 +189,14 @@ struct cml_writer {
 	cml_classifier cls;
 	cml_catalog cat;
 	cml_offers_package pkg;
-	bool cls_set, cat_set, pkg_set;
+	bool cls_set, cat_set, pkg_set;  /* a header item came */
 	cml_tristate cps_only_changes;
+
+	/* the catalog identity (opts.ident) and the headers it completes */
+	cml_arena ident_arena;
+	cml_catalog_ident ident;
+	bool has_ident;
+	bool cls_head, cat_head, pkg_head; /* written, from an item or ident */
 
 	cml_arena group_arena;
 	gnode *groups;
@@ -190,8 +207,13 @@ struct cml_writer {
 	cml_buf item;                 /* the item being serialised */
 	estack stk;                   /* its open elements */
 
+	cml_attach *attach;           /* not owned; NULL: files not looked at */
+	cml_pkgfiles *pf;             /* the files staged, with attach */
+	cml_arena attach_arena;       /* a card copied without missing files */
+
 	char *final_tmp[F_COUNT];     /* assembled, not yet renamed */
 	const char *files[F_COUNT + 1];
+	const char **all_files;       /* with attach: the files, then the XML */
 	char errmsg[CML_ERRMSG_MAX];
 };
 
@@ -1780,6 +1802,80 @@ keep_group(cml_writer *w, const cml_group *g)
 	return CML_OK;
 }
 
+/* Whether the reference s of element elem is to a missing file. */
+static bool
+is_missing(const cml_ref *refs, size_t n, const char *elem, const char *s)
+{
+	if (s == NULL || elem == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (refs[i].state == CML_REF_MISSING && strcmp(refs[i].element, elem) == 0 &&
+		    strcmp(refs[i].written, s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Resolves the files of a product card (w->attach set) into *refs. *use
+ * is the item to write: item itself, or a copy without the references to
+ * missing files.
+ */
+static cml_status
+attach_refs(cml_writer *w, const cml_item *item, const cml_item **use, const cml_ref **refs,
+    size_t *n)
+{
+	const cml_product *p = &item->u.product;
+	cml_status st = cml_attach_item(w->attach, item, refs, n);
+	size_t missing = 0;
+
+	*use = item;
+	if (st != CML_OK)
+		return set_err(w, st, "%s", cml_attach_errmsg(w->attach));
+	for (size_t i = 0; i < *n; i++)
+		missing += (*refs)[i].state == CML_REF_MISSING;
+	if (missing == 0)
+		return CML_OK;
+	cml_arena_reset(&w->attach_arena);
+	cml_item *c = cml_arena_alloc(&w->attach_arena, sizeof(*c));
+	const char **pics = cml_arena_alloc(&w->attach_arena,
+	    (p->n_pictures + 1) * sizeof(*pics));
+	cml_pair *reqs = cml_arena_alloc(&w->attach_arena,
+	    (p->n_requisites + 1) * sizeof(*reqs));
+
+	if (c == NULL || pics == NULL || reqs == NULL)
+		return nomem(w);
+	*c = *item;
+	c->u.product.n_pictures = 0;
+	c->u.product.n_requisites = 0;
+	for (size_t i = 0; i < p->n_pictures; i++)
+		if (!is_missing(*refs, *n, "Картинка", p->pictures[i]))
+			pics[c->u.product.n_pictures++] = p->pictures[i];
+	for (size_t i = 0; i < p->n_requisites; i++)
+		if (!is_missing(*refs, *n, p->requisites[i].name, p->requisites[i].value))
+			reqs[c->u.product.n_requisites++] = p->requisites[i];
+	c->u.product.pictures = pics;
+	c->u.product.requisites = reqs;
+	*use = c;
+	return CML_OK;
+}
+
+/* Stages the present files of a card just written. */
+static cml_status
+attach_stage(cml_writer *w, const cml_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cml_status st;
+
+		if (refs[i].state != CML_REF_PRESENT)
+			continue;
+		st = cml_pkgfiles_add(w->pf, refs[i].path, refs[i].source, w->errmsg,
+		    sizeof(w->errmsg));
+		if (st != CML_OK)
+			return st;
+	}
+	return CML_OK;
+}
+
 cml_status
 cml_writer_add(cml_writer *w, const cml_item *item)
 {
@@ -1798,6 +1894,16 @@ cml_writer_add(cml_writer *w, const cml_item *item)
 		return set_err(w, CML_ERR_USAGE, "item of unknown kind %d",
 		    (int)item->kind);
 
+	const cml_ref *refs = NULL;
+	size_t n_refs = 0;
+
+	if (item->kind == CML_ITEM_PRODUCT && w->attach != NULL) {
+		st = attach_refs(w, item, &item, &refs, &n_refs);
+		if (st == CML_ERR_VALUE)
+			return st; /* an unsafe reference: the writer goes on */
+		if (st != CML_OK)
+			goto out;
+	}
 	if (item->kind == CML_ITEM_OFFER) {
 		bool oom;
 
@@ -1885,6 +1991,8 @@ cml_writer_add(cml_writer *w, const cml_item *item)
 		break;
 	default:
 		st = put_pieces(w, pc, np);
+		if (st == CML_OK && n_refs > 0)
+			st = attach_stage(w, refs, n_refs);
 		break;
 	}
 	if (st == CML_OK && item->kind == CML_ITEM_COUNTERPARTY &&
@@ -2078,6 +2186,60 @@ out:
 	cml_free(stack);
 	cml_free(next);
 	return st;
+}
+
+/* The first of a, b, c that is not empty, or NULL. */
+static const char *
+first_of(const char *a, const char *b, const char *c)
+{
+	if (!empty(a))
+		return a;
+	if (!empty(b))
+		return b;
+	return empty(c) ? NULL : c;
+}
+
+/*
+ * Completes the three headers of a catalog package from one another and
+ * from the identity, so that every file names the same catalog and
+ * classifier (PROTOCOL.md §10): the input's own Ид wins, then what its
+ * other headers say, then the identity. The strings are the arenas' or
+ * the identity's, both alive until the writer is freed. Checked like an
+ * item's: the identity comes from options and tables.
+ */
+static cml_status
+complete_heads(cml_writer *w)
+{
+	const cml_catalog_ident *id = &w->ident;
+	const char *cls_id = first_of(w->cls.id, first_of(w->cat.classifier_id,
+	    w->pkg.classifier_id, NULL), id->classifier_id);
+	const char *cat_id = first_of(w->cat.id, w->pkg.catalog_id, id->catalog_id);
+	emit e;
+
+	w->cls.id = cls_id;
+	w->cls.name = first_of(w->cls.name, id->classifier_name, NULL);
+	w->cat.id = cat_id;
+	w->cat.classifier_id = cls_id;
+	w->cat.name = first_of(w->cat.name, id->catalog_name, NULL);
+	w->pkg.id = first_of(w->pkg.id, id->offers_id, NULL);
+	w->pkg.name = first_of(w->pkg.name, id->offers_name, NULL);
+	w->pkg.catalog_id = cat_id;
+	w->pkg.classifier_id = cls_id;
+	w->cls_head = w->cls_head || !empty(cls_id);
+	w->cat_head = w->cat_head || !empty(cat_id);
+	w->pkg_head = w->pkg_head || !empty(w->pkg.id) || !empty(cat_id);
+
+	e_init(w, &e, true);
+	put_cls_head(&e, &w->cls);
+	put_cat_head(&e, &w->cat);
+	put_pkg_head(&e, &w->pkg);
+	if (e.nomem)
+		return nomem(w);
+	if (e.failed)
+		return set_err(w, CML_ERR_VALUE, "catalog identity: <%s>: %s",
+		    e.bad_elem != NULL ? e.bad_elem : "?",
+		    e.bad_why != NULL ? e.bad_why : "not valid");
+	return CML_OK;
 }
 
 /* Writes a header kept in memory into its section. */
@@ -2280,7 +2442,11 @@ file_needed(const cml_writer *w, int fi)
 {
 	switch (fi) {
 	case F_IMPORT:
-		return w->split ? has_classifier(w) : w->any_catalog;
+		/* a whole split package with an identity carries its
+		 * classifier file, as 1C's does: the site sets the
+		 * classifier up from it */
+		return w->split ? has_classifier(w) || (w->has_ident &&
+		    w->any_catalog && w->only_changes != CML_TRUE) : w->any_catalog;
 	case F_GOODS:
 		return w->split && has_catalog(w);
 	case F_OFFERS:
@@ -2334,7 +2500,7 @@ a_content(asmb *a, int fi)
 
 	switch (fi) {
 	case F_IMPORT:
-		if (has_classifier(w)) {
+		if (has_classifier(w) || w->cls_head) {
 			a_open(a, 1, "Классификатор",
 			    only_changes(w, w->cls.only_changes));
 			a_body(a, SEC_CLS_HEAD);
@@ -2349,14 +2515,14 @@ a_content(asmb *a, int fi)
 		}
 		/* The split classifier file carries the catalog header, as
 		 * УТ 11 writes it: a site needs the catalog's Ид there. */
-		if (has_catalog(w) && (!w->split || w->cat_set))
+		if (w->split ? w->cat_head : has_catalog(w) || w->cat_head)
 			a_catalog(a, !w->split);
 		break;
 	case F_GOODS:
 		a_catalog(a, true);
 		break;
 	case F_OFFERS:
-		if (has_package(w))
+		if (has_package(w) || w->pkg_head)
 			a_package(a, SEC_OFFERS, true);
 		break;
 	case F_PRICES:
@@ -2522,32 +2688,51 @@ sync_dir(const char *dir)
 static cml_status
 journal_write(cml_writer *w, char *const *final, char **journalp)
 {
-	char buf[4096];
-	size_t len;
+	cml_buf buf = { 0 };
 	char *tmp = NULL, *journal = NULL;
 	cml_status st = CML_OK;
 	int fd = -1;
 
-	len = (size_t)snprintf(buf, sizeof(buf), "cmlkit-install %ld\n", (long)getpid());
+	if (!cml_buf_appendf(&buf, "cmlkit-install %ld\n", (long)getpid())) {
+		st = nomem(w);
+		goto out;
+	}
+	/* the attached files first: in place before the XML naming them */
+	if (w->pf != NULL &&
+	    (st = cml_pkgfiles_prepare(w->pf, &buf, w->errmsg, sizeof(w->errmsg))) != CML_OK)
+		goto out;
 	for (int fi = 0; fi < F_COUNT; fi++) {
 		if (final[fi] == NULL)
 			continue;
 		const char *t = strrchr(w->final_tmp[fi], '/') + 1;
-		int n = snprintf(buf + len, sizeof(buf) - len, "%s\t%s\n", t, w->names[fi]);
 
-		if (n < 0 || (size_t)n >= sizeof(buf) - len)
-			return set_err(w, CML_ERR_IO, "%s: file names too long", w->dir);
-		len += (size_t)n;
+		if (!cml_buf_appendf(&buf, "%s\t%s\n", t, w->names[fi])) {
+			st = nomem(w);
+			goto out;
+		}
 	}
-	if (len + 4 >= sizeof(buf))
-		return set_err(w, CML_ERR_IO, "%s: file names too long", w->dir);
-	memcpy(buf + len, "end\n", 4);
-	len += 4;
-	if ((journal = path_join(w->dir, "/", CML_WRITER_JOURNAL, "")) == NULL)
-		return nomem(w);
+	if (!cml_buf_append(&buf, "end\n", 4)) {
+		st = nomem(w);
+		goto out;
+	}
+	if ((journal = path_join(w->dir, "/", CML_WRITER_JOURNAL, "")) == NULL) {
+		st = nomem(w);
+		goto out;
+	}
 	if ((st = create_final(w, "install", 0600, &tmp, &fd)) != CML_OK)
 		goto out;
-	if (write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
+	for (size_t off = 0; off < buf.len;) {
+		ssize_t n = write(fd, buf.data + off, buf.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st = io_err(w, tmp, errno);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
 		st = io_err(w, tmp, errno);
 		goto out;
 	}
@@ -2565,6 +2750,7 @@ out:
 		unlink(tmp);
 	cml_free(tmp);
 	cml_free(journal);
+	cml_buf_free(&buf);
 	return st;
 }
 
@@ -2591,6 +2777,11 @@ install(cml_writer *w)
 		existed[fi] = lstat(final[fi], &sb) == 0;
 	}
 	if ((st = journal_write(w, final, &journal)) != CML_OK)
+		goto out;
+	/* A failure among the attached files leaves the XML of the earlier
+	 * package in place: it names none of the new files. */
+	if (w->pf != NULL &&
+	    (st = cml_pkgfiles_install(w->pf, w->errmsg, sizeof(w->errmsg))) != CML_OK)
 		goto out;
 	for (done = 0; done < F_COUNT; done++) {
 		if (final[done] == NULL)
@@ -2620,6 +2811,18 @@ install(cml_writer *w)
 		w->files[done++] = w->names[fi];
 	}
 	w->files[done] = NULL;
+	if (w->pf != NULL) {
+		size_t na = cml_pkgfiles_count(w->pf);
+
+		if ((w->all_files = cml_calloc(na + (size_t)done + 1, sizeof(char *))) == NULL) {
+			st = nomem(w);
+			goto out;
+		}
+		for (size_t i = 0; i < na; i++)
+			w->all_files[i] = cml_pkgfiles_name(w->pf, i);
+		for (int i = 0; i <= done; i++)
+			w->all_files[na + (size_t)i] = w->files[i];
+	}
 out:
 	if (journal != NULL) {
 		unlink(journal);
@@ -2641,11 +2844,16 @@ cml_writer_finish(cml_writer *w)
 		return w->state == ST_DONE ?
 		    set_err(w, CML_ERR_STATE, "the writer is finished") :
 		    CML_ERR_STATE;
-	if (w->cls_set && (st = write_head(w, SEC_CLS_HEAD)) != CML_OK)
+	w->cls_head = w->cls_set;
+	w->cat_head = w->cat_set;
+	w->pkg_head = w->pkg_set;
+	if (w->has_ident && w->any_catalog && (st = complete_heads(w)) != CML_OK)
 		goto out;
-	if (w->cat_set && (st = write_head(w, SEC_CAT_HEAD)) != CML_OK)
+	if (w->cls_head && (st = write_head(w, SEC_CLS_HEAD)) != CML_OK)
 		goto out;
-	if (w->pkg_set && (st = write_head(w, SEC_PKG_HEAD)) != CML_OK)
+	if (w->cat_head && (st = write_head(w, SEC_CAT_HEAD)) != CML_OK)
+		goto out;
+	if (w->pkg_head && (st = write_head(w, SEC_PKG_HEAD)) != CML_OK)
 		goto out;
 	if (w->n_groups > 0 && (st = write_groups(w)) != CML_OK)
 		goto out;
@@ -2751,6 +2959,23 @@ conf_from(const cml_writer_opts *opts, wconf *c)
 	return true;
 }
 
+/* Copies the identity: the caller's strings need not outlive the call. */
+static bool
+keep_ident(cml_writer *w, const cml_catalog_ident *id)
+{
+	cml_arena *a = &w->ident_arena;
+
+	if (!adup(a, &w->ident.classifier_id, id->classifier_id) ||
+	    !adup(a, &w->ident.classifier_name, id->classifier_name) ||
+	    !adup(a, &w->ident.catalog_id, id->catalog_id) ||
+	    !adup(a, &w->ident.catalog_name, id->catalog_name) ||
+	    !adup(a, &w->ident.offers_id, id->offers_id) ||
+	    !adup(a, &w->ident.offers_name, id->offers_name))
+		return false;
+	w->has_ident = true;
+	return true;
+}
+
 cml_writer *
 cml_writer_new(const char *dir, const cml_writer_opts *opts)
 {
@@ -2773,10 +2998,24 @@ cml_writer_new(const char *dir, const cml_writer_opts *opts)
 	w->names = conf.ver >= 300 ? names_31 : w->split ? names_split : names_single;
 	w->only_changes = opts != NULL ? opts->only_changes : CML_UNSET;
 	w->state = ST_OPEN;
+	cml_arena_init(&w->ident_arena);
+	cml_arena_init(&w->attach_arena);
+	if (opts != NULL && opts->attach != NULL) {
+		w->attach = opts->attach;
+		if ((w->pf = cml_pkgfiles_new(dir)) == NULL) {
+			cml_free(w->dir);
+			cml_free(w);
+			return NULL;
+		}
+	}
 	cml_arena_init(&w->cls_arena);
 	cml_arena_init(&w->cat_arena);
 	cml_arena_init(&w->pkg_arena);
 	cml_arena_init(&w->group_arena);
+	if (opts != NULL && opts->ident != NULL && !keep_ident(w, opts->ident)) {
+		cml_writer_free(w);
+		return NULL;
+	}
 	return w;
 }
 
@@ -2792,10 +3031,14 @@ cml_writer_free(cml_writer *w)
 			unlink(w->final_tmp[fi]);
 		cml_free(w->final_tmp[fi]);
 	}
+	cml_arena_destroy(&w->ident_arena);
 	cml_arena_destroy(&w->cls_arena);
 	cml_arena_destroy(&w->cat_arena);
 	cml_arena_destroy(&w->pkg_arena);
 	cml_arena_destroy(&w->group_arena);
+	cml_arena_destroy(&w->attach_arena);
+	cml_pkgfiles_free(w->pf);
+	cml_free(w->all_files);
 	cml_free(w->groups);
 	cml_buf_free(&w->scratch);
 	cml_buf_free(&w->item);
@@ -2819,7 +3062,7 @@ cml_writer_files(const cml_writer *w)
 
 	if (w == NULL || w->state != ST_DONE)
 		return none;
-	return w->files;
+	return w->all_files != NULL ? w->all_files : w->files;
 }
 
 /* ---- what killed runs left ---- */
@@ -2857,12 +3100,57 @@ plain_name(const char *s)
 	       strcmp(s, "..") != 0;
 }
 
+/* A journal line naming an attached file (a path with '/', or "-" and
+ * a file to remove): done through pkgfiles.c, which never follows a link
+ * out of DIR. 1: done, 0: nothing to do, -1: bad line, -2: error. */
+static int
+redo_attached(const char *dir, long pid, const char *from, const char *to, char *err,
+    size_t cap)
+{
+	const char *base = strrchr(from, '/');
+	bool renamed = false;
+	cml_status st;
+
+	if (strcmp(from, "-") == 0) {
+		st = cml_pkgfiles_redo_remove(dir, to, err, cap);
+		return st == CML_OK ? 0 : st == CML_ERR_VALUE ? -1 : -2;
+	}
+	if (base == NULL || tmp_pid(base + 1) != pid)
+		return -1;
+	st = cml_pkgfiles_redo_rename(dir, from, to, &renamed, err, cap);
+	return st == CML_OK ? renamed : st == CML_ERR_VALUE ? -1 : -2;
+}
+
+/* One line of fp into b, with its newline if it had one; false at the
+ * end or on OOM (*oom). */
+static bool
+read_line(FILE *fp, cml_buf *b, bool *oom)
+{
+	char chunk[512];
+
+	cml_buf_clear(b);
+	*oom = false;
+	while (fgets(chunk, sizeof(chunk), fp) != NULL) {
+		size_t n = strlen(chunk);
+
+		if (!cml_buf_append(b, chunk, n)) {
+			*oom = true;
+			return false;
+		}
+		if (n > 0 && chunk[n - 1] == '\n')
+			return true;
+	}
+	return b->len > 0;
+}
+
 /* Completes the renames DIR/.cmlkit-install lists (see journal_write). */
 static cml_status
 finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 {
 	char *journal = path_join(dir, "/", CML_WRITER_JOURNAL, "");
-	char line[1024];
+	cml_buf lb = { 0 };
+	char *line;
+	bool oom = false;
 	FILE *fp = NULL;
 	cml_status st = CML_OK;
 	long pid = 0;
@@ -2879,12 +3167,13 @@ finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 		}
 		goto out;
 	}
-	if (fgets(line, sizeof(line), fp) == NULL ||
-	    sscanf(line, "cmlkit-install %ld", &pid) != 1 || pid <= 0)
+	if (!read_line(fp, &lb, &oom) ||
+	    sscanf(lb.data, "cmlkit-install %ld", &pid) != 1 || pid <= 0)
 		goto bad;
 	if (pid_alive(pid) && pid != (long)getpid())
 		goto out; /* another run is putting its package in place now */
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while (read_line(fp, &lb, &oom)) {
+		line = lb.data;
 		char *nl = strchr(line, '\n'), *tab = strchr(line, '\t');
 		char *from = NULL, *to = NULL;
 
@@ -2898,6 +3187,18 @@ finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 		if (tab == NULL)
 			goto bad;
 		*tab = '\0';
+		if (strchr(tab + 1, '/') != NULL || strcmp(line, "-") == 0) {
+			int r = redo_attached(dir, pid, line, tab + 1, err, cap);
+
+			if (r == -1)
+				goto bad;
+			if (r == -2) {
+				st = CML_ERR_IO;
+				goto out;
+			}
+			*completed += (size_t)r;
+			continue;
+		}
 		if (tmp_pid(line) != pid || !plain_name(tab + 1) || tab[1] == '.')
 			goto bad;
 		from = path_join(dir, "/", line, "");
@@ -2920,6 +3221,11 @@ finish_install(const char *dir, size_t *completed, char *err, size_t cap)
 			goto out;
 		}
 	}
+	if (oom) {
+		cml_msg_set(err, cap, "out of memory");
+		st = CML_ERR_NOMEM;
+		goto out;
+	}
 	if (!ended)
 		goto bad;
 	sync_dir(dir);
@@ -2935,8 +3241,18 @@ bad:
 out:
 	if (fp != NULL)
 		fclose(fp);
+	cml_buf_free(&lb);
 	cml_free(journal);
 	return st;
+}
+
+/* Whether name is a temporary file of a dead run. */
+static bool
+dead_tmp(const char *name)
+{
+	long pid = tmp_pid(name);
+
+	return pid != 0 && !pid_alive(pid);
 }
 
 cml_status
@@ -2980,7 +3296,10 @@ cml_writer_recover(const char *dir, size_t *completed, size_t *removed, char *er
 	if (errno != 0) {
 		cml_msg_set(err, cap, "%s: %s", dir, strerror(errno));
 		st = CML_ERR_IO;
+		goto out;
 	}
+	/* attached files staged in the subdirectories (import_files/5b/) */
+	st = cml_pkgfiles_sweep(dir, dead_tmp, &r, err, cap);
 out:
 	if (d != NULL)
 		closedir(d);

@@ -66,13 +66,20 @@ push "$out/site-full"
 echo "   the site imported (file, bytes, sha256):"
 received
 echo
-echo "== 3. two prices and a stock level change in the accounting system"
+echo "== 3. two prices and a stock level change in the accounting system, and"
+echo "   one picture is replaced under the same name"
 mkdir -p "$out/shop-changed"
 cp "$shop/csv/"*.csv "$out/shop-changed/"
+cp -R "$shop/csv/import_files" "$out/shop-changed/"
+pic=import_files/78/7863e401-cb16-52e5-911c-4e65f70626b6_545a4f34-3963-5e5f-b112-0ddd21242de0.jpg
+rm "$out/shop-changed/$pic" # a new file, as 1C writes it (the old one may be hard-linked)
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import make_pictures as m; open(sys.argv[2], "wb").write(m.make_jpeg(250))' \
+	"$top/scripts" "$out/shop-changed/$pic"
 sed -i -e '2s/,890.00,710.00,25,11/,990.00,790.00,25,11/' \
 	-e '3s/,890.00,710.00,18,7/,890.00,710.00,17,7/' "$out/shop-changed/offers.csv"
 echo
 echo "== 4. delta-export: only what changed since the acknowledged baseline"
+echo "   (the replaced picture travels with its product's card, and alone)"
 "$bin/delta-export" --summary -o "$out/site-delta" "$out/shop-changed"
 echo
 echo "== 5. catalog-push of the delta"

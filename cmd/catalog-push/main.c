@@ -8,24 +8,24 @@
  *  2. the package must be the one its generation recorded (same files,
  *     sizes and times): a directory rewritten by a run that did not
  *     record it is refused rather than acknowledged for the wrong state;
- *  3. checkauth, init, each file uploaded then imported (or one zip, then
- *     each import), deactivate after a full package, complete;
+ *  3. checkauth, init, the attached files (pictures, import_files/...)
+ *     uploaded first and never imported, then each XML file uploaded and
+ *     imported in 1C's order (or one zip of them all, then each XML
+ *     import), deactivate after a full package, complete; what the
+ *     package holds and in which order is the library's (package.h);
  *  4. only then the acknowledgement, in the run's transaction. Any failure
  *     before it leaves the baseline as it was, and the next delta-export
  *     carries the same changes again.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cml/exchange.h>
 #include <cml/generations.h>
-#include <cml/reader.h>
+#include <cml/package.h>
 #include <cml/store.h>
 
 #include "cmdutil.h"
@@ -33,183 +33,28 @@
 #include "pkgopts.h"
 #include "push.h"
 
-struct pkg_file {
-	char *name;
-	int64_t size;
-	int rank;
-};
-
+/* The package being sent: its files as the library reads them. */
 struct package {
 	char *dir;              /* absolute */
-	struct pkg_file *files;
-	size_t n;
+	cml_package *files;
 	int64_t gen;            /* 0: not recorded (--no-record) */
 	cml_gen_kind kind;
 	bool full;
 };
 
-/* ---- the files and their order ---- */
-
-/*
- * The order 1C sends a catalog in: the classifier (groups, properties,
- * price types) before the goods that refer to it, goods before offers,
- * offers before the prices and stock of those offers.
- */
-static int
-file_rank(const char *name)
-{
-	static const struct {
-		const char *prefix;
-		int rank;
-	} ranks[] = {
-		{ "import.xml", 10 },   { "import___classifier", 11 }, { "classifier", 11 },
-		{ "groups", 12 },       { "properties", 13 },          { "units", 14 },
-		{ "storages", 14 },     { "import___goods", 15 },      { "goods", 15 },
-		{ "import", 16 },       { "offers", 20 },              { "prices", 21 },
-		{ "rests", 22 },
-	};
-
-	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++)
-		if (strncasecmp(name, ranks[i].prefix, strlen(ranks[i].prefix)) == 0)
-			return ranks[i].rank;
-	return 30;
-}
-
-static int
-file_cmp(const void *a, const void *b)
-{
-	const struct pkg_file *x = a, *y = b;
-
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-static bool
-add_file(struct package *p, const char *name, int64_t size)
-{
-	struct pkg_file *f = realloc(p->files, (p->n + 1) * sizeof(*f));
-
-	if (f == NULL)
-		return false;
-	p->files = f;
-	f[p->n].name = strdup(name);
-	if (f[p->n].name == NULL)
-		return false;
-	f[p->n].size = size;
-	f[p->n].rank = file_rank(name);
-	p->n++;
-	return true;
-}
-
 static void
 package_free(struct package *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		free(p->files[i].name);
-	free(p->files);
+	cml_package_free(p->files);
 	free(p->dir);
 }
 
-/* The NULL-terminated list of names, in p's order (for pkg_stamp and zip). */
-static const char **
-file_names(const struct package *p)
-{
-	const char **v = calloc(p->n + 1, sizeof(*v));
-
-	if (v != NULL)
-		for (size_t i = 0; i < p->n; i++)
-			v[i] = p->files[i].name;
-	return v;
-}
-
-/* The files of a recorded package, from its "name\tsize\tmtime" stamp. */
-static bool
-files_from_stamp(struct package *p, const char *stamp)
-{
-	const char *s = stamp;
-
-	while (*s != '\0') {
-		const char *tab = strchr(s, '\t'), *nl = strchr(s, '\n');
-		if (tab == NULL || nl == NULL || tab > nl)
-			return false;
-		char name[1024];
-		size_t n = (size_t)(tab - s);
-		if (n == 0 || n >= sizeof(name))
-			return false;
-		memcpy(name, s, n);
-		name[n] = '\0';
-		if (!add_file(p, name, strtoll(tab + 1, NULL, 10)))
-			return false;
-		s = nl + 1;
-	}
-	return p->n > 0;
-}
-
-/* An unrecorded package: every *.xml in the directory. */
+/* The exit status for a failed read of the package (said). */
 static int
-files_from_dir(struct package *p)
+package_failed(const struct package *p, cml_status st)
 {
-	char **list = NULL;
-	size_t n = 0;
-	char *operand = p->dir;
-
-	if (!cmd_expand_inputs(&operand, 1, &list, &n))
-		return EXIT_LOCAL;
-	size_t dl = strlen(p->dir);
-	for (size_t i = 0; i < n; i++) {
-		const char *name = list[i] + dl + 1;
-		size_t nl = strlen(name);
-		struct stat sb;
-		if (nl < 5 || strcasecmp(name + nl - 4, ".xml") != 0 || stat(list[i], &sb) != 0)
-			continue;
-		if (!add_file(p, name, (int64_t)sb.st_size)) {
-			cmd_free_list(list);
-			cmd_error("out of memory");
-			return EXIT_LOCAL;
-		}
-	}
-	cmd_free_list(list);
-	if (p->n == 0) {
-		cmd_error("%s: no .xml files: not a package", p->dir);
-		return EXIT_DATA;
-	}
-	return EXIT_OK;
-}
-
-/*
- * Is this an "only changes" package? What the reader says of the first
- * header (Классификатор, Каталог or ПакетПредложений) in the package's
- * files, in whatever encoding they are; headers come before items, so
- * this reads little. A delta's import.xml may hold no header at all, so
- * the files are looked at in turn. None says so: a full package, as the
- * site would take it.
- */
-static bool
-package_is_partial(const struct package *p)
-{
-	char path[4096];
-	cml_reader *r = cml_reader_new(NULL);
-	const cml_item *it;
-	cml_tristate only = CML_UNSET;
-
-	for (size_t i = 0; r != NULL && i < p->n && only == CML_UNSET; i++) {
-		snprintf(path, sizeof(path), "%s/%s", p->dir, p->files[i].name);
-		if (cml_reader_open_file(r, path) != CML_OK)
-			continue;
-		while (only == CML_UNSET && cml_reader_next(r, &it) == CML_OK) {
-			if (it->kind == CML_ITEM_CLASSIFIER)
-				only = it->u.classifier.only_changes;
-			else if (it->kind == CML_ITEM_CATALOG)
-				only = it->u.catalog.only_changes;
-			else if (it->kind == CML_ITEM_OFFERS_PACKAGE)
-				only = it->u.package.only_changes;
-			else if (it->kind == CML_ITEM_PRODUCT || it->kind == CML_ITEM_OFFER)
-				break; /* past the headers */
-		}
-	}
-	cml_reader_free(r);
-	return only == CML_TRUE;
+	cmd_error("%s", cml_package_errmsg(p->files));
+	return st == CML_ERR_NOMEM || st == CML_ERR_IO ? EXIT_LOCAL : EXIT_DATA;
 }
 
 /* ---- progress on a terminal ---- */
@@ -263,9 +108,12 @@ print_plan(const struct push_opts *o, const struct package *p, const cml_gen_inf
 	else
 		printf("package %s: not recorded, %s\n", o->package, p->full ? "full" : "partial");
 	printf("checkauth\ninit\n");
-	for (size_t i = 0; i < p->n; i++)
-		printf("upload %s %" PRId64 "\nimport %s\n", p->files[i].name, p->files[i].size,
-		       p->files[i].name);
+	for (size_t i = 0; i < cml_package_count(p->files); i++) {
+		const cml_pkg_file *f = cml_package_file(p->files, i);
+		printf("upload %s %" PRId64 "\n", f->name, f->size);
+		if (f->import)
+			printf("import %s\n", f->name);
+	}
 	if (p->full && p->gen > 0 && !o->no_deactivate)
 		printf("deactivate\n");
 	printf("complete\n");
@@ -290,41 +138,46 @@ explain_failure(const struct package *p, cml_status st)
 		cmd_error("the package was not delivered; %s", retry);
 }
 
+/* Each file in the package's order: an attached file uploaded only, an
+ * XML file uploaded and imported; or all of them in one zip, then each
+ * XML file imported. */
 static cml_status
 send_package(const struct push_opts *o, const struct package *p, cml_exchange *x,
              struct progress *pr)
 {
 	char path[4096];
+	size_t n = cml_package_count(p->files);
 	cml_status st;
 
 	if ((st = cml_exchange_checkauth(x)) != CML_OK || (st = cml_exchange_init(x)) != CML_OK)
 		return st;
-	if (cml_exchange_zip(x) && !o->no_zip) {
-		const char **names = file_names(p);
-		if (names == NULL)
-			return CML_ERR_NOMEM;
+	/* known from init's answer */
+	bool zip = cml_exchange_zip(x) && !o->no_zip;
+	if (zip) {
 		progress_say(pr, "packing", "package.zip");
-		st = cml_exchange_upload_zip(x, "package.zip", p->dir, names);
-		free(names);
+		st = cml_exchange_upload_zip(x, "package.zip", p->dir,
+		                             cml_package_names(p->files));
 		if (st != CML_OK)
 			return st;
-		cmd_verbose("package.zip sent");
-		for (size_t i = 0; i < p->n; i++) {
-			progress_say(pr, "importing", p->files[i].name);
-			if ((st = cml_exchange_import(x, p->files[i].name)) != CML_OK)
+		cmd_verbose("package.zip sent (%zu files, %zu of them attached)", n,
+		            cml_package_attached(p->files));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const cml_pkg_file *f = cml_package_file(p->files, i);
+		if (!zip) {
+			snprintf(path, sizeof(path), "%s/%s", p->dir, f->name);
+			if ((st = cml_exchange_upload(x, f->name, path)) != CML_OK)
 				return st;
-			cmd_verbose("%s imported", p->files[i].name);
 		}
-	} else {
-		for (size_t i = 0; i < p->n; i++) {
-			snprintf(path, sizeof(path), "%s/%s", p->dir, p->files[i].name);
-			if ((st = cml_exchange_upload(x, p->files[i].name, path)) != CML_OK)
-				return st;
-			progress_say(pr, "importing", p->files[i].name);
-			if ((st = cml_exchange_import(x, p->files[i].name)) != CML_OK)
-				return st;
-			cmd_verbose("%s sent and imported", p->files[i].name);
+		if (!f->import) {
+			if (!zip)
+				cmd_verbose("%s sent (attached: not imported)", f->name);
+			continue;
 		}
+		progress_say(pr, "importing", f->name);
+		if ((st = cml_exchange_import(x, f->name)) != CML_OK)
+			return st;
+		cmd_verbose("%s %s", f->name, zip ? "imported" : "sent and imported");
 	}
 	if (p->full && p->gen > 0 && !o->no_deactivate) {
 		st = cml_exchange_deactivate(x);
@@ -380,23 +233,23 @@ find_generation(cml_store *store, struct package *p, const char *operand, cml_ge
 		*skip = true;
 		return EXIT_OK;
 	}
-	if (gi->files == NULL || !files_from_stamp(p, gi->files)) {
+	if (gi->files == NULL) {
 		cmd_error("%s: generation %" PRId64 " has no record of its files (written by an "
 		          "older cmlkit): write the package again",
 		          operand, p->gen);
 		return EXIT_DATA;
 	}
-	/* the stamp is compared in the recorded order, before sorting */
-	const char **names = file_names(p);
-	char *now = names != NULL ? pkg_stamp(p->dir, names) : NULL;
-	bool same = now != NULL && strcmp(now, gi->files) == 0;
-	free(names);
-	free(now);
-	if (!same) {
+	st = cml_package_read_stamp(p->files, gi->files);
+	if (st != CML_OK) {
+		cmd_error("%s: generation %" PRId64 ": %s: write the package again", operand, p->gen,
+		          cml_package_errmsg(p->files));
+		return st == CML_ERR_NOMEM ? EXIT_LOCAL : EXIT_DATA;
+	}
+	if ((st = cml_package_check(p->files)) != CML_OK) {
 		cmd_error("%s: the files are not those generation %" PRId64 " recorded (changed, "
-		          "missing, or rewritten by a run that did not record them): write the "
+		          "missing, or rewritten by a run that did not record them: %s): write the "
 		          "package again",
-		          operand, p->gen);
+		          operand, p->gen, cml_package_errmsg(p->files));
 		return EXIT_DATA;
 	}
 	return EXIT_OK;
@@ -424,6 +277,11 @@ run(struct push_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
+	if ((p.files = cml_package_new(p.dir)) == NULL) {
+		cmd_error("out of memory");
+		status = EXIT_LOCAL;
+		goto out;
+	}
 	if (!o->no_record) {
 		const char *db = db_path(&o->dbo);
 
@@ -448,12 +306,15 @@ run(struct push_opts *o)
 			goto out;
 		}
 	} else {
-		if ((status = files_from_dir(&p)) != EXIT_OK)
+		bool partial = false;
+
+		if ((st = cml_package_read_dir(p.files)) != CML_OK ||
+		    (st = cml_package_is_partial(p.files, &partial)) != CML_OK) {
+			status = package_failed(&p, st);
 			goto out;
+		}
+		p.full = !partial;
 	}
-	qsort(p.files, p.n, sizeof(p.files[0]), file_cmp);
-	if (o->no_record)
-		p.full = !package_is_partial(&p);
 
 	if (o->dry_run) {
 		print_plan(o, &p, &gi);
@@ -474,14 +335,12 @@ run(struct push_opts *o)
 		goto out;
 	}
 	char counts[128 + SITE_NAME_MAX];
-	int64_t bytes = 0;
-	for (size_t i = 0; i < p.n; i++)
-		bytes += p.files[i].size;
+	int64_t bytes = cml_package_bytes(p.files);
 	/* the name is [A-Za-z0-9._-]: nothing to escape */
 	const char *site = site_name(&o->site);
 	snprintf(counts, sizeof(counts),
 	         "{\"gen\":%" PRId64 ",\"files\":%zu,\"bytes\":%" PRId64 ",\"site\":%s%s%s}", p.gen,
-	         p.n, bytes, site != NULL ? "\"" : "", site != NULL ? site : "null",
+	         cml_package_count(p.files), bytes, site != NULL ? "\"" : "", site != NULL ? site : "null",
 	         site != NULL ? "\"" : "");
 	st = cml_store_gen_ack(store, p.gen);
 	if (st != CML_OK && st != CML_END) {

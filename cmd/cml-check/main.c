@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cml/attach.h>
 #include <cml/dump.h>
 #include <cml/idset.h>
 
@@ -28,6 +29,8 @@ enum problem_kind {
 	P_NO_GOODS,
 	P_WARNING,
 	P_BAD_ITEM,
+	P_MISSING_FILE,
+	P_UNSAFE_FILE,
 	P_KIND_COUNT
 };
 
@@ -35,6 +38,7 @@ static const char *const problem_names[P_KIND_COUNT] = {
 	"unreadable files", "duplicate ids", "offers without product",
 	"prices with unknown price type", "items without id",
 	"whole catalogs without goods", "warnings", "unreadable items",
+	"missing files", "unsafe file references",
 };
 
 /* An offer read before any product: checked at the end. */
@@ -78,6 +82,7 @@ struct check {
 	cmd_seen *seen;         /* classifier items: a repeat is checked by content */
 	cml_idset *file_offers; /* offers of the current file: duplicates */
 	cml_idset *price_types;
+	cml_attach *attach;     /* the files products name */
 	bool any_products;
 	bool any_price_types;
 	bool partial_catalog; /* a Каталог said СодержитТолькоИзменения */
@@ -145,6 +150,51 @@ bad_item(struct check *c, const char *msg)
 		return;
 	c->listed++;
 	cmd_error("%s: item skipped", msg);
+}
+
+/* The files a product names (Картинка, ОписаниеФайла, Файл): a missing
+ * one needs attention; an unsafe one is bad input, which the exporters
+ * refuse. */
+static void
+check_files(struct check *c, const cml_item *it)
+{
+	const cml_ref *refs;
+	size_t n;
+	bool first = true;
+	char at[600];
+	cml_status st = cml_attach_item(c->attach, it, &refs, &n);
+
+	if (st != CML_OK && st != CML_ERR_VALUE) {
+		cmd_error("%s", cml_attach_errmsg(c->attach));
+		cmd_raise(&c->status, cmd_exit_for(st));
+		return;
+	}
+	snprintf(at, sizeof(at), "%s:%lu: ", it->origin.file, it->origin.line);
+	for (size_t i = 0; i < n; i++) {
+		const cml_ref *r = &refs[i];
+
+		if (r->state == CML_REF_MISSING) {
+			problem(c, P_MISSING_FILE, it->origin.file, it->origin.line,
+			        "<%s> '%s': no such file", r->element, r->written);
+		} else if (r->state == CML_REF_UNSAFE) {
+			const char *msg = cml_attach_errmsg(c->attach);
+
+			/* the message names the first unsafe reference of the item */
+			if (first && strncmp(msg, at, strlen(at)) == 0)
+				msg += strlen(at);
+			else
+				msg = NULL;
+			if (msg != NULL)
+				problem(c, P_UNSAFE_FILE, it->origin.file, it->origin.line,
+				        "%s: refused", msg);
+			else
+				problem(c, P_UNSAFE_FILE, it->origin.file, it->origin.line,
+				        "<%s> '%s': refused: it leads outside the input's "
+				        "directory", r->element, r->written);
+			cmd_raise(&c->status, EXIT_DATA);
+			first = false;
+		}
+	}
 }
 
 static void
@@ -591,6 +641,7 @@ run(struct check_opts *o)
 	               (c.price_types = cml_idset_new()) != NULL;
 	for (int k = 0; k < CML_ITEM_KIND_COUNT && sets_ok; k++)
 		sets_ok = (c.ids[k] = cml_idset_new()) != NULL;
+	sets_ok = sets_ok && (c.attach = cml_attach_new(NULL)) != NULL;
 	if (c.files == NULL || src == NULL || !sets_ok ||
 	    !cmd_source_report_unmodeled(src, on_unmodeled, &c)) {
 		cmd_error("out of memory");
@@ -621,6 +672,8 @@ run(struct check_opts *o)
 				continue;
 			}
 			check_item(&c, it);
+			if (it->kind == CML_ITEM_PRODUCT)
+				check_files(&c, it);
 			if (o->dump && it->kind != CML_ITEM_FILE &&
 			    cml_item_dump_json(it, stdout) != CML_OK) {
 				st = CML_ERR_IO;
@@ -662,6 +715,7 @@ out:
 	cml_idset_free(c.file_offers);
 	cmd_seen_free(c.seen);
 	cml_idset_free(c.price_types);
+	cml_attach_free(c.attach);
 	free(c.deferred);
 	for (size_t i = 0; i < c.n_unknown; i++)
 		free(c.unknown[i].id);

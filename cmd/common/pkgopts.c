@@ -10,10 +10,22 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <cml/package.h>
+
 #include "cmdutil.h"
 #include "pkgopts.h"
 
-enum { OPT_SPLIT = 512, OPT_BOM, OPT_DATE, OPT_INDENT };
+enum {
+	OPT_SPLIT = 512,
+	OPT_BOM,
+	OPT_DATE,
+	OPT_INDENT,
+	OPT_SHOP,
+	OPT_CATALOG_ID,
+	OPT_CATALOG_NAME,
+	OPT_CLASSIFIER_ID,
+	OPT_NEW_CATALOG,
+};
 
 static const struct argp_option options[] = {
 	{ "output", 'o', "DIR", 0, "Write the package into DIR", 0 },
@@ -26,6 +38,18 @@ static const struct argp_option options[] = {
 	{ "date", OPT_DATE, "DATETIME", 0,
 	  "ДатаФормирования to write, YYYY-MM-DDTHH:MM:SS (default: now)", 0 },
 	{ "indent", OPT_INDENT, NULL, 0, "Pretty-print the XML", 0 },
+	{ "shop", OPT_SHOP, "NAME", 0,
+	  "The shop's name: names the catalog and, when the input and the database "
+	  "give none, makes its identity (default: the name 1C gives its catalog)", 0 },
+	{ "catalog-id", OPT_CATALOG_ID, "ID", 0,
+	  "The catalog's Id when the input gives none", 0 },
+	{ "catalog-name", OPT_CATALOG_NAME, "NAME", 0,
+	  "The catalog's name when the input gives none", 0 },
+	{ "classifier-id", OPT_CLASSIFIER_ID, "ID", 0,
+	  "The classifier's Id when the input gives none", 0 },
+	{ "new-catalog", OPT_NEW_CATALOG, NULL, 0,
+	  "Take the identity the options give though the database remembers another "
+	  "(the site sees a new catalog)", 0 },
 	{ 0 }
 };
 
@@ -99,6 +123,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_INDENT:
 		o->w.indent = true;
 		break;
+	case OPT_SHOP:
+	case OPT_CATALOG_ID:
+	case OPT_CATALOG_NAME:
+	case OPT_CLASSIFIER_ID:
+		if (*arg == '\0')
+			argp_error(state, "an empty value is no catalog identity");
+		if (key == OPT_SHOP)
+			o->shop = arg;
+		else if (key == OPT_CATALOG_ID)
+			o->ident_opts.catalog_id = arg;
+		else if (key == OPT_CATALOG_NAME)
+			o->ident_opts.catalog_name = arg;
+		else
+			o->ident_opts.classifier_id = arg;
+		break;
+	case OPT_NEW_CATALOG:
+		o->new_catalog = true;
+		break;
 	case ARGP_KEY_END:
 		if (o->output_required && o->output == NULL)
 			argp_error(state, "no output directory: give -o DIR");
@@ -112,6 +154,81 @@ parse_opt(int key, char *arg, struct argp_state *state)
 }
 
 const struct argp pkg_argp = { options, parse_opt, NULL, NULL, NULL, NULL, NULL };
+
+static const char *
+or_none(const char *s)
+{
+	return s != NULL ? s : "(none)";
+}
+
+int
+pkg_ident_resolve(struct pkg_opts *o, cml_store *s, bool remember)
+{
+	cml_ident *given = cml_ident_new(), *kept = cml_ident_new();
+	bool found = false, given_any;
+	int status = EXIT_OK;
+	cml_status st;
+
+	pkg_ident_free(o);
+	if ((o->ident = cml_ident_new()) == NULL || given == NULL || kept == NULL)
+		goto nomem;
+	/* what the options say: the ids and names given, and with --shop
+	 * all the rest derived from it */
+	if (cml_ident_fill(given, &o->ident_opts) != CML_OK ||
+	    (o->shop != NULL && cml_ident_derive(given, o->shop) != CML_OK))
+		goto nomem;
+	given_any = !cml_ident_is_empty(given);
+	if (s != NULL && (st = cml_ident_load(s, kept, &found)) != CML_OK) {
+		if (st == CML_ERR_NOMEM)
+			goto nomem;
+		cmd_error("%s", cml_store_errmsg(s));
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	const char *field = found && given_any ?
+	        cml_ident_differs(cml_ident_get(given), cml_ident_get(kept)) : NULL;
+	if (field != NULL && !o->new_catalog) {
+		const cml_catalog_ident *k = cml_ident_get(kept), *g = cml_ident_get(given);
+		cmd_error("refused: the database remembers the shop's catalog as '%s' (Каталог "
+		          "Ид %s) and this run's options give another %s ('%s' Ид %s): a site "
+		          "takes a package with another identity for another catalog, and "
+		          "creates it or fills a fallback one; give the options of the first "
+		          "run (or none), or --new-catalog to move the shop to the new identity",
+		          or_none(k->catalog_name), or_none(k->catalog_id), field,
+		          or_none(g->catalog_name), or_none(g->catalog_id));
+		status = EXIT_ATTENTION;
+		goto out;
+	}
+	if (cml_ident_fill(o->ident, cml_ident_get(given)) != CML_OK ||
+	    (!o->new_catalog && cml_ident_fill(o->ident, cml_ident_get(kept)) != CML_OK) ||
+	    cml_ident_derive(o->ident, o->shop) != CML_OK)
+		goto nomem;
+	if (field != NULL)
+		cmd_warn("the shop moves to a new catalog identity (--new-catalog): %s "
+		         "is now '%s'", field, or_none(cml_ident_get(o->ident)->catalog_id));
+	if (remember && (st = cml_ident_save(s, o->ident)) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(s));
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	o->w.ident = cml_ident_get(o->ident);
+	goto out;
+nomem:
+	cmd_error("out of memory");
+	status = EXIT_LOCAL;
+out:
+	cml_ident_free(given);
+	cml_ident_free(kept);
+	return status;
+}
+
+void
+pkg_ident_free(struct pkg_opts *o)
+{
+	cml_ident_free(o->ident);
+	o->ident = NULL;
+	o->w.ident = NULL;
+}
 
 bool
 pkg_make_dir(const char *path)
@@ -156,58 +273,30 @@ pkg_abs_dir(const char *path)
 	return abs;
 }
 
-char *
-pkg_stamp(const char *dir, const char *const *names)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&text, &len);
-
-	if (fp == NULL) {
-		cmd_error("out of memory");
-		return NULL;
-	}
-	for (const char *const *n = names; n != NULL && *n != NULL; n++) {
-		char path[PATH_MAX];
-		struct stat sb;
-
-		if (snprintf(path, sizeof(path), "%s/%s", dir, *n) >= (int)sizeof(path)) {
-			cmd_error("%s/%s: name too long", dir, *n);
-			goto fail;
-		}
-		if (stat(path, &sb) != 0) {
-			cmd_error("%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		fprintf(fp, "%s\t%lld\t%lld\n", *n, (long long)sb.st_size,
-		        (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec);
-	}
-	if (fclose(fp) != 0) {
-		cmd_error("out of memory");
-		free(text);
-		return NULL;
-	}
-	return text;
-fail:
-	fclose(fp);
-	free(text);
-	return NULL;
-}
-
 int
 pkg_record_files(cml_store *s, int64_t gen, const char *dir, const char *const *names)
 {
-	char *stamp = pkg_stamp(dir, names);
+	cml_package *p = cml_package_new(dir);
+	char *stamp = NULL;
+	cml_status st = CML_ERR_NOMEM;
+	int status = EXIT_LOCAL;
 
-	if (stamp == NULL)
-		return EXIT_LOCAL;
-	cml_status st = cml_store_gen_set_files(s, gen, stamp);
-	free(stamp);
-	if (st != CML_OK) {
-		cmd_error("%s", cml_store_errmsg(s));
-		return EXIT_LOCAL;
+	if (p == NULL || (st = cml_package_read_names(p, names)) != CML_OK ||
+	    (st = cml_package_stamp(p, &stamp)) != CML_OK) {
+		cmd_error("%s", p != NULL && cml_package_errmsg(p)[0] != '\0'
+		                        ? cml_package_errmsg(p)
+		                        : "out of memory");
+		goto out;
 	}
-	return EXIT_OK;
+	if (cml_store_gen_set_files(s, gen, stamp) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(s));
+		goto out;
+	}
+	status = EXIT_OK;
+out:
+	free(stamp);
+	cml_package_free(p);
+	return status;
 }
 
 int

@@ -1,6 +1,8 @@
 /*
  * pkgopts.h: the options every program that writes a package shares
- * (-o, --schema, --split, --encoding, --bom, --date, --indent, --format),
+ * (-o, --schema, --split, --encoding, --bom, --date, --indent, --format,
+ * and the catalog identity: --shop, --catalog-id, --catalog-name,
+ * --classifier-id, --new-catalog),
  * as an argp child parser, so they are spelled and checked in one place.
  */
 #ifndef CMLKIT_PKGOPTS_H
@@ -10,6 +12,7 @@
 #include <stdbool.h>
 
 #include <cml/generations.h>
+#include <cml/ident.h>
 #include <cml/writer.h>
 
 #include "source.h"
@@ -19,6 +22,11 @@ struct pkg_opts {
 	cml_writer_opts w;
 	enum cmd_format format;
 	bool output_required; /* set by the program before parsing */
+	/* the catalog identity the options give (--shop: derived from it) */
+	const char *shop;
+	cml_catalog_ident ident_opts;
+	bool new_catalog;
+	cml_ident *ident;     /* resolved: w.ident points into it */
 };
 
 /* The child parser; its input is a struct pkg_opts * (state->child_inputs). */
@@ -31,6 +39,18 @@ bool pkg_encoding_parse(const char *s, cml_encoding *enc);
 /* A --date value: YYYY-MM-DDTHH:MM:SS, month, day and time in range. */
 bool pkg_datetime_valid(const char *s);
 
+/*
+ * Resolves the catalog identity of the package into o->ident and points
+ * o->w.ident at it: the options, else what the database s remembers
+ * (NULL: none), else derived from the shop's name (ident.h). Options
+ * that contradict what s remembers are refused (EXIT_ATTENTION, said
+ * how to go on) unless --new-catalog. With remember (a run that will
+ * commit), the identity is remembered in s. EXIT_OK, or the exit status
+ * with the reason said. pkg_ident_free frees it.
+ */
+int pkg_ident_resolve(struct pkg_opts *o, cml_store *s, bool remember);
+void pkg_ident_free(struct pkg_opts *o);
+
 /* mkdir -p; prints the reason and returns false on failure. */
 bool pkg_make_dir(const char *path);
 
@@ -39,17 +59,11 @@ bool pkg_make_dir(const char *path);
 char *pkg_abs_dir(const char *path);
 
 /*
- * The stamp of a package as it is on disk: one "name\tsize\tmtime" line
- * per file (mtime in nanoseconds), in the order given. Recorded with the
- * generation when the package is written, compared by catalog-push
- * before it sends anything. malloc'd; NULL with a message on failure.
- */
-char *pkg_stamp(const char *dir, const char *const *names);
-
-/*
  * Inside the run that wrote the package into dir (absolute, as recorded):
- * records its files as they are on disk (pkg_stamp, in the order given)
- * with generation gen. EXIT_OK, or EXIT_LOCAL with the reason said.
+ * records its files (names: cml_writer_files) as they are on disk, the
+ * package's stamp (cml_package_stamp, package.h), with generation gen;
+ * catalog-push compares the directory with it before sending anything.
+ * EXIT_OK, or EXIT_LOCAL with the reason said.
  */
 int pkg_record_files(cml_store *s, int64_t gen, const char *dir, const char *const *names);
 

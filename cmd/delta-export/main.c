@@ -15,11 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cml/attach.h>
 #include <cml/diff.h>
 #include <cml/generations.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 
+#include "catjoin.h"
 #include "cmdutil.h"
 #include "dbrun.h"
 #include "delta.h"
@@ -199,6 +201,14 @@ warn_empty_whole(const cml_diff *d)
 	if (cml_diff_empty_whole(d, CML_ITEM_OFFER))
 		cmd_warn("warning: the input's ПакетПредложений says it holds all offers but "
 		         "holds no offer: taken as partial, no offer is deleted by absence");
+	if (cml_diff_part_missing(d, CML_PART_OFFER_PRICES))
+		cmd_warn("warning: the input's offers are whole but none has prices: taken as "
+		         "a missing prices file (such as prices___prices.xml), no price is "
+		         "removed");
+	if (cml_diff_part_missing(d, CML_PART_OFFER_STOCK))
+		cmd_warn("warning: the input's offers are whole but none has stock: taken as "
+		         "a missing stock file (such as rests___rests.xml), no stock is set "
+		         "to 0");
 }
 
 static int
@@ -210,7 +220,9 @@ run(struct delta_opts *o)
 	cml_store *store = NULL;
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
+	cml_attach *att = NULL;
 	cml_diff *d = NULL;
+	cmd_catjoin *join = NULL;
 	char *package = NULL;
 	int64_t base = 0;
 	cml_status st;
@@ -275,6 +287,16 @@ run(struct delta_opts *o)
 
 	/* No baseline: a full package, and its generation holds every part. */
 	o->pkg.w.only_changes = base == 0 ? CML_FALSE : CML_TRUE;
+	/* the catalog identity; a dry run checks it, remembers nothing */
+	if ((status = pkg_ident_resolve(&o->pkg, store, !o->dry_run)) != EXIT_OK)
+		goto out;
+	/* the files products name: in their cards' fingerprints and the package */
+	if ((att = cml_attach_new(&(cml_attach_opts){ .warn = cmd_lib_warning })) == NULL) {
+		cmd_error("out of memory");
+		status = EXIT_LOCAL;
+		goto out;
+	}
+	o->pkg.w.attach = att;
 	if (!o->dry_run) {
 		if (!pkg_make_dir(o->pkg.output) ||
 		    (package = pkg_abs_dir(o->pkg.output)) == NULL || !pkg_recover(o->pkg.output)) {
@@ -297,17 +319,28 @@ run(struct delta_opts *o)
 		.writer = w,
 		.record_all = base == 0,
 		.preload = base != 0,
+		.attach = att,
 	};
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
 	d = cml_diff_new(&dopt);
-	if (src == NULL || d == NULL) {
+	/* the same items full-export writes: one per Ид, split offers joined
+	 * (so a first run writes what full-export would, and a later one
+	 * compares whole offers, writing one Предложение with what changed) */
+	if (d != NULL)
+		join = cmd_catjoin_new(diff_item, d, "nothing written or recorded");
+	if (src == NULL || d == NULL || join == NULL) {
 		cmd_error("out of memory");
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	status = cmd_source_run(src, inputs, n_inputs, diff_item, d, "nothing written or recorded");
+	status = cmd_source_run(src, inputs, n_inputs, cmd_catjoin_item, join,
+	                        "nothing written or recorded");
 	if (status != EXIT_OK)
 		goto out;
+	if ((st = cmd_catjoin_flush(join)) != CML_OK) {
+		status = cmd_exit_for(st);
+		goto out;
+	}
 	if ((st = cml_diff_finish(d, o->whole)) != CML_OK) {
 		cmd_error("%s", cml_diff_errmsg(d));
 		status = cmd_exit_for(st);
@@ -376,11 +409,14 @@ run(struct delta_opts *o)
 	cmd_verbose("generation %lld (%s) written to %s%s", (long long)gen, kind,
 	            o->pkg.output, o->ack_on_write ? ", acknowledged" : ", pending");
 out:
+	cmd_catjoin_free(join);
 	cml_diff_free(d);
 	cml_writer_free(w); /* without a finish: removes the temporary files */
+	cml_attach_free(att);
 	cmd_source_free(src);
 	cmd_free_list(inputs);
 	free(package);
+	pkg_ident_free(&o->pkg);
 	db_close(store); /* a run not committed is rolled back */
 	return status;
 }

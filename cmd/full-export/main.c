@@ -13,17 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cml/attach.h>
 #include <cml/fingerprint.h>
 #include <cml/generations.h>
 #include <cml/store.h>
 #include <cml/writer.h>
 
+#include "catjoin.h"
 #include "cmdutil.h"
 #include "dbrun.h"
 #include "export.h"
-#include "merge.h"
 #include "pkgopts.h"
-#include "seen.h"
 #include "source.h"
 
 /* Where items go: the writer, and the generation's record. */
@@ -37,9 +37,8 @@ struct sink {
 };
 
 static cml_status
-sink_add(void *ud, const cml_item *it)
+sink_put(struct sink *k, const cml_item *it)
 {
-	struct sink *k = ud;
 	cml_part_fp parts[CML_MAX_PARTS];
 	size_t n = 0;
 	cml_status st = cml_writer_add(k->w, it);
@@ -65,97 +64,15 @@ sink_add(void *ud, const cml_item *it)
 	return CML_OK;
 }
 
-struct reading {
-	struct sink *k;
-	offer_merge *parts;
-	cmd_seen *seen;
-	unsigned long n_items;
-};
-
-/* The Ид of the kinds that cannot be written without one, and the element
- * they come from; NULL for the others (headers, units, documents). */
-static const char *
-required_id(const cml_item *it, const char **elem, bool *required)
-{
-	*required = true;
-	switch (it->kind) {
-	case CML_ITEM_GROUP: *elem = "Группа"; return it->u.group.id;
-	case CML_ITEM_PROPERTY: *elem = "Свойство"; return it->u.property.id;
-	case CML_ITEM_PRICE_TYPE: *elem = "ТипЦены"; return it->u.price_type.id;
-	case CML_ITEM_WAREHOUSE: *elem = "Склад"; return it->u.warehouse.id;
-	case CML_ITEM_PRODUCT: *elem = "Товар"; return it->u.product.id;
-	case CML_ITEM_OFFER: *elem = "Предложение"; return it->u.offer.id;
-	case CML_ITEM_COUNTERPARTY: *elem = "Контрагент"; return it->u.counterparty.id;
-	case CML_ITEM_UNIT: *elem = "ЕдиницаИзмерения"; *required = false; return it->u.unit.id;
-	default: *elem = NULL; *required = false; return NULL;
-	}
-}
-
-/* Each item read: one without Ид stops the run; a classifier item that an
- * earlier file already gave is written once (or stops the run when its
- * content differs); a part of a split offer waits to be joined; the rest
- * goes straight out. */
+/* Where every item goes; says why it failed. */
 static cml_status
-read_item(void *ud, const cml_item *it)
+sink_add(void *ud, const cml_item *it)
 {
-	struct reading *rd = ud;
-	const char *elem, *first_file;
-	unsigned long first_line;
-	bool required, repeat = false;
-	cml_status st;
+	struct sink *k = ud;
+	cml_status st = sink_put(k, it);
 
-	if (it->kind == CML_ITEM_FILE)
-		return CML_OK;
-	const char *id = required_id(it, &elem, &required);
-	if (id == NULL && required) {
-		cmd_error("%s:%lu: <%s>: no Ид: an item without one cannot be written",
-		          it->origin.file, it->origin.line, elem);
-		cmd_error("no package written");
-		return CML_ERR_VALUE;
-	}
-	if (id != NULL && cmd_seen_kind(it->kind)) {
-		switch (cmd_seen_add(rd->seen, it, id, &first_file, &first_line)) {
-		case SEEN_NEW:
-			break;
-		case SEEN_SAME:
-			repeat = true;
-			if (it->kind == CML_ITEM_PROPERTY)
-				break; /* its values are joined below */
-			cmd_verbose("%s:%lu: <%s> '%s' as in %s:%lu: written once",
-			            it->origin.file, it->origin.line, elem, id, first_file,
-			            first_line);
-			return CML_OK;
-		case SEEN_CONFLICT:
-			cmd_error("%s:%lu: <%s> '%s' differs from the one of the same Ид in %s:%lu",
-			          it->origin.file, it->origin.line, elem, id, first_file,
-			          first_line);
-			cmd_error("no package written");
-			return CML_ERR_VALUE;
-		case SEEN_NOMEM:
-			cmd_error("out of memory");
-			return CML_ERR_NOMEM;
-		}
-	}
-	if (it->kind == CML_ITEM_PROPERTY && id != NULL) {
-		/* held to the end: a repeat in a later file may add values */
-		if (!offer_merge_add_property(rd->parts, &it->u.property)) {
-			cmd_error("out of memory joining properties");
-			return CML_ERR_NOMEM;
-		}
-		if (!repeat)
-			rd->n_items++;
-		return CML_OK;
-	}
-	rd->n_items++;
-	if (it->kind == CML_ITEM_OFFER && it->u.offer.id != NULL && !offer_is_whole(&it->u.offer)) {
-		if (!offer_merge_add(rd->parts, &it->u.offer)) {
-			cmd_error("out of memory joining split offers");
-			return CML_ERR_NOMEM;
-		}
-		return CML_OK;
-	}
-	if ((st = sink_add(rd->k, it)) != CML_OK)
-		cmd_error("%s", rd->k->msg);
+	if (st != CML_OK)
+		cmd_error("%s", k->msg);
 	return st;
 }
 
@@ -192,8 +109,8 @@ run(struct export_opts *o)
 	size_t n_inputs = 0;
 	cmd_source *src = NULL;
 	cml_writer *w = NULL;
-	offer_merge *parts = NULL;
-	cmd_seen *seen = NULL;
+	cml_attach *att = NULL;
+	cmd_catjoin *join = NULL;
 	unsigned long n_items = 0;
 	struct sink k = { 0 };
 	cml_status st;
@@ -217,40 +134,37 @@ run(struct export_opts *o)
 		status = EXIT_LOCAL;
 		goto out;
 	}
+	/* the catalog identity, remembered with the package's generation */
+	if ((status = pkg_ident_resolve(&o->pkg, k.store, k.store != NULL)) != EXIT_OK)
+		goto out;
 	src = cmd_source_new(o->pkg.format, cmd_lib_warning, NULL);
-	w = cml_writer_new(o->pkg.output, &o->pkg.w);
-	parts = offer_merge_new();
-	seen = cmd_seen_new();
+	/* the files products name: into the package and their cards' fingerprints */
+	att = cml_attach_new(&(cml_attach_opts){ .warn = cmd_lib_warning });
+	o->pkg.w.attach = att;
+	cml_fingerprinter_set_attach(k.fpr, att);
+	w = att != NULL ? cml_writer_new(o->pkg.output, &o->pkg.w) : NULL;
+	join = cmd_catjoin_new(sink_add, &k, "no package written");
 	k.w = w;
-	if (src == NULL || w == NULL || parts == NULL || seen == NULL) {
+	if (src == NULL || w == NULL || join == NULL) {
 		cmd_error("%s: cannot start the package (out of memory, or the "
 		          "directory is not writable)", o->pkg.output);
 		status = EXIT_LOCAL;
 		goto out;
 	}
-	struct reading rd = { .k = &k, .parts = parts, .seen = seen };
-	status = cmd_source_run(src, inputs, n_inputs, read_item, &rd, "no package written");
+	status = cmd_source_run(src, inputs, n_inputs, cmd_catjoin_item, join,
+	                        "no package written");
 	if (status != EXIT_OK)
 		goto out;
-	n_items = rd.n_items;
+	n_items = cmd_catjoin_items(join);
 	if (n_items == 0) {
 		cmd_error("no items in the input: no package written");
 		status = EXIT_DATA;
 		goto out;
 	}
-	if ((st = offer_merge_flush_properties(parts, sink_add, &k)) != CML_OK) {
-		cmd_error("%s", k.msg);
+	/* the properties with all their values, the split offers joined */
+	if ((st = cmd_catjoin_flush(join)) != CML_OK) {
 		status = cmd_exit_for(st);
 		goto out;
-	}
-	if (offer_merge_count(parts) > 0) {
-		cmd_verbose("%zu offers joined from their parts", offer_merge_count(parts));
-		st = offer_merge_flush(parts, sink_add, &k);
-		if (st != CML_OK) {
-			cmd_error("%s", k.msg);
-			status = cmd_exit_for(st);
-			goto out;
-		}
 	}
 	st = cml_writer_finish(w);
 	if (st != CML_OK) {
@@ -281,11 +195,12 @@ out:
 	cml_fingerprinter_free(k.fpr);
 	db_close(k.store); /* a run not committed is rolled back */
 	free(k.package);
-	offer_merge_free(parts);
-	cmd_seen_free(seen);
+	cmd_catjoin_free(join);
 	cml_writer_free(w);
+	cml_attach_free(att);
 	cmd_source_free(src);
 	cmd_free_list(inputs);
+	pkg_ident_free(&o->pkg);
 	return status;
 }
 

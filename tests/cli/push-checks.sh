@@ -81,13 +81,20 @@ pending() { ! acked && [ "$(baseline)" = "${1:-0}" ]; }
 err_has() { grep -qF -- "$1" "$tmp/push.err"; }
 status_is() { [ "$rc" = "$1" ]; }
 # every package file arrived whole: the last copy the site imported of it
-received_same() {
+received_same() { # the XML as imported, the attached files as uploaded
 	for f in "$tmp/pkg"/*.xml; do
 		name=$(basename "$f")
 		got=$(ls "$tmp/site/received/"*-"$name" 2>/dev/null | tail -1)
 		[ -n "$got" ] && cmp -s "$f" "$got" || return 1
 	done
+	pkg_attached | while read -r f; do
+		cmp -s "$tmp/pkg/$f" "$tmp/site/upload/catalog/$f" || exit 1
+	done
 }
+# the attached files of the package (pictures), by name
+pkg_attached() { [ -d "$tmp/pkg/import_files" ] && (cd "$tmp/pkg" && find import_files -type f ! -name '.*' | sort); }
+pkg_files() { echo $(($(ls "$tmp/pkg"/*.xml | wc -l) + $(pkg_attached | wc -l))); }
+pkg_bytes() { cat "$tmp/pkg"/*.xml $(pkg_attached | sed "s|^|$tmp/pkg/|") | wc -c; }
 requests() { # mode: how many requests of that mode the site saw
 	awk -F'\t' -v m="$1" '$4 == m' "$tmp/site/requests.log" 2>/dev/null | wc -l
 }
@@ -97,6 +104,13 @@ chunks_within() { # limit min: every chunk at most limit bytes, more than min of
 	awk -F'\t' -v lim="$1" -v min="$2" '$4 == "file" { n++; if ($6 + 0 > lim + 0) bad = 1 }
 		END { exit !(n > min + 0 && !bad) }' "$tmp/site/requests.log"
 }
+# every upload of an attached file comes before the first import
+attached_first() {
+	awk -F'\t' '$4 == "import" && !first { first = $1 }
+		$4 == "file" && $5 ~ /^import_files\// { last = $1; n++ }
+		END { exit !(n > 0 && first > last) }' "$tmp/site/requests.log"
+}
+imports_of_attached() { awk -F'\t' '$4 == "import" && $5 ~ /^import_files\//' "$tmp/site/requests.log" | wc -l; }
 imported_order() { awk -F'\t' '$2 !~ /^\(/ { printf "%s ", $2 }' "$tmp/site/imports.log"; }
 
 # ---- the whole cycle ----
@@ -108,14 +122,16 @@ expect "full package: exit 0" 'status_is 0'
 expect "full package: the site has every file byte for byte" 'received_same'
 expect "full package: import.xml before offers.xml" '[ "$(imported_order)" = "import.xml offers.xml " ]'
 expect "full package: deactivate and complete sent" '[ "$(requests deactivate)" = 1 -a "$(requests complete)" = 1 ]'
+expect "full package: its pictures sent before any import, none imported" \
+	'[ "$(pkg_attached | wc -l)" -gt 0 ] && attached_first && [ "$(imports_of_attached)" = 0 ]'
 expect "full package: acknowledged, it is the baseline" 'acked'
 expect "full package: quiet on success" '[ ! -s "$tmp/push.out" -a ! -s "$tmp/push.err" ]'
 # the site's name in the run log: from the URL's host and its port
 last_counts() { sql "SELECT counts FROM runs WHERE program = 'catalog-push' ORDER BY id DESC LIMIT 1"; }
 port=$(cat "$tmp/site/port")
 expect "full package: the run names the site by the URL's host and port" \
-	'[ "$(last_counts)" = "$(printf '"'"'{"gen":1,"files":2,"bytes":%s,"site":"127.0.0.1_%s"}'"'"' \
-		"$(cat "$tmp/pkg"/*.xml | wc -c)" "$port")" ]'
+	'[ "$(last_counts)" = "$(printf '"'"'{"gen":1,"files":%s,"bytes":%s,"site":"127.0.0.1_%s"}'"'"' \
+		"$(pkg_files)" "$(pkg_bytes)" "$port")" ]'
 
 before=$(wc -l <"$tmp/site/requests.log")
 push -v
@@ -171,7 +187,7 @@ expect "zip=yes: one upload, package.zip" '[ "$(uploaded_names)" = package.zip ]
 variant "file_limit=10000: chunks appended" --file-limit 10000
 expect "file_limit=10000: no chunk above the limit, several chunks" 'chunks_within 10000 10'
 variant "file_limit=0: no limit" --file-limit 0
-expect "file_limit=0: one request per file" '[ "$(requests file)" = 2 ]'
+expect "file_limit=0: one request per file, pictures included" '[ "$(requests file)" = "$(pkg_files)" ]'
 start_site --zip yes
 fresh
 push --no-zip
@@ -445,6 +461,73 @@ expect "a database that does not exist: exit 3, none created" \
 	--password-file "$tmp/pw" "$tmp/pkg" >"$tmp/push.out" 2>"$tmp/push.err"
 rc=$?
 expect "a URL that is not http(s): usage error" '[ "$rc" = 2 ] && err_has "http:// or https://"'
+
+# ---- attached files (pictures under import_files/) ----
+
+# A package made by hand as 1C's exchange folder is (the XML, and the
+# files its cards name under import_files/), pushed unrecorded.
+attached_pkg() {
+	rm -rf "$tmp/att"
+	mkdir -p "$tmp/att/import_files/ab"
+	cp "$tmp/pkg"/*.xml "$tmp/att/"
+	head -c 300000 /dev/urandom >"$tmp/att/import_files/ab/big.jpg"
+	printf 'png' >"$tmp/att/import_files/c.png"
+	printf 'hidden' >"$tmp/att/import_files/.tmp.jpg"
+}
+push_att() { # catalog-push options
+	"$bin/catalog-push" --no-record --url "$url" --user admin --password-file "$tmp/pw" \
+		--retry-wait 0.01 "$@" "$tmp/att" >"$tmp/push.out" 2>"$tmp/push.err"
+	rc=$?
+	cat "$tmp/push.out" "$tmp/push.err" >>"$tmp/all-output"
+}
+site_has() { cmp -s "$tmp/att/$1" "$tmp/site/upload/catalog/$1"; }
+
+start_site --file-limit 100000
+fresh
+attached_pkg
+push_att --dry-run
+expect "attached: --dry-run lists each with its size, before the XML" \
+	'[ "$rc" = 0 ] && [ "$(sed -n 4,5p "$tmp/push.out")" = "upload import_files/ab/big.jpg 300000
+upload import_files/c.png 3" ] && [ "$(sed -n 6p "$tmp/push.out")" = "upload import.xml $(wc -c <"$tmp/att/import.xml")" ]'
+expect "attached: --dry-run imports none of them, skips hidden files" \
+	'! grep -q "^import import_files" "$tmp/push.out" && ! grep -q "tmp.jpg" "$tmp/push.out"'
+push_att
+expect "attached: sent, exit 0" 'status_is 0'
+expect "attached: the site has every file byte for byte, under import_files/" \
+	'site_has import_files/ab/big.jpg && site_has import_files/c.png'
+expect "attached: uploaded before any import, chunked like the rest" \
+	'attached_first && [ "$(awk -F"\t" "\$5 == \"import_files/ab/big.jpg\"" "$tmp/site/requests.log" | wc -l)" -ge 3 ]'
+expect "attached: never imported; the XML imported in order" \
+	'[ "$(imports_of_attached)" = 0 ] && [ "$(imported_order)" = "import.xml offers.xml " ]'
+start_site --zip yes
+push_att
+expect "attached: zip=yes: one archive holds them, the site unpacks them" \
+	'status_is 0 && [ "$(uploaded_names)" = package.zip ] && site_has import_files/ab/big.jpg && site_has import_files/c.png'
+expect "attached: zip=yes: only the XML imported" '[ "$(imports_of_attached)" = 0 ]'
+ln -s /etc/hostname "$tmp/att/import_files/out.jpg"
+start_site
+push_att
+expect "attached: a link leaving the package: exit 3, nothing sent" \
+	'[ "$rc" = 3 ] && err_has "out.jpg: a symbolic link leading outside the package" && [ "$(requests init)" = 0 ]'
+
+# full-export with pictures, pushed; then one picture replaced under the
+# same name: the delta carries it alone, sent before the XML
+rm -rf "$tmp/src" "$tmp/cmlkit.db"* "$tmp/pkg"
+cp -r "$examples/shop/cml" "$tmp/src"
+"$bin/full-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$tmp/src" >/dev/null
+start_site
+push
+expect "pictures: full-export's package delivered, every picture before the XML import" \
+	'status_is 0 && received_same && attached_first && [ "$(imports_of_attached)" = 0 ] && acked'
+pic=$(cd "$tmp/src" && find import_files -type f | sort | head -1)
+printf 'another picture' >"$tmp/src/$pic"
+rm -rf "$tmp/pkg"
+"$bin/delta-export" -q --db "$tmp/cmlkit.db" -o "$tmp/pkg" "$tmp/src" >/dev/null
+start_site
+push
+sent_attached() { awk -F'\t' '$4 == "file" && $5 ~ /^import_files\// { print $5 }' "$tmp/site/requests.log" | sort -u; }
+expect "pictures: a replaced picture travels in the delta alone, before the XML" \
+	'status_is 0 && [ "$(sent_attached)" = "$pic" ] && received_same && attached_first && acked'
 
 # ---- the password never shows ----
 expect "the password appears in no output" '[ -z "$(grep -lF -- "$pass" "$tmp/all-output")" ]'

@@ -25,6 +25,8 @@ What it leaves in DIR:
                         what each success confirmed, orders made and changed
     applied.log         one line per order document 1C sent (cmlimport.py):
                         the order found, what changed, НомерВерсии, errors
+    catalog.log         one line per catalog file imported (cmlcatalog.py):
+                        full/update, refused, full-after-setup
 
 Options (all documented in tests/README):
     --user NAME  --password-file FILE  --port N  --file-limit N  --zip yes|no
@@ -33,7 +35,7 @@ Options (all documented in tests/README):
     --auth-401  --fault NAME[@MODE][:COUNT]  --failure-text TEXT
     --slow-seconds S  --orders-once  --sale-orders N  --sale-seed S
     --sale-limit K  --sale-repeat  --sale-drift NEW:CHANGED[:TIMES]
-    --change-status-from-1c  --final-status CODE
+    --change-status-from-1c  --final-status CODE  --catalog-id ID  --no-catalog
 
 The sale side (type=sale&mode=query/success) keeps a shop's orders
 (cmlorders.py): every order not yet confirmed is in the query answer, a
@@ -81,6 +83,7 @@ import traceback
 import urllib.parse
 import zipfile
 
+import cmlcatalog
 import cmlimport
 import cmlorders
 
@@ -218,6 +221,7 @@ class Session:
         self.queried = False
         self.last_query = []  # [(order, version)] the last query returned
         self.got_file = False  # the last query returned the --orders file
+        self.uploaded = set()  # names uploaded (or unpacked) since init
 
 
 def valid_name(name):
@@ -322,6 +326,14 @@ class Site:
         self.applied_log = open(os.path.join(self.dir, "applied.log"), "a", encoding="utf-8")
         self.importer = cmlimport.Importer(self.shop, self.confirmed, args.change_status_from_1c,
                                            args.final_status)
+        self.catalog_log = open(os.path.join(self.dir, "catalog.log"), "a", encoding="utf-8")
+        self.catalog = self.new_catalog()
+
+    def new_catalog(self):
+        """The site's catalog (cmlcatalog.py); None under --no-catalog."""
+        if self.args.no_catalog:
+            return None
+        return cmlcatalog.Catalog(self.args.catalog_id, self.catalog_log)
 
     # -- answers ---------------------------------------------------------
 
@@ -470,6 +482,7 @@ class Site:
         sess.pending_zip = None
         sess.unzipped = False
         sess.steps.clear()
+        sess.uploaded.clear()
         lines = ["zip=" + ("yes" if self.args.zip == "yes" else "no"),
                  "file_limit=%d" % self.args.file_limit]
         version = req.query.get("version")
@@ -494,6 +507,7 @@ class Site:
         except OSError:
             return self.failure(MSG_WRITE.format(name))
         sess.last_upload = name
+        sess.uploaded.add(name)
         if self.args.zip == "yes" and name.lower().endswith(".zip"):
             sess.pending_zip = (type_, name)
             sess.unzipped = False
@@ -527,7 +541,7 @@ class Site:
             if not sess.unzipped:
                 archive = self.upload_path(type_, sess.pending_zip[1])
                 try:
-                    unpack(archive, self.upload_dir(type_))
+                    sess.uploaded.update(unpack(archive, self.upload_dir(type_)))
                 except UnzipError:
                     sess.pending_zip = None
                     return self.failure(MSG_UNZIP)
@@ -550,6 +564,11 @@ class Site:
         nnn = self.import_file(type_, name, path)
         if type_ == "sale":
             return self.text("success" + self.apply_orders(path, nnn, name) + "\n")
+        if self.catalog is not None:
+            try:
+                self.catalog.apply_file(path, name, sess.uploaded, self.upload_dir(type_))
+            except cmlcatalog.Refused as e:
+                return self.failure(str(e))
         return self.text("success\n" + MSG_IMPORTED.format(name))
 
     def mode_deactivate(self, req, sess, type_):
@@ -693,6 +712,13 @@ class Site:
             if enc not in ("utf-8", "cp1251"):
                 raise ValueError("encoding must be utf-8 or cp1251")
             return 200, self.orders_document(self.shop.orders, query.get("version"), enc)
+        if path == "catalog":
+            if self.catalog is None:
+                return 404, {"error": "no catalog (--no-catalog)"}
+            return 200, self.catalog.state(summary="summary" in query)
+        if path == "catalog/reset":
+            self.catalog = self.new_catalog()
+            return 200, {"reset": True}
         if path == "fault":
             if "clear" in query:
                 self.faults[:] = []
@@ -1078,6 +1104,11 @@ def parse_args(argv):
     p.add_argument("--final-status", default="F", metavar="CODE",
                    help="status set by a shipment date (FINAL_STATUS_ON_DELIVERY, default F; "
                    "empty: none)")
+    p.add_argument("--catalog-id", metavar="ID",
+                   help="the Каталог Ид of the site's catalog (default: the first imported "
+                   "file that carries one sets it)")
+    p.add_argument("--no-catalog", action="store_true",
+                   help="keep no catalog: a catalog import only records the file")
     p.add_argument("--control", metavar="PATH",
                    help="send the control request /cmlsite/PATH to the site running in "
                    "--dir, print the answer, exit (0: HTTP 200)")

@@ -244,7 +244,7 @@ def test_catalog(top, sites):
     pw = os.path.join(top, "pw")
     with open(pw, "w", encoding="utf-8") as f:
         f.write("Pa:ss-пароль\n")
-    site = Site(top, "catalog", "--password-file", pw, "--file-limit", "200000", "--zip", "yes")
+    site = Site(top, "catalog", "--no-catalog", "--password-file", pw, "--file-limit", "200000", "--zip", "yes")
     sites.append(site)
     good = ("admin", "Pa:ss-пароль")
 
@@ -416,7 +416,7 @@ def test_sale(top, sites):
 
 def test_keepalive(top, sites):
     """One HTTP/1.1 connection carries a whole exchange, quickly."""
-    site = Site(top, "keepalive", "--import-steps", "1")
+    site = Site(top, "keepalive", "--no-catalog", "--import-steps", "1")
     sites.append(site)
     conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=TIMEOUT)
     try:
@@ -474,7 +474,7 @@ def test_variants(top, sites):
                     '<КоммерческаяИнформация/>\n').encode()
     with open(orders, "wb") as f:
         f.write(orders_bytes)
-    site = Site(top, "variants", "--user", "exch", "--password-file", pw, "--encoding", "utf-8",
+    site = Site(top, "variants", "--no-catalog", "--user", "exch", "--password-file", pw, "--encoding", "utf-8",
                 "--bom", "--crlf", "--auth-401", "--no-sessid", "--no-timestamp",
                 "--no-deactivate", "--no-complete", "--file-limit", "0", "--orders", orders,
                 "--fault", "failure@import:1", "--failure-text", "Своя ошибка.",
@@ -540,7 +540,7 @@ def test_utf8(top, sites):
 
 def test_faults(top, sites):
     """Every fault of a cp1251 site, each once, in the order given."""
-    site = Site(top, "faults", "--slow-seconds", "1", "--import-steps", "1",
+    site = Site(top, "faults", "--no-catalog", "--slow-seconds", "1", "--import-steps", "1",
                 "--fault", "wrong-password:1", "--fault", "error-text:1",
                 "--fault", "http500@init:1", "--fault", "drop:1", "--fault", "inline-success:1",
                 "--fault", "drop@import:1", "--fault", "failure:1", "--fault", "html:1",
@@ -1263,10 +1263,159 @@ def test_apply_chunks(top, sites):
        "the first document applied once per chunk (as Bitrix: one request per file)")
 
 
+
+def catalog_file(body, root_attrs='ВерсияСхемы="2.05"'):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация '
+            'xmlns="urn:1C.ru:commerceml_2" %s>%s</КоммерческаяИнформация>\n'
+            % (root_attrs, body)).encode("utf-8")
+
+
+CLS = "<Классификатор><Ид>cls-1</Ид><Наименование>Классификатор</Наименование>" \
+      "<ТипыЦен><ТипЦены><Ид>retail</Ид><Наименование>Розница</Наименование></ТипЦены>" \
+      "<ТипЦены><Ид>opt</Ид><Наименование>Опт</Наименование></ТипЦены></ТипыЦен>" \
+      "</Классификатор>"
+
+
+def catalog(flag, goods, cat_id="cat-1", cls_id="cls-1"):
+    attr = ' СодержитТолькоИзменения="%s"' % flag if flag else ""
+    head = "".join("<%s>%s</%s>" % (t, v, t) for t, v in (
+        ("Ид", cat_id), ("ИдКлассификатора", cls_id), ("Наименование", "Каталог")) if v)
+    return "<Каталог%s>%s<Товары>%s</Товары></Каталог>" % (attr, head, goods)
+
+
+def product(pid, name, pictures=()):
+    return "<Товар><Ид>%s</Ид><Наименование>%s</Наименование>%s</Товар>" % (
+        pid, name, "".join("<Картинка>%s</Картинка>" % p for p in pictures))
+
+
+def package(flag, offers, cat_id="cat-1", pkg_id="cat-1#"):
+    attr = ' СодержитТолькоИзменения="%s"' % flag if flag else ""
+    head = "".join("<%s>%s</%s>" % (t, v, t) for t, v in (
+        ("Ид", pkg_id), ("Наименование", "Пакет"), ("ИдКаталога", cat_id),
+        ("ИдКлассификатора", "cls-1")) if v)
+    return "<ПакетПредложений%s>%s<Предложения>%s</Предложения></ПакетПредложений>" % (
+        attr, head, offers)
+
+
+def offer(oid, prices=None, qty=None):
+    body = "<Ид>%s</Ид>" % oid
+    if prices is not None:
+        body += "<Цены>%s</Цены>" % "".join(
+            "<Цена><ИдТипаЦены>%s</ИдТипаЦены><ЦенаЗаЕдиницу>%s</ЦенаЗаЕдиницу></Цена>" % kv
+            for kv in prices)
+    if qty is not None:
+        body += "<Количество>%s</Количество>" % qty
+    return "<Предложение>%s</Предложение>" % body
+
+
+def test_catalog_model(top, sites):
+    """The catalog the site keeps (cmlcatalog.py): identity, the update-only flag,
+    step 8, prices replaced, stock, pictures and whether they were uploaded."""
+    site = Site(top, "catalog-model", "--import-steps", "0")
+    sites.append(site)
+    x = Exchange(site, "catalog")
+    eq(x.call("init").status, 200, "init")
+
+    def send(name, data, want_ok=True):
+        x.upload(name, data, 1 << 20)
+        r = x.call("import", filename=name)
+        body = r.body.decode("cp1251")
+        check(body.startswith("success") == want_ok, "import %s: %s" % (name, body))
+        return body
+
+    # no identity: refused, nothing kept, the identity not set
+    body = send("bare.xml", catalog_file(catalog("", product("p1", "A"), cat_id="")), False)
+    check("Каталог/Ид" in body, "the reason names Каталог/Ид: %s" % body)
+    body = send("bare2.xml", catalog_file(package("true", offer("p1", [("retail", "1")]),
+                                                  cat_id="")), False)
+    check("ИдКаталога" in body, "the reason names ИдКаталога: %s" % body)
+    st = site.control("catalog")
+    eq((st["ident"], st["products_total"], len(st["refused"])), (None, 0, 2), "refused, no ident")
+    # a root alone and a Классификатор alone: success, nothing changes
+    send("root.xml", catalog_file(""))
+    send("cls.xml", catalog_file(CLS))
+
+    # the full import sets the catalog up; a picture uploaded, one not
+    x.upload("import_files/a/p1.jpg", b"jpeg", 1 << 20)
+    full = CLS + catalog("false", product("p1", "A", ["import_files/a/p1.jpg"]) +
+                         product("p2", "B", ["import_files/b/p2.jpg"]) + product("p3", "C"))
+    send("import.xml", catalog_file(full))
+    send("offers.xml", catalog_file(package("false", offer("p1", [("retail", "10"), ("opt", "8")], 5)
+                                            + offer("p2", [("retail", "20")], 1) +
+                                            offer("p3", [("retail", "30")], 0))))
+    st = site.control("catalog")
+    eq(st["ident"]["catalog_id"], "cat-1", "the first import sets the identity")
+    eq((st["set_up"], st["full_after_setup"], st["deactivated"]), (True, 0, 0), "set up")
+    eq(st["products"]["p1"]["pictures"],
+       [{"path": "import_files/a/p1.jpg", "uploaded": True, "on_site": True}], "p1's picture")
+    eq(st["products"]["p2"]["pictures"],
+       [{"path": "import_files/b/p2.jpg", "uploaded": False, "on_site": False}], "p2's picture")
+    eq(st["offers"]["p1"]["prices"], {"retail": "10", "opt": "8"}, "p1's prices")
+    eq(st["offers"]["p1"]["stock"], "5", "p1's stock")
+
+    # another identity: refused
+    body = send("other.xml", catalog_file(catalog("true", product("p9", "Z"), cat_id="cat-2")),
+                False)
+    check("cat-2" in body and "cat-1" in body, "the reason names both catalogs: %s" % body)
+    body = send("other2.xml", catalog_file(catalog("true", "", cls_id="cls-2")), False)
+    check("ИдКлассификатора" in body, "another classifier is refused: %s" % body)
+
+    # deltas: prices replaced (opt goes), stock, a deletion; nothing deactivated
+    send("d1.xml", catalog_file(catalog("true", "")))
+    send("d2.xml", catalog_file(package("true", offer("p1", [("retail", "11")]) +
+                                        offer("p2", qty=0))))
+    send("d3.xml", catalog_file(catalog("true", "<Товар><Ид>p3</Ид><Статус>Удален</Статус></Товар>")))
+    # the attribute form the writer uses, on a product the site never had
+    send("d3a.xml", catalog_file(catalog("true", '<Товар Статус="Удален"><Ид>p8</Ид></Товар>')))
+    eq(site.control("catalog")["products"]["p8"]["active"], False, "Статус as an attribute")
+    st = site.control("catalog")
+    eq(st["offers"]["p1"]["prices"], {"retail": "11"}, "prices replaced, not merged")
+    eq((st["offers"]["p2"]["stock"], st["offers"]["p2"]["prices"]), ("0", {"retail": "20"}),
+       "a stock-only change leaves the prices")
+    eq((st["products"]["p3"]["active"], st["products"]["p1"]["active"]), (False, True),
+       "the deleted product only")
+    eq((st["full_after_setup"], st["deactivated"]), (0, 0), "deltas deactivate nothing")
+    # an unknown price type is skipped
+    send("d4.xml", catalog_file(package("true", offer("p2", [("nope", "5")]))))
+    eq(site.control("catalog")["offers"]["p2"]["prices"], {}, "only unknown types: no prices")
+
+    # the regression: a Каталог without the flag after the full import
+    x.upload("import_files/a/p1.jpg", b"jpeg2", 1 << 20)
+    send("bad.xml", catalog_file(catalog("", product("p1", "A", ["import_files/a/p1.jpg"]))))
+    st = site.control("catalog")
+    eq((st["full_after_setup"], st["deactivated"], st["deactivated_ids"]), (1, 1, ["p2"]),
+       "a whole Каталог after the full import deactivates the rest, and is counted")
+    eq(st["products"]["p1"]["pictures"][0]["uploaded"], True, "re-uploaded picture")
+    log = lines_of(os.path.join(site.dir, "catalog.log"))
+    check(any(r[0] == "full-after-setup" and r[1] == "bad.xml" for r in log),
+          "catalog.log names the full file after setup")
+    check(sum(1 for r in log if r[0] == "refused") == 4, "catalog.log: the refusals")
+    summary = site.control("catalog?summary=1")
+    check("products" not in summary and summary["products_total"] == 4, "summary")
+
+    # a new exchange: pictures not uploaded again are not "uploaded"
+    eq(x.call("init").status, 200, "init")
+    send("d5.xml", catalog_file(catalog("true", product("p1", "A", ["import_files/a/p1.jpg"]))))
+    eq(site.control("catalog")["products"]["p1"]["pictures"][0],
+       {"path": "import_files/a/p1.jpg", "uploaded": False, "on_site": False},
+       "init wiped the uploads")
+    eq(site.control("catalog/reset"), {"reset": True}, "reset")
+    eq(site.control("catalog")["ident"], None, "reset forgets the identity")
+
+    # --catalog-id: the site knows its catalog before any import
+    pinned = Site(top, "catalog-pinned", "--import-steps", "0", "--catalog-id", "cat-9")
+    sites.append(pinned)
+    y = Exchange(pinned, "catalog")
+    eq(y.call("init").status, 200, "init")
+    y.upload("import.xml", catalog_file(catalog("false", product("p1", "A"))), 1 << 20)
+    body = y.call("import", filename="import.xml").body.decode("cp1251")
+    check(body.startswith("failure") and "cat-9" in body, "pinned identity: %s" % body)
+
+
 TESTS = [test_catalog, test_sale, test_keepalive, test_variants, test_utf8, test_faults,
          test_client_faults, test_orders, test_orders_versions, test_orders_variants,
          test_orders_faults, test_gen_orders, test_apply_old, test_apply_new, test_apply_faults,
-         test_apply_chunks]
+         test_apply_chunks, test_catalog_model]
 
 
 def main():

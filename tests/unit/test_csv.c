@@ -748,6 +748,64 @@ test_progress(void)
 	cml_csv_reader_free(r);
 }
 
+/* The catalog table: one row, three header items with the identity. */
+static void
+test_catalog(void)
+{
+	static const char text[] =
+	    "catalog_id,name,classifier_id,whole\n"
+	    "cat-1,Мой магазин,cls-1,\n"
+	    "cat-2,,,true\n";
+	cml_csv_reader *r = cml_csv_reader_new();
+	const cml_item *it;
+
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK_INT(cml_csv_reader_open_memory(r, text, sizeof(text) - 1, "catalog.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_table(r), CML_CSV_CATALOG);
+	if ((it = next(r, CML_ITEM_CLASSIFIER)) != NULL) {
+		CHECK_STR(it->u.classifier.id, "cls-1");
+		CHECK_STR(it->u.classifier.name, "Классификатор (Мой магазин)");
+		CHECK_INT((int)it->origin.line, 2);
+	}
+	if ((it = next(r, CML_ITEM_CATALOG)) != NULL) {
+		CHECK_STR(it->u.catalog.id, "cat-1");
+		CHECK_STR(it->u.catalog.classifier_id, "cls-1");
+		CHECK_STR(it->u.catalog.name, "Мой магазин");
+		/* not said whole: changes only, nothing deleted by absence */
+		CHECK_INT(it->u.catalog.only_changes, CML_TRUE);
+	}
+	if ((it = next(r, CML_ITEM_OFFERS_PACKAGE)) != NULL) {
+		CHECK_STR(it->u.package.id, "cat-1#");
+		CHECK_STR(it->u.package.name, "Пакет предложений (Мой магазин)");
+		CHECK_STR(it->u.package.catalog_id, "cat-1");
+		CHECK_STR(it->u.package.classifier_id, "cls-1");
+	}
+	if ((it = next(r, CML_ITEM_CLASSIFIER)) != NULL) {
+		CHECK(it->u.classifier.id == NULL);
+		CHECK(it->u.classifier.name == NULL);
+	}
+	if ((it = next(r, CML_ITEM_CATALOG)) != NULL) {
+		CHECK_STR(it->u.catalog.id, "cat-2");
+		CHECK_INT(it->u.catalog.only_changes, CML_FALSE);
+	}
+	if ((it = next(r, CML_ITEM_OFFERS_PACKAGE)) != NULL)
+		CHECK_INT(it->u.package.only_changes, CML_FALSE);
+	check_end(r);
+
+	/* an empty catalog_id, and a whole that is no boolean */
+	static const char noid[] = "catalog_id,name\n,x\n";
+	static const char badwhole[] = "catalog_id,whole\nc,maybe\n";
+	CHECK_INT(cml_csv_reader_open_memory(r, noid, sizeof(noid) - 1, "c.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_next(r, &it), CML_ERR_VALUE);
+	CHECK(strstr(cml_csv_reader_errmsg(r), "c.csv:2: column catalog_id") != NULL);
+	CHECK_INT(cml_csv_reader_open_memory(r, badwhole, sizeof(badwhole) - 1, "c.csv"), CML_OK);
+	CHECK_INT(cml_csv_reader_next(r, &it), CML_ERR_VALUE);
+	CHECK(strstr(cml_csv_reader_errmsg(r), "whole") != NULL);
+	cml_csv_reader_free(r);
+}
+
 int
 main(void)
 {
@@ -764,5 +822,6 @@ main(void)
 	RUN(test_alloc_failure);
 	RUN(test_row_memory);
 	RUN(test_progress);
+	RUN(test_catalog);
 	return harness_done();
 }

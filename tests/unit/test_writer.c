@@ -554,6 +554,8 @@ check_files(const cml_writer *w, const char *const *want)
 
 	for (i = 0; want[i] != NULL; i++)
 		CHECK_STR(got[i], want[i]);
+	if (got[i] != NULL)
+		fprintf(stderr, "  one more file: %s\n", got[i]);
 	CHECK(got[i] == NULL);
 }
 
@@ -1792,6 +1794,161 @@ test_stream_alloc(void)
 	CHECK(n > 3);
 }
 
+/* ---- the catalog identity (opts.ident) ---- */
+
+static const cml_catalog_ident an_ident = {
+	.classifier_id = "cls-opt", .classifier_name = "Классификатор (Опт)",
+	.catalog_id = "cat-opt", .catalog_name = "Опт",
+	.offers_id = "cat-opt#", .offers_name = "Пакет предложений (Опт)",
+};
+
+/* A price-only change of one offer, and nothing else. */
+static cml_status
+add_price_change(cml_writer *w)
+{
+	static cml_price prices[] = { { .type_id = "pt1", .value = "10" },
+		                      { .type_id = "pt2", .value = "8" } };
+	cml_item it = { .kind = CML_ITEM_OFFER };
+
+	it.u.offer.id = it.u.offer.product_id = "prod1";
+	it.u.offer.prices = prices;
+	it.u.offer.n_prices = 2;
+	it.u.offer.has_prices = true;
+	return cml_writer_add(w, &it);
+}
+
+/* Every catalog file carries the three headers, even when no header item
+ * came (a delta from CSV); the input's own header wins and completes the
+ * others; a split delta writes only the files with changes. */
+static void
+test_ident(void)
+{
+	char *dir = make_dir();
+	cml_writer_opts o = { .ident = &an_ident, .only_changes = CML_TRUE };
+	cml_writer *w;
+	xmlDocPtr d;
+
+	if (dir == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(add_price_change(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	check_files(w, (const char *const[]){ "import.xml", "offers.xml", NULL });
+	cml_writer_free(w);
+	d = load(dir, "import.xml");
+	CHECK_STR(xs(d, CLS "/c:Ид"), "cls-opt");
+	CHECK_STR(xs(d, CLS "/c:Наименование"), "Классификатор (Опт)");
+	CHECK_STR(xs(d, CAT "/c:Ид"), "cat-opt");
+	CHECK_STR(xs(d, CAT "/c:ИдКлассификатора"), "cls-opt");
+	CHECK_STR(xs(d, CAT "/c:Наименование"), "Опт");
+	CHECK_STR(xs(d, CAT "/@СодержитТолькоИзменения"), "true");
+	CHECK_INT(xcount(d, CAT "/c:Товары"), 0);
+	xmlFreeDoc(d);
+	d = load(dir, "offers.xml");
+	CHECK_STR(xs(d, PKG "/c:Ид"), "cat-opt#");
+	CHECK_STR(xs(d, PKG "/c:Наименование"), "Пакет предложений (Опт)");
+	CHECK_STR(xs(d, PKG "/c:ИдКаталога"), "cat-opt");
+	CHECK_STR(xs(d, PKG "/c:ИдКлассификатора"), "cls-opt");
+	CHECK_STR(xs(d, PKG "/@СодержитТолькоИзменения"), "true");
+	/* every price type the offer has */
+	CHECK_INT(xcount(d, OFFER("prod1") "/c:Цены/c:Цена"), 2);
+	xmlFreeDoc(d);
+	remove_dir(dir);
+
+	/* the input's ПакетПредложений names its catalog: it wins, and the
+	 * Каталог the writer adds says the same */
+	if ((dir = make_dir()) == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	cml_item pkg = { .kind = CML_ITEM_OFFERS_PACKAGE };
+	pkg.u.package.id = "in#";
+	pkg.u.package.catalog_id = "cat-in";
+	pkg.u.package.classifier_id = "cls-in";
+	CHECK_INT(cml_writer_add(w, &pkg), CML_OK);
+	CHECK_INT(add_price_change(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	cml_writer_free(w);
+	d = load(dir, "import.xml");
+	CHECK_STR(xs(d, CLS "/c:Ид"), "cls-in");
+	CHECK_STR(xs(d, CAT "/c:Ид"), "cat-in");
+	CHECK_STR(xs(d, CAT "/c:ИдКлассификатора"), "cls-in");
+	xmlFreeDoc(d);
+	d = load(dir, "offers.xml");
+	CHECK_STR(xs(d, PKG "/c:Ид"), "in#");
+	CHECK_STR(xs(d, PKG "/c:Наименование"), "Пакет предложений (Опт)");
+	CHECK_STR(xs(d, PKG "/c:ИдКаталога"), "cat-in");
+	xmlFreeDoc(d);
+	remove_dir(dir);
+
+	/* split: a price-only delta is the prices file alone, with its header */
+	o.layout = CML_LAYOUT_SPLIT;
+	if ((dir = make_dir()) == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(add_price_change(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	check_files(w, (const char *const[]){ "prices___prices.xml", NULL });
+	cml_writer_free(w);
+	d = load(dir, "prices___prices.xml");
+	CHECK_STR(xs(d, PKG "/c:ИдКаталога"), "cat-opt");
+	CHECK_STR(xs(d, PKG "/c:Ид"), "cat-opt#");
+	CHECK_STR(xs(d, PKG "/@СодержитТолькоИзменения"), "true");
+	xmlFreeDoc(d);
+	remove_dir(dir);
+
+	/* split, whole: the classifier file is written, with the empty
+	 * Каталог header flagged changes-only (УТ 11's shape) */
+	o.only_changes = CML_FALSE;
+	if ((dir = make_dir()) == NULL || (w = cml_writer_new(dir, &o)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(add_price_change(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	check_files(w, (const char *const[]){ "import___classifier.xml",
+	                                      "prices___prices.xml", NULL });
+	cml_writer_free(w);
+	d = load(dir, "import___classifier.xml");
+	CHECK_STR(xs(d, CLS "/c:Ид"), "cls-opt");
+	CHECK_STR(xs(d, CAT "/c:Ид"), "cat-opt");
+	CHECK_STR(xs(d, CAT "/@СодержитТолькоИзменения"), "true");
+	xmlFreeDoc(d);
+	d = load(dir, "prices___prices.xml");
+	CHECK_STR(xs(d, PKG "/@СодержитТолькоИзменения"), "false");
+	xmlFreeDoc(d);
+	remove_dir(dir);
+
+	/* documents alone get no catalog header */
+	cml_writer_opts od = { .ident = &an_ident };
+	if ((dir = make_dir()) == NULL || (w = cml_writer_new(dir, &od)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(add_documents(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_OK);
+	check_files(w, (const char *const[]){ "orders.xml", "contragents.xml", NULL });
+	cml_writer_free(w);
+	remove_dir(dir);
+
+	/* an identity XML cannot hold is refused at finish, naming it */
+	cml_catalog_ident bad = an_ident;
+	bad.catalog_name = "bad\x01name";
+	od.ident = &bad;
+	if ((dir = make_dir()) == NULL || (w = cml_writer_new(dir, &od)) == NULL) {
+		CHECK(!"setup");
+		return;
+	}
+	CHECK_INT(add_price_change(w), CML_OK);
+	CHECK_INT(cml_writer_finish(w), CML_ERR_VALUE);
+	CHECK(strstr(cml_writer_errmsg(w), "catalog identity: <Наименование>") != NULL);
+	cml_writer_free(w);
+	CHECK_INT(count_files(dir, NULL, 0), 0);
+	remove_dir(dir);
+}
+
 int
 main(void)
 {
@@ -1817,6 +1974,7 @@ main(void)
 	RUN(test_stream_misuse);
 	RUN(test_stream_full);
 	RUN(test_stream_alloc);
+	RUN(test_ident);
 	xmlCleanupParser();
 	return harness_done();
 }

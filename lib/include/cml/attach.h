@@ -9,7 +9,9 @@
  * to the directory of the input file the item came from
  * (item->origin.file; "-" and standard input: the current directory),
  * as 1C writes it: "import_files/5b/5b7a0c….jpg". A backslash is taken
- * as '/'. The package holds the file under the same relative PATH.
+ * as '/'. The package holds the file under the same relative PATH. A
+ * reference with a URL scheme ("https://host/a.jpg", as some shops
+ * write) names no file: it is not a reference here and stays in the card.
  *
  * The rules (nothing is ever read outside the input's directory, nothing
  * written outside the package):

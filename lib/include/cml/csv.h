@@ -3,9 +3,13 @@
  *
  * A CSV file is one table; its header row says which: the first column
  * name is group_id, property_id, price_type_id, warehouse_id, product_id
- * or offer_id, or order (the order progress table). The reader hands out the same items the CommerceML reader
- * does (groups, properties, price types, warehouses, products, offers),
- * one row at a time, each owned by the reader until the next call.
+ * or offer_id, catalog_id (the catalog's identity), or order (the order
+ * progress table). The reader hands out the same items the CommerceML
+ * reader does (groups, properties, price types, warehouses, products,
+ * offers), one row at a time, each owned by the reader until the next
+ * call; a catalog row is handed out as three items, the Классификатор,
+ * Каталог and ПакетПредложений headers (a catalog without "whole" true
+ * says СодержитТолькоИзменения: it deletes nothing by absence).
  */
 #ifndef CML_CSV_H
 #define CML_CSV_H
@@ -26,6 +30,7 @@ typedef enum cml_csv_table {
 	CML_CSV_PRODUCTS,
 	CML_CSV_OFFERS,
 	CML_CSV_PROGRESS,  /* order progress: rows, not items (cml_csv_reader_row) */
+	CML_CSV_CATALOG,   /* the catalog's identity: three header items a row */
 } cml_csv_table;
 
 CML_NODISCARD cml_csv_reader *cml_csv_reader_new(void);

@@ -26,6 +26,16 @@
  * single product, a ПакетПредложений without a single offer (1C's split
  * layout with its goods file missing) is taken as partial
  * (cml_diff_empty_whole tells).
+ *
+ * A part that disappears: when the offers are whole, an offer the input
+ * has whose prices (stock) the baseline has and the input's offer lacks
+ * lost them. Its prices go out as an empty Цены (the site replaces an
+ * offer's prices with the incoming list: it removes them all), its stock
+ * as Количество 0 (the site shows it out of stock), and the part is
+ * recorded deleted. When no offer of the input carries prices (stock) at
+ * all, a whole file is taken as missing (1C's prices___ or rests___ file
+ * not there), not as every price gone: nothing is sent for that part
+ * (cml_diff_part_missing tells).
  */
 #ifndef CML_DIFF_H
 #define CML_DIFF_H
@@ -43,6 +53,8 @@ CML_BEGIN_DECLS
 
 typedef struct cml_diff cml_diff;
 
+struct cml_attach;
+
 typedef struct cml_diff_opts {
 	cml_store *store;   /* the baseline; must be inside a run */
 	bool record;        /* record a generation (false: a dry run) */
@@ -54,6 +66,12 @@ typedef struct cml_diff_opts {
 	bool preload;       /* read the whole baseline into memory first
 	                       (16 bytes a part): one pass over the database
 	                       instead of a lookup per part */
+	struct cml_attach *attach; /* the files products name (attach.h): part
+	                       of their cards' fingerprints, so a replaced
+	                       picture makes its card travel (the writer is
+	                       given the same one); an unsafe reference fails
+	                       cml_diff_add with CML_ERR_VALUE. NULL: files
+	                       not looked at. Not owned. */
 } cml_diff_opts;
 
 typedef struct cml_diff_counts {
@@ -79,6 +97,9 @@ const cml_diff_counts *cml_diff_get_counts(const cml_diff *d);
  * ПакетПредложений (CML_ITEM_OFFER) said it was whole but the input held
  * no product (offer) at all, so nothing was deleted by absence. */
 bool cml_diff_empty_whole(const cml_diff *d, cml_kind kind);
+/* After finish: the offers were whole, yet none carried part
+ * (CML_PART_OFFER_PRICES or CML_PART_OFFER_STOCK): no offer lost it. */
+bool cml_diff_part_missing(const cml_diff *d, cml_part part);
 /* Anything new, changed or deleted. */
 bool cml_diff_changed(const cml_diff *d);
 /* The generation recorded, 0 when none was (no change, or a dry run). */

@@ -1,21 +1,13 @@
 /*
- * merge.c: joins the parts of one offer that a split package spreads over
- * several files (names in offers___, prices in prices___, stock in
- * rests___) into the one Предложение a normalised package carries.
- *
- * Properties are held too, until the end: a split package repeats its
- * classifier in several files, each listing the values (ВариантыЗначений)
- * its own items use, and the property written carries them all.
- *
- * Only parts are held: an offer that arrives whole (prices and stock, as
- * every single-file package has them) goes straight to the writer, so a
- * single-file catalog streams in flat memory. Parts are kept until the end,
- * one record per offer: memory grows with the number of split offers.
+ * offerjoin.c: the parts of split offers, and the repeats of a
+ * property, joined (offerjoin.h). Moved from full-export so that
+ * delta-export joins the same way.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "merge.h"
+#include "cml/offerjoin.h"
+#include "cml_private.h"
 
 struct rec {
 	struct rec *next;  /* hash chain */
@@ -30,7 +22,7 @@ struct prop {
 	size_t cap_variants;
 };
 
-struct offer_merge {
+struct cml_offerjoin {
 	struct rec **buckets;
 	size_t n_buckets, len;
 	struct rec *first, *last;
@@ -45,20 +37,20 @@ struct offer_merge {
 #define CHUNK (1u << 20)
 
 static void *
-alloc(offer_merge *m, size_t n)
+alloc(cml_offerjoin *m, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
 	if (n > m->chunk_left) {
 		size_t size = n > CHUNK ? n : CHUNK;
 		if (m->n_chunks == m->cap_chunks) {
 			size_t cap = m->cap_chunks ? m->cap_chunks * 2 : 16;
-			char **c = realloc(m->chunks, cap * sizeof(*c));
+			char **c = cml_realloc(m->chunks, cap * sizeof(*c));
 			if (c == NULL)
 				return NULL;
 			m->chunks = c;
 			m->cap_chunks = cap;
 		}
-		m->chunk = malloc(size);
+		m->chunk = cml_malloc(size);
 		if (m->chunk == NULL)
 			return NULL;
 		m->chunks[m->n_chunks++] = m->chunk;
@@ -71,7 +63,7 @@ alloc(offer_merge *m, size_t n)
 }
 
 static bool
-dup_str(offer_merge *m, const char **dst, const char *src)
+dup_str(cml_offerjoin *m, const char **dst, const char *src)
 {
 	if (src == NULL) {
 		*dst = NULL;
@@ -87,7 +79,7 @@ dup_str(offer_merge *m, const char **dst, const char *src)
 }
 
 static bool
-dup_pairs(offer_merge *m, cml_pair **dst, size_t *n_dst, const cml_pair *src, size_t n)
+dup_pairs(cml_offerjoin *m, cml_pair **dst, size_t *n_dst, const cml_pair *src, size_t n)
 {
 	*dst = NULL;
 	*n_dst = 0;
@@ -105,7 +97,7 @@ dup_pairs(offer_merge *m, cml_pair **dst, size_t *n_dst, const cml_pair *src, si
 }
 
 static bool
-dup_props(offer_merge *m, cml_offer *d, const cml_offer *s)
+dup_props(cml_offerjoin *m, cml_offer *d, const cml_offer *s)
 {
 	d->props = NULL;
 	d->n_props = 0;
@@ -123,7 +115,7 @@ dup_props(offer_merge *m, cml_offer *d, const cml_offer *s)
 }
 
 static bool
-dup_prices(offer_merge *m, cml_offer *d, const cml_offer *s)
+dup_prices(cml_offerjoin *m, cml_offer *d, const cml_offer *s)
 {
 	d->prices = NULL;
 	d->n_prices = 0;
@@ -149,7 +141,7 @@ dup_prices(offer_merge *m, cml_offer *d, const cml_offer *s)
 }
 
 static bool
-dup_stocks(offer_merge *m, cml_offer *d, const cml_offer *s)
+dup_stocks(cml_offerjoin *m, cml_offer *d, const cml_offer *s)
 {
 	d->stocks = NULL;
 	d->n_stocks = 0;
@@ -168,7 +160,7 @@ dup_stocks(offer_merge *m, cml_offer *d, const cml_offer *s)
 }
 
 static bool
-dup_unit(offer_merge *m, cml_unit_ref *d, const cml_unit_ref *s)
+dup_unit(cml_offerjoin *m, cml_unit_ref *d, const cml_unit_ref *s)
 {
 	if (!dup_str(m, &d->code, s->code) || !dup_str(m, &d->name, s->name) ||
 	    !dup_str(m, &d->full_name, s->full_name) || !dup_str(m, &d->intl, s->intl))
@@ -189,7 +181,7 @@ dup_unit(offer_merge *m, cml_unit_ref *d, const cml_unit_ref *s)
 }
 
 static bool
-dup_components(offer_merge *m, cml_offer *d, const cml_offer *s)
+dup_components(cml_offerjoin *m, cml_offer *d, const cml_offer *s)
 {
 	d->components = NULL;
 	d->n_components = 0;
@@ -212,7 +204,7 @@ dup_components(offer_merge *m, cml_offer *d, const cml_offer *s)
 /* Fills what dst lacks from src; a part's prices or stock replace the
  * earlier ones (a later file is the newer word). */
 static bool
-fold(offer_merge *m, cml_offer *d, const cml_offer *s)
+fold(cml_offerjoin *m, cml_offer *d, const cml_offer *s)
 {
 #define FILL(f) \
 	if (d->f == NULL && s->f != NULL && !dup_str(m, &d->f, s->f)) \
@@ -258,7 +250,7 @@ same_variant(const cml_variant *a, const cml_variant *b)
 
 /* Appends to d the values of s it does not have yet. */
 static bool
-join_variants(offer_merge *m, struct prop *d, const cml_property *s)
+join_variants(cml_offerjoin *m, struct prop *d, const cml_property *s)
 {
 	for (size_t i = 0; i < s->n_variants; i++) {
 		const cml_variant *v = &s->variants[i];
@@ -285,16 +277,18 @@ join_variants(offer_merge *m, struct prop *d, const cml_property *s)
 	return true;
 }
 
-bool
-offer_merge_add_property(offer_merge *m, const cml_property *p)
+cml_status
+cml_offerjoin_add_property(cml_offerjoin *m, const cml_property *p)
 {
 	struct prop *d;
 
+	if (p->id == NULL)
+		return CML_ERR_USAGE;
 	for (d = m->props; d != NULL; d = d->next)
 		if (strcmp(d->p.id, p->id) == 0)
-			return join_variants(m, d, p);
+			return join_variants(m, d, p) ? CML_OK : CML_ERR_NOMEM;
 	if ((d = alloc(m, sizeof(*d))) == NULL)
-		return false;
+		return CML_ERR_NOMEM;
 	memset(d, 0, sizeof(*d));
 	d->p = *p;
 	d->p.variants = NULL;
@@ -302,17 +296,17 @@ offer_merge_add_property(offer_merge *m, const cml_property *p)
 	if (!dup_str(m, &d->p.id, p->id) || !dup_str(m, &d->p.name, p->name) ||
 	    !dup_str(m, &d->p.value_type, p->value_type) || !dup_str(m, &d->p.type, p->type) ||
 	    !dup_str(m, &d->p.version, p->version) || !join_variants(m, d, p))
-		return false;
+		return CML_ERR_NOMEM;
 	if (m->last_prop != NULL)
 		m->last_prop->next = d;
 	else
 		m->props = d;
 	m->last_prop = d;
-	return true;
+	return CML_OK;
 }
 
 cml_status
-offer_merge_flush_properties(offer_merge *m, offer_sink_fn *sink, void *ud)
+cml_offerjoin_flush_properties(cml_offerjoin *m, cml_item_sink_fn *sink, void *ud)
 {
 	cml_item it;
 
@@ -327,36 +321,36 @@ offer_merge_flush_properties(offer_merge *m, offer_sink_fn *sink, void *ud)
 	return CML_OK;
 }
 
-offer_merge *
-offer_merge_new(void)
+cml_offerjoin *
+cml_offerjoin_new(void)
 {
-	offer_merge *m = calloc(1, sizeof(*m));
+	cml_offerjoin *m = cml_calloc(1, sizeof(*m));
 
 	if (m == NULL)
 		return NULL;
 	m->n_buckets = 1024;
-	m->buckets = calloc(m->n_buckets, sizeof(*m->buckets));
+	m->buckets = cml_calloc(m->n_buckets, sizeof(*m->buckets));
 	if (m->buckets == NULL) {
-		free(m);
+		cml_free(m);
 		return NULL;
 	}
 	return m;
 }
 
 void
-offer_merge_free(offer_merge *m)
+cml_offerjoin_free(cml_offerjoin *m)
 {
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < m->n_chunks; i++)
-		free(m->chunks[i]);
-	free(m->chunks);
-	free(m->buckets);
-	free(m);
+		cml_free(m->chunks[i]);
+	cml_free(m->chunks);
+	cml_free(m->buckets);
+	cml_free(m);
 }
 
 bool
-offer_is_whole(const cml_offer *o)
+cml_offer_is_whole(const cml_offer *o)
 {
 	return o->has_prices && (o->has_stocks || o->quantity != NULL);
 }
@@ -372,10 +366,10 @@ hash(const char *s)
 }
 
 static bool
-grow(offer_merge *m)
+grow(cml_offerjoin *m)
 {
 	size_t n = m->n_buckets * 2;
-	struct rec **b = calloc(n, sizeof(*b));
+	struct rec **b = cml_calloc(n, sizeof(*b));
 
 	if (b == NULL)
 		return false;
@@ -384,29 +378,31 @@ grow(offer_merge *m)
 		r->next = b[i];
 		b[i] = r;
 	}
-	free(m->buckets);
+	cml_free(m->buckets);
 	m->buckets = b;
 	m->n_buckets = n;
 	return true;
 }
 
-bool
-offer_merge_add(offer_merge *m, const cml_offer *o)
+cml_status
+cml_offerjoin_add(cml_offerjoin *m, const cml_offer *o)
 {
+	if (o->id == NULL)
+		return CML_ERR_USAGE;
 	size_t i = hash(o->id) & (m->n_buckets - 1);
 
 	for (struct rec *r = m->buckets[i]; r != NULL; r = r->next)
 		if (strcmp(r->o.id, o->id) == 0)
-			return fold(m, &r->o, o);
+			return fold(m, &r->o, o) ? CML_OK : CML_ERR_NOMEM;
 	if (m->len + 1 > m->n_buckets && !grow(m))
-		return false;
+		return CML_ERR_NOMEM;
 	i = hash(o->id) & (m->n_buckets - 1);
 	struct rec *r = alloc(m, sizeof(*r));
 	if (r == NULL)
-		return false;
+		return CML_ERR_NOMEM;
 	memset(r, 0, sizeof(*r));
 	if (!fold(m, &r->o, o))
-		return false;
+		return CML_ERR_NOMEM;
 	r->next = m->buckets[i];
 	m->buckets[i] = r;
 	if (m->last != NULL)
@@ -415,17 +411,17 @@ offer_merge_add(offer_merge *m, const cml_offer *o)
 		m->first = r;
 	m->last = r;
 	m->len++;
-	return true;
+	return CML_OK;
 }
 
 size_t
-offer_merge_count(const offer_merge *m)
+cml_offerjoin_count(const cml_offerjoin *m)
 {
 	return m->len;
 }
 
 cml_status
-offer_merge_flush(offer_merge *m, offer_sink_fn *sink, void *ud)
+cml_offerjoin_flush(cml_offerjoin *m, cml_item_sink_fn *sink, void *ud)
 {
 	cml_item it;
 
