@@ -145,7 +145,7 @@ test_create(void)
 	CHECK(stat(side, &sb) == 0 && (sb.st_mode & 0077) == 0);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	umask(old);
-	CHECK_INT(cml_store_schema_version(), 6);
+	CHECK_INT(cml_store_schema_version(), 7);
 	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_STR(sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode)), "wal");
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'baseline_gen'"), 0);
@@ -694,7 +694,7 @@ test_migrate_v1(void)
  * A database of schema version 4 (the order ledger, no register) is
  * migrated to 5 and on: the register's tables appear empty, the ledger
  * and the run log are kept. The version-4 file is made by dropping what
- * migrations 5 and 6 create, which leaves exactly migrations 1-4.
+ * migrations 5 to 7 create, which leaves exactly migrations 1-4.
  */
 static void
 test_migrate_v4(void)
@@ -711,6 +711,8 @@ test_migrate_v4(void)
 	               "DROP TABLE order_progress; DROP INDEX orders_id; DROP INDEX orders_number;"
 	               "DROP TABLE cp_matched; DROP TABLE cp_reviews; DROP TABLE cp_aliases;"
 	               "DROP TABLE cp_contacts; DROP TABLE cp_persons; DROP TABLE cp_cards;"
+	               "ALTER TABLE generations DROP COLUMN pruned;"
+	               "ALTER TABLE generations DROP COLUMN pruned_parts;"
 	               "INSERT INTO runs VALUES (1, 'orders-pull', 1, '2026-01-01T00:00:00Z',"
 	               " '2026-01-01T00:00:01Z', 'ok', NULL);"
 	               "INSERT INTO orders(site, id, number, first_stored, revision, fp)"
@@ -721,12 +723,12 @@ test_migrate_v4(void)
 	cml_store_opts ro = { .read_only = true };
 	s = cml_store_open(path, &ro, &st, err, sizeof(err));
 	CHECK(s == NULL);
-	CHECK(strstr(err, "needs an upgrade to schema version 6") != NULL);
+	CHECK(strstr(err, "needs an upgrade to schema version 7") != NULL);
 	s = open_db(path, 0);
 	CHECK(s != NULL);
 	if (s == NULL)
 		return;
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 6);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 7);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 	                        "name LIKE 'cp_%'"),
 	          6);
@@ -1054,7 +1056,9 @@ test_killed_run(void)
 	CHECK(cml_store_baseline_gen(s, &b) == CML_OK);
 	CHECK_INT(b, 1);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations"), 1);
-	CHECK_INT(sql_int(path, "SELECT count(*) FROM gen_parts"), 4);
+	/* generation 1 is acknowledged: its parts were pruned, counted */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM gen_parts"), 0);
+	CHECK_INT(sql_int(path, "SELECT pruned_parts FROM generations WHERE gen = 1"), 4);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM runs WHERE program = 'victim'"), 0);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), 4);
 	CHECK_STR(sql_text(path, "PRAGMA integrity_check", txt, sizeof(txt)), "ok");
