@@ -575,7 +575,10 @@ fm_key(struct fm_table *t, const char *part, size_t plen, const char *id, size_t
 {
 	if (t->last_part == NULL || plen != t->last_len || memcmp(part, t->last_part, plen) != 0) {
 		t->seed = XXH3_64bits(part, plen);
-		/* the part names are few: a static name stands for the text */
+		/* the part names are few: a static name stands for the text
+		 * the seed is of (none for a name this library does not know:
+		 * its seed is computed for each row) */
+		t->last_part = NULL;
 		for (int p = 1; p < CML_PART_COUNT; p++) {
 			const char *name = cml_part_name((cml_part)p);
 			if (strlen(name) == plen && memcmp(name, part, plen) == 0) {
@@ -824,7 +827,8 @@ full_merge(cml_store *s, int64_t gen, bool *done)
 			offs[n_offs++] = t.e[i].off;
 	cml_free(t.e);
 	if (st == CML_OK && !over) {
-		qsort(offs, n_offs, sizeof(*offs), cmp_u32);
+		if (n_offs > 1)
+			qsort(offs, n_offs, sizeof(*offs), cmp_u32);
 		st = fm_write(s, gen, first, &gone, offs, n_offs);
 		*done = st == CML_OK;
 	}
