@@ -81,7 +81,10 @@ static const char *const queries[SQ_COUNT] = {
 	 * storage order, then only the parts that changed written */
 	[SQ_FA_ANY] = "SELECT EXISTS (SELECT 1 FROM baseline)",
 	[SQ_FA_RANGE] = "SELECT min(seq), max(seq), count(*) FROM gen_parts WHERE gen = ?1",
-	[SQ_FA_ROWS] = "SELECT seq, part, id, fp, deleted FROM gen_parts WHERE gen = ?1",
+	/* by its range of seq, in table order: through the gen index each row
+	 * would be a lookup of its own (~19 s of CPU for 4M at 1M products) */
+	[SQ_FA_ROWS] = "SELECT seq, part, id, fp, deleted FROM gen_parts "
+	               "WHERE seq BETWEEN ?2 AND ?3 AND +gen = ?1",
 	[SQ_FA_BASE] = "SELECT part, id, fp FROM baseline",
 	[SQ_FA_ROW] = "SELECT part, id, fp, deleted FROM gen_parts WHERE seq = ?1",
 	[SQ_FA_PUT] = "INSERT INTO baseline(part, id, fp, gen) VALUES (?1, ?2, ?3, ?4) "
@@ -628,7 +631,7 @@ cmp_u32(const void *a, const void *b)
 /* Reads the generation into the table (a later row of a key replaces an
  * earlier one, as in the SQL way). */
 static cml_status
-fm_read_gen(cml_store *s, int64_t gen, int64_t first, struct fm_table *t)
+fm_read_gen(cml_store *s, int64_t gen, int64_t first, int64_t last, struct fm_table *t)
 {
 	cml_status st;
 	sqlite3_stmt *q = query(s, SQ_FA_ROWS, &st);
@@ -637,6 +640,8 @@ fm_read_gen(cml_store *s, int64_t gen, int64_t first, struct fm_table *t)
 	if (q == NULL)
 		return st;
 	sqlite3_bind_int64(q, 1, gen);
+	sqlite3_bind_int64(q, 2, first);
+	sqlite3_bind_int64(q, 3, last);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *part = (const char *)sqlite3_column_text(q, 1);
 		const char *id = (const char *)sqlite3_column_text(q, 2);
@@ -810,7 +815,7 @@ full_merge(cml_store *s, int64_t gen, bool *done)
 	size_t n = 0, n_offs = 0, limit = (size_t)count / 4 + 16;
 	bool over = false;
 
-	st = fm_read_gen(s, gen, first, &t);
+	st = fm_read_gen(s, gen, first, last, &t);
 	if (st == CML_OK)
 		st = fm_read_base(s, &t, &gone, limit, &n, &over);
 	/* the parts the baseline lacks are new */
