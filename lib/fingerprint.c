@@ -61,9 +61,18 @@
  * picture replaced under the same name changes its card; one that stays
  * does not.
  *
+ * A price's defaults are written as left out (""): a coefficient "1",
+ * and a currency equal to its price type's when the fingerprinter has
+ * seen that type (a ТипЦены item before the offers, as every package
+ * has them). Written out or left out, a default is the same value; a
+ * price that never wrote one keeps the fingerprint it always had, and
+ * one that wrote one changed once, when this rule came (issue 13).
+ *
  * Arrays are sorted by all the fields of their elements, in the order
  * listed, as bytes (strcmp; NULL sorts as ""), so that elements with equal
  * sort keys are also equal in the form and the input order never shows.
+ * Prices are sorted by their fields as the form has them (defaults left
+ * out).
  *
  * Not content: origins, versions (НомерВерсии), the item status
  * (Новый/Изменен), a group's depth (follows from the parent), a price's
@@ -86,8 +95,21 @@
  * few warehouses) are sorted in place by insertion. */
 #define SMALL_SORT 16
 
+/* The price types a fingerprinter has seen (ТипЦены comes before the
+ * offers), for a price's default currency; and one offer's prices with
+ * their defaults left out (price_canon). */
+struct price_defaults {
+	struct seen_type {
+		char *id, *currency;
+	} *types;
+	size_t n_types, cap_types;
+	cml_price *canon;
+	size_t cap_canon;
+};
+
 struct cml_fingerprinter {
 	cml_buf buf;          /* the canonical form being built */
+	struct price_defaults pd;
 	const void **scratch; /* sorted copy of one array's element pointers */
 	size_t scratch_cap;
 	bool nomem; /* an append failed since the form was begun */
@@ -149,6 +171,12 @@ cml_fingerprinter_free(cml_fingerprinter *f)
 		return;
 	cml_buf_free(&f->buf);
 	cml_free(f->scratch);
+	for (size_t i = 0; i < f->pd.n_types; i++) {
+		cml_free(f->pd.types[i].id);
+		cml_free(f->pd.types[i].currency);
+	}
+	cml_free(f->pd.types);
+	cml_free(f->pd.canon);
 	cml_free(f);
 }
 
@@ -515,12 +543,92 @@ put_taxes(cml_fingerprinter *f, unsigned tag, const cml_tax *v, size_t n)
 	}
 }
 
+/* The currency of the price type id, when the fingerprinter has seen it. */
+static const char *
+type_currency(const cml_fingerprinter *f, const char *id)
+{
+	for (size_t i = 0; i < f->pd.n_types; i++)
+		if (strcmp(f->pd.types[i].id, id != NULL ? id : "") == 0)
+			return f->pd.types[i].currency;
+	return NULL;
+}
+
+/* Remembers a price type's currency (the latest one seen of an Ид). */
+static cml_status
+see_price_type(cml_fingerprinter *f, const cml_price_type *t)
+{
+	struct price_defaults *pd = &f->pd;
+	size_t i = 0;
+
+	while (i < pd->n_types && strcmp(pd->types[i].id, t->id) != 0)
+		i++;
+	char *cur = empty(t->currency) ? NULL : cml_strdup(t->currency);
+	if (!empty(t->currency) && cur == NULL)
+		return CML_ERR_NOMEM;
+	if (i == pd->n_types) {
+		if (pd->n_types == pd->cap_types) {
+			size_t cap = pd->cap_types != 0 ? 2 * pd->cap_types : 8;
+			struct seen_type *nt = cml_realloc(pd->types, cap * sizeof(*nt));
+			if (nt == NULL) {
+				cml_free(cur);
+				return CML_ERR_NOMEM;
+			}
+			pd->types = nt;
+			pd->cap_types = cap;
+		}
+		char *id = cml_strdup(t->id);
+		if (id == NULL) {
+			cml_free(cur);
+			return CML_ERR_NOMEM;
+		}
+		pd->types[pd->n_types++] = (struct seen_type){ id, NULL };
+	}
+	cml_free(pd->types[i].currency);
+	pd->types[i].currency = cur;
+	return CML_OK;
+}
+
+/* A price as the form has it: a default written out is the same value
+ * as the default left out, and left out is how the form always had it,
+ * so only a price that wrote a default changes, once. The defaults:
+ * Коэффициент 1, and Валюта the price type's currency when the type is
+ * one this fingerprinter has seen. */
+static cml_price
+price_canon(const cml_fingerprinter *f, const cml_price *p)
+{
+	cml_price c = *p;
+
+	if (c.coefficient != NULL && strcmp(c.coefficient, "1") == 0)
+		c.coefficient = NULL;
+	if (!empty(c.currency)) {
+		const char *tc = type_currency(f, c.type_id);
+		if (tc != NULL && strcmp(tc, c.currency) == 0)
+			c.currency = NULL;
+	}
+	return c;
+}
+
 static void
-put_prices(cml_fingerprinter *f, unsigned tag, const cml_price *v, size_t n)
+put_prices(cml_fingerprinter *f, unsigned tag, const cml_price *prices, size_t n)
 {
 	put_count(f, tag, n);
 	if (n == 0)
 		return;
+	/* sorted by the values in the form, so a default written or not
+	 * never changes the order */
+	if (n > f->pd.cap_canon) {
+		cml_price *c = n <= SIZE_MAX / sizeof(*c) ? cml_realloc(f->pd.canon, n * sizeof(*c))
+		                                           : NULL;
+		if (c == NULL) {
+			f->nomem = true;
+			return;
+		}
+		f->pd.canon = c;
+		f->pd.cap_canon = n;
+	}
+	cml_price *v = f->pd.canon;
+	for (size_t i = 0; i < n; i++)
+		v[i] = price_canon(f, &prices[i]);
 	const void **s = sorted(f, v, n, sizeof(*v), cmp_price);
 	if (s == NULL)
 		return;
@@ -926,6 +1034,9 @@ cml_fingerprint_item(cml_fingerprinter *f, const cml_item *item, cml_part_fp out
 	if (f == NULL || item == NULL || out == NULL || n == NULL)
 		return CML_ERR_USAGE;
 	np = item_parts(item, parts, &id);
+	if (item->kind == CML_ITEM_PRICE_TYPE && np > 0 &&
+	    see_price_type(f, &item->u.price_type) != CML_OK)
+		return CML_ERR_NOMEM;
 	for (size_t i = 0; i < np; i++) {
 		cml_status st = form(f, item, parts[i]);
 

@@ -27,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "cml/generations.h"
 #include "store_private.h"
 
 #define LOCK_WAIT_DEFAULT_MS 10000u
@@ -274,6 +275,11 @@ static const char *const migrations[] = {
 	" WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'status_map');"
 	"CREATE INDEX orders_id ON orders(id);"
 	"CREATE INDEX orders_number ON orders(number) WHERE number <> '';",
+	/* 7: a generation whose parts an acknowledgement pruned
+	 * (generations.c): when, and how many parts it had. NULL in both for
+	 * every generation before, whose parts are all still there. */
+	"ALTER TABLE generations ADD COLUMN pruned TEXT;"
+	"ALTER TABLE generations ADD COLUMN pruned_parts INTEGER;",
 };
 
 int
@@ -636,6 +642,7 @@ cml_store_open(const char *path, const cml_store_opts *opts, cml_status *st, cha
 	s->lock_fd = -1;
 	s->read_only = opts->read_only;
 	s->lock_wait_ms = opts->lock_wait_ms ? opts->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
+	s->gen_keep = CML_GEN_KEEP_DEFAULT;
 	s->path = cml_strdup(path);
 	if (s->path == NULL)
 		goto nomem;

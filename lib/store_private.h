@@ -44,6 +44,18 @@ enum store_q {
 	SQ_GEN_FIND,
 	SQ_GEN_SUPERSEDE,
 	SQ_BASE_ITEMS,
+	SQ_PRUNE_LIST,
+	SQ_PRUNE_PARTS,
+	SQ_PRUNE_COUNT,
+	SQ_PRUNE_LEFT,
+	SQ_FA_ANY,
+	SQ_FA_RANGE,
+	SQ_FA_ROWS,
+	SQ_FA_BASE,
+	SQ_FA_ROW,
+	SQ_FA_PUT,
+	SQ_FA_DEL,
+	SQ_PRUNE_MARK,
 	/* ledger.c: orders, revisions, attachments */
 	SQ_LG_FIND,
 	SQ_LG_ORDER_NEW,
@@ -137,6 +149,7 @@ struct cml_store {
 	int64_t run_id;
 	char run_started[32];  /* the run's start, ISO 8601 UTC, "" outside a run */
 	int64_t run_gen;       /* a pending generation of this run, checked */
+	int gen_keep;          /* cml_store_gen_set_keep */
 	sqlite3_stmt *q[SQ_COUNT];
 	struct store_gen *gen;
 	struct store_ledger *ledger;

@@ -3,18 +3,32 @@
  * transaction, so that --db, the messages and the exit statuses are the
  * same in every program (cmlkit-db(5), cmlkit(7)).
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cml/generations.h>
 
 #include "cmdutil.h"
 #include "dbrun.h"
 
-enum { OPT_DB = 1024 };
+enum { OPT_DB = 1024, OPT_KEEP };
 
 #define DB_DOC "The database (default: $CMLKIT_DB, else ./cmlkit.db)"
+#define KEEP_DOC                                                                         \
+	"Keep the recorded parts of the last N generations an acknowledgement would "     \
+	"prune, for inspection (default 0: the database holds the baseline and what is "  \
+	"pending)"
 
 static const struct argp_option options[] = {
 	{ "db", OPT_DB, "FILE", 0, DB_DOC, 0 },
+	{ 0 }
+};
+
+static const struct argp_option ack_options[] = {
+	{ "db", OPT_DB, "FILE", 0, DB_DOC, 0 },
+	{ "keep", OPT_KEEP, "N", 0, KEEP_DOC, 0 },
 	{ 0 }
 };
 
@@ -31,6 +45,16 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--db: an empty file name");
 		o->db = arg;
 		return 0;
+	case OPT_KEEP: {
+		char *end;
+		errno = 0;
+		long n = strtol(arg, &end, 10);
+		if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || n > INT_MAX)
+			argp_error(state, "--keep: '%s' is not a count of generations", arg);
+		o->keep = (int)n;
+		o->keep_set = true;
+		return 0;
+	}
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -50,6 +74,7 @@ help_filter(int key, const char *text, void *input)
 }
 
 const struct argp db_argp = { options, parse_opt, NULL, NULL, NULL, help_filter, NULL };
+const struct argp db_ack_argp = { ack_options, parse_opt, NULL, NULL, NULL, help_filter, NULL };
 
 const char *
 db_path(const struct db_opts *o)
@@ -68,6 +93,12 @@ db_open(const struct db_opts *o, bool read_only, cml_store **out)
 	if (*out == NULL) {
 		cmd_error("%s", errbuf[0] != '\0' ? errbuf : cml_status_str(st));
 		return EXIT_LOCAL;
+	}
+	if (o->keep_set && cml_store_gen_set_keep(*out, o->keep) != CML_OK) {
+		cmd_error("%s", cml_store_errmsg(*out));
+		cml_store_close(*out);
+		*out = NULL;
+		return EXIT_USAGE;
 	}
 	return EXIT_OK;
 }

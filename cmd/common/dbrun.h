@@ -24,17 +24,24 @@
 struct db_opts {
 	const char *db; /* --db FILE; NULL: cml_store_default_path() */
 	const char *doc; /* --db's line in --help; NULL: "The database (...)" */
+	int keep;       /* --keep N, when keep_set (db_ack_argp only) */
+	bool keep_set;
 };
 
 /* The child parser: --db FILE (an empty name is a usage error). Its input
  * is a struct db_opts *. */
 extern const struct argp db_argp;
 
+/* The same with --keep N, for the programs that acknowledge generations
+ * (catalog-push, delta-export): how many pruned generations' parts an
+ * acknowledgement keeps (cml_store_gen_set_keep; db_open applies it). */
+extern const struct argp db_ack_argp;
+
 /* The path a program uses: --db, else $CMLKIT_DB, else "cmlkit.db". */
 const char *db_path(const struct db_opts *o);
 
-/* Opens (read_only: an existing database, nothing written) and
- * migrates. Prints the reason and returns the exit status on failure
+/* Opens (read_only: an existing database, nothing written), migrates
+ * and sets --keep on the handle. Prints the reason and returns the exit status on failure
  * (EXIT_LOCAL; EXIT_OK with *out set on success). */
 int db_open(const struct db_opts *o, bool read_only, cml_store **out);
 

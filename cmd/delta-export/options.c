@@ -113,7 +113,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp_child children[] = {
 	{ &pkg_argp, 0, NULL, 0 },
 	{ &cmd_common_argp, 0, NULL, 0 },
-	{ &db_argp, 0, NULL, 0 },
+	{ &db_ack_argp, 0, NULL, 0 },
 	{ 0 }
 };
 

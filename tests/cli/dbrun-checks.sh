@@ -2,8 +2,9 @@
 # dbrun-checks.sh BINDIR: the database plumbing every program shares
 # (cmd/common/dbrun.c), the same in full-export, delta-export (a run and
 # --ack) and catalog-push: a run that waits for another run's lock says so
-# and then does its job; --db with an empty name is a usage error; the
-# default database is $CMLKIT_DB, else ./cmlkit.db.
+# and then does its job; --db with an empty name is a usage error; --keep N
+# is the acknowledging programs' and keeps the last N generations' parts;
+# the default database is $CMLKIT_DB, else ./cmlkit.db.
 set -u
 bin=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,6 +100,43 @@ for args in "full-export -o $tmp/x $shop" "delta-export -o $tmp/x $shop" \
 	fi
 done
 [ ! -e "$tmp/x" ] && ok "--db=: nothing written" || fail "--db=: wrote $tmp/x"
+
+# ---- --keep N: the acknowledging programs only, one check ----
+for prog in delta-export catalog-push; do
+	"$bin/$prog" --help | grep -q -- "--keep=N" && ok "$prog --help: --keep" ||
+		fail "$prog --help: no --keep"
+done
+"$bin/full-export" --help | grep -q -- "--keep" && fail "full-export --help: --keep" ||
+	ok "full-export (acknowledges nothing): no --keep"
+for bad in -1 x ""; do
+	"$bin/delta-export" --db "$db" --keep "$bad" --ack 1 2>"$tmp/err"
+	rc=$?
+	[ $rc = 2 ] && grep -q "^delta-export: --keep: '$bad' is not a count" "$tmp/err" &&
+		ok "--keep '$bad': usage error" || fail "--keep '$bad': exit $rc"
+done
+kdb=$tmp/keep.db
+kg() { sqlite3 "$kdb" "$1"; }
+for k in 1 2 3; do
+	rm -rf "$tmp/k$k"
+	"$bin/full-export" -q --db "$kdb" -o "$tmp/k$k" "$shop" >/dev/null
+	"$bin/delta-export" -q --db "$kdb" --keep 2 --ack "$k" 2>"$tmp/err" ||
+		fail "--keep 2 --ack $k: exit $?"
+done
+parts=$(kg "SELECT count(*) FROM gen_parts WHERE gen = 3")
+[ "$(kg 'SELECT group_concat(gen) FROM (SELECT DISTINCT gen FROM gen_parts ORDER BY gen)')" = 2,3 ] &&
+	[ "$parts" -gt 0 ] && ok "--keep 2: the last two generations keep their parts" ||
+	fail "--keep 2: gen_parts holds $(kg 'SELECT group_concat(DISTINCT gen) FROM gen_parts')"
+[ "$(kg 'SELECT pruned IS NOT NULL, pruned_parts FROM generations WHERE gen = 1')" = "1|$parts" ] &&
+	ok "--keep 2: generation 1 pruned, its part count kept" || fail "--keep 2: generation 1 not pruned"
+rm -rf "$tmp/k4"
+"$bin/full-export" -q --db "$kdb" -o "$tmp/k4" "$shop" >/dev/null
+"$bin/delta-export" -q --db "$kdb" --ack 4
+[ "$(kg 'SELECT count(*) FROM gen_parts')" = 0 ] &&
+	[ "$(kg 'SELECT count(*) FROM generations WHERE pruned IS NULL')" = 0 ] &&
+	ok "no --keep: an acknowledgement prunes every generation, its own too" ||
+	fail "no --keep: gen_parts holds $(kg 'SELECT count(*) FROM gen_parts') rows"
+[ "$(kg 'SELECT count(*) FROM baseline')" = "$parts" ] &&
+	ok "pruning leaves the baseline whole" || fail "the baseline has $(kg 'SELECT count(*) FROM baseline') parts"
 
 # ---- the default database ----
 mkdir "$tmp/cwd"

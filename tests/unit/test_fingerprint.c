@@ -2,7 +2,8 @@
  * test_fingerprint.c: the canonical form and hash of item parts: order
  * inside sets, number spellings and whitespace do not count; every
  * visible change counts, in exactly its own part; the parts an offer
- * from a split file has; allocation failures; one fixed fingerprint.
+ * from a split file has; allocation failures; one fixed fingerprint;
+ * a price's defaults written out or left out.
  *
  * "test_fingerprint --bench [N]" fingerprints N (default 1000000)
  * generated products and as many offers and prints the rate.
@@ -27,7 +28,12 @@
  * test_known_fingerprint before changing them. */
 #define KNOWN_PRODUCT      "29246eb91b60fc5dbdbdb8942f534590"
 #define KNOWN_OFFER_CARD   "4c8c199a5d6a3e3e82fcaeae0e28cef4"
-#define KNOWN_OFFER_PRICES "958240f1825e6648da4eb1616928def7"
+/* The offer's prices write Коэффициент 1, the default: the fingerprint of
+ * the same prices without it, as every version computed it (issue 13). */
+#define KNOWN_OFFER_PRICES "5e52db47a34f6a43102679b45b48df01"
+/* The same without a currency, as every version computed it: what prices
+ * writing their price types' currencies have once the types are known. */
+#define KNOWN_PRICES_BARE  "d9b9a6a4606d5a304b0175bd3bc1bfa0"
 #define KNOWN_OFFER_STOCK  "b024b109a33ea4d98b918521ed83b9a5"
 #define KNOWN_PROPERTY     "debcd584336cdb5ef324326f4d0ea236" /* test_type_geotag */
 
@@ -299,6 +305,141 @@ test_known_fingerprint(void)
 	CHECK_STR(hex, KNOWN_OFFER_STOCK);
 }
 
+/* The price types opt, retail and action, in RUB unless cur says
+ * otherwise, seen by the fingerprinter g. */
+static void
+see_types(cml_fingerprinter *g, const char *cur)
+{
+	static const char *const ids[] = { "opt", "retail", "action" };
+	cml_part_fp out[CML_MAX_PARTS];
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
+		cml_item it;
+		memset(&it, 0, sizeof(it));
+		it.kind = CML_ITEM_PRICE_TYPE;
+		it.u.price_type.id = ids[i];
+		it.u.price_type.currency = cur;
+		CHECK_INT(cml_fingerprint_item(g, &it, out, &n), CML_OK);
+	}
+}
+
+static void
+prices_hex(cml_fingerprinter *g, const cml_item *it, char hex[33])
+{
+	cml_fingerprinter *keep = fpr;
+
+	fpr = g;
+	fps a = fp_of(it);
+	fpr = keep;
+	cml_fp_hex(a.fp[CML_PART_OFFER_PRICES], hex);
+}
+
+/* A default written out and one left out are the same value: Коэффициент
+ * 1, and Валюта the price type's currency once the type is seen. Prices
+ * that never wrote a default keep the fingerprints they always had. */
+static void
+test_price_defaults(void)
+{
+	offer_store os;
+	char hex[33], hex2[33];
+	cml_fingerprinter *g = cml_fingerprinter_new();
+
+	CHECK(g != NULL);
+	offer_init(&os);
+	prices_hex(g, &os.it, hex); /* Коэффициент 1 written */
+	CHECK_STR(hex, KNOWN_OFFER_PRICES);
+	for (int i = 0; i < 3; i++)
+		os.prices[i].coefficient = NULL;
+	prices_hex(g, &os.it, hex);
+	CHECK_STR(hex, KNOWN_OFFER_PRICES);
+	os.prices[1].coefficient = "1.5";
+	prices_hex(g, &os.it, hex);
+	CHECK(strcmp(hex, KNOWN_OFFER_PRICES) != 0);
+	os.prices[1].coefficient = NULL;
+
+	/* the types unknown: a currency written is a value of its own */
+	for (int i = 0; i < 3; i++)
+		os.prices[i].currency = NULL;
+	prices_hex(g, &os.it, hex);
+	CHECK_STR(hex, KNOWN_PRICES_BARE);
+	/* known in RUB: RUB written is RUB left out */
+	see_types(g, "RUB");
+	prices_hex(g, &os.it, hex);
+	CHECK_STR(hex, KNOWN_PRICES_BARE);
+	for (int i = 0; i < 3; i++)
+		os.prices[i].currency = "RUB";
+	prices_hex(g, &os.it, hex);
+	CHECK_STR(hex, KNOWN_PRICES_BARE);
+	os.prices[2].currency = "USD"; /* not the type's: a value */
+	prices_hex(g, &os.it, hex);
+	CHECK(strcmp(hex, KNOWN_PRICES_BARE) != 0);
+	os.prices[2].currency = "RUB";
+	/* the type's currency changed: RUB is no longer its default */
+	see_types(g, "USD");
+	prices_hex(g, &os.it, hex);
+	CHECK_STR(hex, KNOWN_OFFER_PRICES);
+	/* a type without a currency gives no default */
+	see_types(g, NULL);
+	prices_hex(g, &os.it, hex);
+	CHECK_STR(hex, KNOWN_OFFER_PRICES);
+	see_types(g, "RUB");
+
+	/* the order of the prices follows the form, not the spelling: two
+	 * prices of one type that differ in unit only */
+	os.prices[0] = (cml_price){ "opt", NULL, "900", "RUB", "шт", "1", NULL, CML_UNSET };
+	os.prices[1] = (cml_price){ "opt", NULL, "900", NULL, "кг", NULL, NULL, CML_UNSET };
+	os.it.u.offer.n_prices = 2;
+	prices_hex(g, &os.it, hex);
+	os.prices[0].currency = NULL;
+	os.prices[0].coefficient = NULL;
+	os.prices[1].currency = "RUB";
+	os.prices[1].coefficient = "1";
+	prices_hex(g, &os.it, hex2);
+	CHECK_STR(hex, hex2);
+	cml_fingerprinter_free(g);
+
+	/* remembering a type under allocation failures: NOMEM, then it
+	 * works once memory is back */
+	offer_init(&os);
+	int ok = 0;
+	for (long n = 1; n < 40 && !ok; n++) {
+		cml_item it;
+		cml_part_fp out[CML_MAX_PARTS];
+		size_t np = 9;
+
+		g = cml_fingerprinter_new();
+		CHECK(g != NULL);
+		memset(&it, 0, sizeof(it));
+		it.kind = CML_ITEM_PRICE_TYPE;
+		it.u.price_type.id = "opt";
+		it.u.price_type.currency = "RUB";
+		cml_alloc_fail_after(n);
+		cml_status st = cml_fingerprint_item(g, &it, out, &np);
+		if (st == CML_OK)
+			st = cml_fingerprint_item(g, &os.it, out, &np);
+		cml_alloc_fail_after(0);
+		if (st == CML_OK)
+			ok = 1;
+		else
+			CHECK_INT(st, CML_ERR_NOMEM);
+		see_types(g, "RUB");
+		for (int i = 0; i < 3; i++)
+			os.prices[i].coefficient = NULL;
+		prices_hex(g, &os.it, hex);
+		for (int i = 0; i < 3; i++) {
+			os.prices[i].currency = NULL;
+			os.prices[i].coefficient = "1";
+		}
+		prices_hex(g, &os.it, hex2);
+		CHECK_STR(hex, KNOWN_PRICES_BARE);
+		CHECK_STR(hex2, KNOWN_PRICES_BARE);
+		offer_init(&os);
+		cml_fingerprinter_free(g);
+	}
+	CHECK(ok);
+}
+
 /* The bytes of the form, spelled out for a small group: the layout is
  * the contract documented at the top of fingerprint.c. */
 static void
@@ -492,6 +633,12 @@ test_kinds(void)
 		CHECK_INT(cml_fingerprint_item(fpr, &it, out, &n), CML_OK);
 		CHECK_INT(n, 0);
 	}
+
+	/* the price types seen stay with a fingerprinter (a price's default
+	 * currency): the tests after this one start from a fresh one */
+	cml_fingerprinter_free(fpr);
+	fpr = cml_fingerprinter_new();
+	CHECK(fpr != NULL);
 }
 
 /* Reordering every set of a product or an offer changes nothing. */
@@ -1282,6 +1429,7 @@ main(int argc, char **argv)
 	RUN(test_canonical_bytes);
 	RUN(test_canonical_is_hashed);
 	RUN(test_known_fingerprint);
+	RUN(test_price_defaults);
 	RUN(test_kinds);
 	RUN(test_order);
 	RUN(test_big_sets);

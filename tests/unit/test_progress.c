@@ -173,7 +173,7 @@ steps_of(cml_store *s, const char *site, const char *id)
 
 /*
  * A database of schema version 5 (the register, no progress), made by
- * the current code and then stripped of what migration 6 adds, with an
+ * the current code and then stripped of what migrations 6 and 7 add, with an
  * order in its ledger: opening it adds the progress tables, the order
  * is NEW and takes steps.
  */
@@ -190,6 +190,8 @@ test_migrate_v5(void)
 	CHECK(sql_exec(path, "DROP VIEW status_map_now; DROP TABLE status_map;"
 	                     "DROP TABLE order_steps; DROP TABLE order_progress;"
 	                     "DROP INDEX orders_id; DROP INDEX orders_number;"
+	                     "ALTER TABLE generations DROP COLUMN pruned;"
+	                     "ALTER TABLE generations DROP COLUMN pruned_parts;"
 	                     "PRAGMA user_version = 5;"));
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 	                        "('order_progress', 'order_steps', 'status_map')"),
@@ -197,12 +199,12 @@ test_migrate_v5(void)
 	cml_store_opts ro = {.read_only = true};
 	s = cml_store_open(path, &ro, &st, err, sizeof(err));
 	CHECK(s == NULL);
-	CHECK(strstr(err, "needs an upgrade to schema version 6") != NULL);
+	CHECK(strstr(err, "needs an upgrade to schema version 7") != NULL);
 	s = open_db(path);
 	if (s == NULL)
 		return;
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 6);
-	CHECK_INT(cml_store_schema_version(), 6);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 7);
+	CHECK_INT(cml_store_schema_version(), 7);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name "
 	                        "IN ('order_progress', 'order_steps', 'status_map')"),
 	          3);

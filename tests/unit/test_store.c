@@ -137,7 +137,7 @@ test_create(void)
 	CHECK(stat(side, &sb) == 0 && (sb.st_mode & 0077) == 0);
 	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
 	umask(old);
-	CHECK_INT(cml_store_schema_version(), 6);
+	CHECK_INT(cml_store_schema_version(), 7);
 	CHECK_INT(sql_int(path, "PRAGMA user_version"), cml_store_schema_version());
 	CHECK_STR(sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode)), "wal");
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'baseline_gen'"), 0);
@@ -686,7 +686,7 @@ test_migrate_v1(void)
  * A database of schema version 4 (the order ledger, no register) is
  * migrated to 5 and on: the register's tables appear empty, the ledger
  * and the run log are kept. The version-4 file is made by dropping what
- * migrations 5 and 6 create, which leaves exactly migrations 1-4.
+ * migrations 5 to 7 create, which leaves exactly migrations 1-4.
  */
 static void
 test_migrate_v4(void)
@@ -703,6 +703,8 @@ test_migrate_v4(void)
 	               "DROP TABLE order_progress; DROP INDEX orders_id; DROP INDEX orders_number;"
 	               "DROP TABLE cp_matched; DROP TABLE cp_reviews; DROP TABLE cp_aliases;"
 	               "DROP TABLE cp_contacts; DROP TABLE cp_persons; DROP TABLE cp_cards;"
+	               "ALTER TABLE generations DROP COLUMN pruned;"
+	               "ALTER TABLE generations DROP COLUMN pruned_parts;"
 	               "INSERT INTO runs VALUES (1, 'orders-pull', 1, '2026-01-01T00:00:00Z',"
 	               " '2026-01-01T00:00:01Z', 'ok', NULL);"
 	               "INSERT INTO orders(site, id, number, first_stored, revision, fp)"
@@ -713,12 +715,12 @@ test_migrate_v4(void)
 	cml_store_opts ro = { .read_only = true };
 	s = cml_store_open(path, &ro, &st, err, sizeof(err));
 	CHECK(s == NULL);
-	CHECK(strstr(err, "needs an upgrade to schema version 6") != NULL);
+	CHECK(strstr(err, "needs an upgrade to schema version 7") != NULL);
 	s = open_db(path, 0);
 	CHECK(s != NULL);
 	if (s == NULL)
 		return;
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 6);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 7);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 	                        "name LIKE 'cp_%'"),
 	          6);
@@ -1046,7 +1048,9 @@ test_killed_run(void)
 	CHECK(cml_store_baseline_gen(s, &b) == CML_OK);
 	CHECK_INT(b, 1);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations"), 1);
-	CHECK_INT(sql_int(path, "SELECT count(*) FROM gen_parts"), 4);
+	/* generation 1 is acknowledged: its parts were pruned, counted */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM gen_parts"), 0);
+	CHECK_INT(sql_int(path, "SELECT pruned_parts FROM generations WHERE gen = 1"), 4);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM runs WHERE program = 'victim'"), 0);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), 4);
 	CHECK_STR(sql_text(path, "PRAGMA integrity_check", txt, sizeof(txt)), "ok");
@@ -1124,6 +1128,306 @@ test_alloc_failures(void)
 	s = cml_store_open("", NULL, &st, NULL, 0);
 	CHECK(s == NULL);
 	CHECK_INT(st, CML_ERR_USAGE);
+}
+
+/* ---- pruning ---- */
+
+/* One run that records a generation of kind with the products ids[i] at
+ * fingerprints v0 + i, and acknowledges it when ack. 0 on failure. */
+static int64_t
+gen_of(cml_store *s, cml_gen_kind kind, int n, uint64_t v0, bool ack)
+{
+	int64_t g = 0;
+	char id[16];
+
+	if (cml_store_run_begin(s, "t") != CML_OK ||
+	    cml_store_gen_new(s, kind, "pkg", &g) != CML_OK)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		cml_fp f = fp_of(v0 + (uint64_t)i);
+		snprintf(id, sizeof(id), "p%d", i);
+		if (cml_store_gen_put(s, g, CML_PART_PRODUCT, id, &f, false) != CML_OK)
+			return 0;
+	}
+	if ((ack && cml_store_gen_ack(s, g) != CML_OK) ||
+	    cml_store_run_commit(s, "ok", NULL) != CML_OK)
+		return 0;
+	return g;
+}
+
+/* The parts gen still has in gen_parts. */
+static long long
+rows_of(const char *path, int64_t gen)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM gen_parts WHERE gen = %lld",
+	         (long long)gen);
+	return sql_int(path, sql);
+}
+
+static bool
+pruned(cml_store *s, int64_t gen, int64_t parts)
+{
+	cml_gen_info gi;
+
+	return cml_store_gen_info(s, gen, &gi) == CML_OK && gi.pruned != NULL &&
+	       gi.parts == parts;
+}
+
+/*
+ * What an acknowledgement prunes: the generation it acknowledges, the
+ * pending ones older than the baseline, the superseded ones, all but the
+ * newest "keep"; a delta's acknowledgement never a full generation. The
+ * generations' rows stay, marked pruned with their part count; the
+ * baseline is what the acknowledgements made it.
+ */
+static void
+test_prune(void)
+{
+	char path[128];
+	cml_gen_info gi;
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	/* the default keeps nothing: a full generation's own parts go */
+	int64_t g1 = gen_of(s, CML_GEN_FULL, 10, 100, true);
+	CHECK_INT(g1, 1);
+	CHECK(pruned(s, g1, 10));
+	CHECK_INT(rows_of(path, g1), 0);
+	CHECK(base_is(s, CML_PART_PRODUCT, "p9", 109));
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), 10);
+
+	/* pending, then older than the baseline: pruned by the next ack */
+	int64_t g2 = gen_of(s, CML_GEN_DELTA, 3, 200, false);
+	CHECK(cml_store_gen_info(s, g2, &gi) == CML_OK && gi.pruned == NULL && gi.parts == 3);
+	int64_t g3 = gen_of(s, CML_GEN_DELTA, 2, 300, true);
+	CHECK(pruned(s, g2, 3));
+	CHECK(cml_store_gen_info(s, g2, &gi) == CML_OK && gi.acked == NULL);
+	CHECK(pruned(s, g3, 2));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p1", 301));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p2", 102)); /* g2 never acknowledged */
+
+	/* superseded: pruned by the next ack */
+	int64_t g4 = gen_of(s, CML_GEN_DELTA, 1, 400, false);
+	CHECK(cml_store_run_begin(s, "delta-export") == CML_OK);
+	int64_t n = 0;
+	CHECK(cml_store_gen_supersede(s, &n) == CML_OK);
+	CHECK_INT(n, 2); /* g2, never acknowledged, too */
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK_INT(rows_of(path, g4), 1);
+	int64_t g5 = gen_of(s, CML_GEN_DELTA, 1, 500, true);
+	CHECK(pruned(s, g4, 1));
+	CHECK(pruned(s, g5, 1));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p0", 500));
+
+	/* a rolled back acknowledgement prunes nothing */
+	int64_t g6 = gen_of(s, CML_GEN_DELTA, 2, 600, false);
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK(cml_store_gen_ack(s, g6) == CML_OK);
+	cml_store_run_rollback(s);
+	CHECK_INT(rows_of(path, g6), 2);
+	CHECK(cml_store_gen_info(s, g6, &gi) == CML_OK && gi.pruned == NULL);
+
+	/* keep 2: the newest two prunable generations keep their parts */
+	CHECK_INT(cml_store_gen_set_keep(s, -1), CML_ERR_USAGE);
+	CHECK(cml_store_gen_set_keep(s, 2) == CML_OK);
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK(cml_store_gen_ack(s, g6) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	int64_t g7 = gen_of(s, CML_GEN_DELTA, 2, 700, true);
+	CHECK_INT(rows_of(path, g6), 2);
+	CHECK_INT(rows_of(path, g7), 2);
+	int64_t g8 = gen_of(s, CML_GEN_DELTA, 2, 800, true);
+	CHECK(pruned(s, g6, 2));
+	CHECK_INT(rows_of(path, g7), 2);
+	CHECK_INT(rows_of(path, g8), 2);
+
+	/* keep 1: a delta's ack leaves a full generation to a full one */
+	CHECK(cml_store_gen_set_keep(s, 1) == CML_OK);
+	int64_t g9 = gen_of(s, CML_GEN_FULL, 10, 900, true);
+	CHECK(pruned(s, g7, 2));
+	CHECK(pruned(s, g8, 2));
+	CHECK_INT(rows_of(path, g9), 10);
+	int64_t g10 = gen_of(s, CML_GEN_DELTA, 1, 1000, true);
+	CHECK_INT(rows_of(path, g9), 10);
+	CHECK_INT(rows_of(path, g10), 1);
+	/* the delta's ack wrote its own part only */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline WHERE gen = 10"), 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline WHERE gen = 9"), 9);
+	int64_t g11 = gen_of(s, CML_GEN_FULL, 10, 900, true);
+	CHECK(pruned(s, g9, 10));
+	CHECK(pruned(s, g10, 1));
+	CHECK_INT(rows_of(path, g11), 10);
+	CHECK(cml_store_gen_set_keep(s, 0) == CML_OK);
+	int64_t g12 = gen_of(s, CML_GEN_FULL, 10, 900, true);
+	CHECK(pruned(s, g11, 10));
+	CHECK(pruned(s, g12, 10));
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM gen_parts"), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations"), 12);
+	CHECK(base_is(s, CML_PART_PRODUCT, "p0", 900));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p9", 909));
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), 10);
+	/* a pruned generation is still acknowledged and still found */
+	int64_t b = 0;
+	CHECK(cml_store_baseline_gen(s, &b) == CML_OK);
+	CHECK_INT(b, g12);
+	CHECK(cml_store_gen_find(s, "pkg", &b) == CML_OK && b == g12);
+	cml_store_close(s);
+}
+
+/*
+ * A full generation's acknowledgement against a baseline writes only what
+ * differs (full_merge); against an empty baseline, or with a quarter of
+ * it changed, it rebuilds. Both give the baseline the generation is:
+ * changed, new and missing parts, a part recorded twice (the last record
+ * counts), a deletion recorded for a part. A part the merge found
+ * unchanged keeps the generation that wrote it.
+ */
+static void
+check_full_ack(int changed)
+{
+	char path[128], id[16];
+	int64_t g = 0;
+	cml_fp f;
+	enum { N = 400 };
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(gen_of(s, CML_GEN_FULL, N, 0, true), 1);
+	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "pkg", &g) == CML_OK);
+	for (int i = 4; i < N + 3; i++) { /* p0-p3 missing, p400-p402 new */
+		snprintf(id, sizeof(id), "p%d", i);
+		f = fp_of((uint64_t)(i < changed ? 5000 + i : i));
+		CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, id, &f, false) == CML_OK);
+	}
+	f = fp_of(77);
+	CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, "p200", &f, false) == CML_OK);
+	f = fp_of(201);
+	CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, "p201", &f, false) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, "p202", NULL, true) == CML_OK);
+	CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, "none", NULL, true) == CML_OK);
+	f = fp_of(9);
+	CHECK(cml_store_gen_put(s, g, CML_PART_OFFER_STOCK, "p5", &f, false) == CML_OK);
+	CHECK(cml_store_gen_ack(s, g) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+
+	for (int i = 0; i < N + 3; i++) {
+		snprintf(id, sizeof(id), "p%d", i);
+		if (i < 4 || i == 202)
+			CHECK(base_lacks(s, CML_PART_PRODUCT, id));
+		else if (i == 200)
+			CHECK(base_is(s, CML_PART_PRODUCT, id, 77));
+		else if (i == 201) /* recorded twice: the last record */
+			CHECK(base_is(s, CML_PART_PRODUCT, id, 201));
+		else
+			CHECK(base_is(s, CML_PART_PRODUCT, id, (uint64_t)(i < changed ? 5000 + i : i)));
+	}
+	CHECK(base_lacks(s, CML_PART_PRODUCT, "none"));
+	CHECK(base_is(s, CML_PART_OFFER_STOCK, "p5", 9));
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), N + 3 - 4 - 1 + 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline WHERE fp IS NULL"), 0);
+	/* merged: the unchanged parts keep generation 1; rebuilt: all are 2 */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline WHERE gen = 1"),
+	          changed < N / 4 ? N - 4 - 2 - (changed > 4 ? changed - 4 : 0) : 0);
+	cml_store_close(s);
+}
+
+static void
+test_full_merge(void)
+{
+	check_full_ack(0);        /* a few changes: merged */
+	check_full_ack(20);       /* more: merged */
+	check_full_ack(300);      /* most of it: rebuilt */
+}
+
+/* The merge under allocation failures: a failure leaves the baseline
+ * and the generation as they were, and the acknowledgement works once
+ * memory is back (without the table in memory it rebuilds). */
+static void
+test_full_merge_nomem(void)
+{
+	char path[128];
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(gen_of(s, CML_GEN_FULL, 50, 0, true), 1);
+	int64_t g = gen_of(s, CML_GEN_FULL, 60, 1, false);
+	CHECK_INT(g, 2);
+	int ok = 0;
+	for (long n = 1; n < 200 && !ok; n++) {
+		CHECK(cml_store_run_begin(s, "t") == CML_OK);
+		cml_alloc_fail_after(n);
+		cml_status st = cml_store_gen_ack(s, g);
+		cml_alloc_fail_after(0);
+		if (st == CML_OK) {
+			ok = 1;
+			CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+			break;
+		}
+		CHECK(st == CML_ERR_NOMEM || st == CML_ERR_IO);
+		cml_store_run_rollback(s);
+		CHECK(base_is(s, CML_PART_PRODUCT, "p3", 3));
+		CHECK_INT(rows_of(path, g), 60);
+	}
+	CHECK(ok);
+	CHECK(base_is(s, CML_PART_PRODUCT, "p3", 4));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p59", 60));
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), 60);
+	CHECK_INT(rows_of(path, g), 0);
+	cml_store_close(s);
+}
+
+/* A database of schema version 6 with a pending and an acknowledged
+ * generation: migration 7 keeps their parts, unpruned, and the next
+ * acknowledgement prunes them. */
+static void
+test_migrate_v6(void)
+{
+	char path[128];
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(cml_store_gen_set_keep(s, 5) == CML_OK);
+	CHECK_INT(gen_of(s, CML_GEN_FULL, 5, 0, true), 1);
+	CHECK_INT(gen_of(s, CML_GEN_DELTA, 2, 10, false), 2);
+	cml_store_close(s);
+	CHECK(sql_exec(path, "ALTER TABLE generations DROP COLUMN pruned;"
+	                     "ALTER TABLE generations DROP COLUMN pruned_parts;"
+	                     "PRAGMA user_version = 6;"));
+	s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 7);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM generations WHERE pruned IS NULL AND "
+	                        "pruned_parts IS NULL"),
+	          2);
+	CHECK_INT(rows_of(path, 1), 5);
+	CHECK_INT(rows_of(path, 2), 2);
+	cml_gen_info gi;
+	CHECK(cml_store_gen_info(s, 2, &gi) == CML_OK && gi.parts == 2 && gi.pruned == NULL);
+	CHECK(cml_store_run_begin(s, "t") == CML_OK);
+	CHECK(cml_store_gen_ack(s, 2) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+	CHECK_INT(rows_of(path, 1), 5); /* full: left to a full acknowledgement */
+	CHECK(pruned(s, 2, 2));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p1", 11));
+	CHECK(base_is(s, CML_PART_PRODUCT, "p4", 4));
+	cml_store_close(s);
 }
 
 /* ---- speed ---- */
@@ -1248,6 +1552,10 @@ main(int argc, char **argv)
 		RUN(test_migrate_v1);
 		RUN(test_migrate_v4);
 		RUN(test_supersede);
+		RUN(test_prune);
+		RUN(test_full_merge);
+		RUN(test_full_merge_nomem);
+		RUN(test_migrate_v6);
 		RUN(test_baseline_items);
 		RUN(test_lock_refused);
 		RUN(test_lock_waits);

@@ -20,7 +20,15 @@
  *    may have changed back since, so it is never acknowledged
  *    (cml_store_gen_ack refuses it with CML_ERR_STATE) and catalog-push
  *    does not send it. A generation is pending, acknowledged or
- *    superseded.
+ *    superseded;
+ *  - an acknowledgement prunes: the recorded parts of generations that
+ *    can no longer be acknowledged (the one acknowledged, those older
+ *    than it, the superseded) are deleted, all but the newest "keep" of
+ *    them (cml_store_gen_set_keep). The generation's row stays, marked
+ *    pruned with the number of parts it had. A delta's acknowledgement
+ *    prunes delta generations only; a full generation's parts (a whole
+ *    catalog) are pruned by a full acknowledgement, its own or a later
+ *    one, so a delta's acknowledgement costs what its changes cost.
  */
 #ifndef CML_GENERATIONS_H
 #define CML_GENERATIONS_H
@@ -83,10 +91,17 @@ CML_NODISCARD cml_status cml_store_gen_put(cml_store *s, int64_t gen, cml_part p
                                            const char *id, const cml_fp *fp, bool deleted);
 
 /* Acknowledges gen, inside the current run: the baseline becomes its
- * state. CML_END when gen is already acknowledged or older than the
+ * state, then the generations' parts are pruned (above). CML_END when gen is already acknowledged or older than the
  * baseline; CML_ERR_VALUE when there is no such generation;
  * CML_ERR_STATE when it was superseded. */
 CML_NODISCARD cml_status cml_store_gen_ack(cml_store *s, int64_t gen);
+
+/* How many of the prunable generations' parts an acknowledgement on
+ * this handle keeps, newest first, for inspection (default
+ * CML_GEN_KEEP_DEFAULT: none, so the database holds the baseline and
+ * what is pending). CML_ERR_USAGE for a negative count. */
+#define CML_GEN_KEEP_DEFAULT 0
+CML_NODISCARD cml_status cml_store_gen_set_keep(cml_store *s, int keep);
 
 /* Generation info, for programs that list or push them. */
 typedef struct cml_gen_info {
@@ -95,10 +110,11 @@ typedef struct cml_gen_info {
 	const char *package;  /* valid until the next call on the store */
 	const char *created;  /* ISO 8601 UTC */
 	const char *acked;    /* NULL while pending */
-	int64_t parts;        /* rows recorded */
+	int64_t parts;        /* rows recorded (pruned or not) */
 	const char *files;    /* as given to cml_store_gen_set_files, or NULL */
 	const char *superseded;    /* when a later run superseded it, or NULL */
 	const char *superseded_by; /* that run's program, or NULL */
+	const char *pruned;   /* when its parts were pruned, or NULL */
 } cml_gen_info;
 
 CML_NODISCARD cml_status cml_store_gen_info(cml_store *s, int64_t gen, cml_gen_info *info);
