@@ -481,6 +481,19 @@ cml_diff_add(cml_diff *d, const cml_item *it)
 	return write_item(d, it);
 }
 
+/* Ends a walk over the baseline: CML_END is its normal end; any other
+ * failure says why, unless it already did. */
+static cml_status
+scan_end(cml_diff *d, void **cursor, cml_status st)
+{
+	cml_store_baseline_end(d->o.store, cursor);
+	if (st == CML_END)
+		return CML_OK;
+	if (d->errmsg[0] == '\0')
+		fail(d, st, "store", cml_store_errmsg(d->o.store));
+	return st;
+}
+
 /* Everything of one part the baseline has and the input did not. */
 static cml_status
 delete_absent(cml_diff *d, cml_part part, const cml_idset *seen)
@@ -526,12 +539,7 @@ delete_absent(cml_diff *d, cml_part part, const cml_idset *seen)
 		if ((st = write_item(d, &it)) != CML_OK)
 			break;
 	}
-	cml_store_baseline_end(d->o.store, &cursor);
-	if (st == CML_END)
-		return CML_OK;
-	if (d->errmsg[0] == '\0')
-		fail(d, st, "store", cml_store_errmsg(d->o.store));
-	return st;
+	return scan_end(d, &cursor, st);
 }
 
 /*
@@ -570,12 +578,7 @@ lose_part(cml_diff *d, cml_part part, const cml_idset *carried)
 		if ((st = write_item(d, &it)) != CML_OK)
 			break;
 	}
-	cml_store_baseline_end(d->o.store, &cursor);
-	if (st == CML_END)
-		return CML_OK;
-	if (d->errmsg[0] == '\0')
-		fail(d, st, "store", cml_store_errmsg(d->o.store));
-	return st;
+	return scan_end(d, &cursor, st);
 }
 
 cml_status
