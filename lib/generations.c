@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <sqlite3.h>
-#include <xxhash.h>
 
 #include "cml/generations.h"
 #include "store_private.h"
@@ -77,19 +76,6 @@ static const char *const queries[SQ_COUNT] = {
 	[SQ_PRUNE_PARTS] = "DELETE FROM gen_parts WHERE gen = ?1",
 	[SQ_PRUNE_COUNT] = "SELECT count(*) FROM gen_parts WHERE gen = ?1",
 	[SQ_PRUNE_LEFT] = "SELECT count(*) FROM generations WHERE pruned IS NULL",
-	/* full_merge: the generation and the baseline each read once, in
-	 * storage order, then only the parts that changed written */
-	[SQ_FA_ANY] = "SELECT EXISTS (SELECT 1 FROM baseline)",
-	[SQ_FA_RANGE] = "SELECT min(seq), max(seq), count(*) FROM gen_parts WHERE gen = ?1",
-	/* by its range of seq, in table order: through the gen index each row
-	 * would be a lookup of its own (~19 s of CPU for 4M at 1M products) */
-	[SQ_FA_ROWS] = "SELECT seq, part, id, fp, deleted FROM gen_parts "
-	               "WHERE seq BETWEEN ?2 AND ?3 AND +gen = ?1",
-	[SQ_FA_BASE] = "SELECT part, id, fp FROM baseline",
-	[SQ_FA_ROW] = "SELECT part, id, fp, deleted FROM gen_parts WHERE seq = ?1",
-	[SQ_FA_PUT] = "INSERT INTO baseline(part, id, fp, gen) VALUES (?1, ?2, ?3, ?4) "
-	              "ON CONFLICT(part, id) DO UPDATE SET fp = excluded.fp, gen = excluded.gen",
-	[SQ_FA_DEL] = "DELETE FROM baseline WHERE part = ?1 AND id = ?2",
 	[SQ_PRUNE_MARK] = "UPDATE generations SET pruned = " STORE_NOW_SQL
 	                  ", pruned_parts = ?2 WHERE gen = ?1",
 };
@@ -491,14 +477,15 @@ count_query(cml_store *s, enum store_q which, int64_t gen, int64_t *n)
 
 /*
  * Deletes the parts of the generations prune_list names and marks them
- * pruned with the number of parts they had. When they are all the
+ * pruned with the number of parts they had (gen's are gen_parts when
+ * known, else counted). When they are all the
  * generations that still have parts (a nightly cycle with the default
  * keep: the full generation just acknowledged), the table is emptied at
  * once: SQLite frees its pages without visiting each row, half the cost
  * of deleting a million rows one by one.
  */
 static cml_status
-prune(cml_store *s, int64_t gen, bool full)
+prune(cml_store *s, int64_t gen, bool full, int64_t gen_parts)
 {
 	int64_t *list;
 	size_t n;
@@ -512,7 +499,9 @@ prune(cml_store *s, int64_t gen, bool full)
 		int64_t parts = 0;
 		sqlite3_stmt *q;
 
-		if (all) {
+		if (all && list[i] == gen && gen_parts >= 0) {
+			parts = gen_parts;
+		} else if (all) {
 			st = count_query(s, SQ_PRUNE_COUNT, list[i], &parts);
 		} else if ((q = query(s, SQ_PRUNE_PARTS, &st)) != NULL) {
 			sqlite3_bind_int64(q, 1, list[i]);
@@ -531,314 +520,45 @@ prune(cml_store *s, int64_t gen, bool full)
 	return st;
 }
 
-/* ---- a full generation's acknowledgement ---- */
-
-/*
- * A full generation is the whole catalog, and a nightly one differs from
- * the baseline in a few parts in a hundred. Rebuilding the baseline from
- * it (the SQL way below: clear, then insert every part sorted by part and
- * Ид) sorts and writes every part: ~10 s of CPU at a million products.
- * full_merge reads the generation and the baseline once each, in storage
- * order, and writes only what differs, through a table in memory of one
- * entry per part of the generation:
- *
- *  - key: XXH3-128 of the Ид, seeded with the hash of the part's name. A
- *    collision between two of the 8 million keys of a 1M catalog is a
- *    chance of about 1 in 10^25;
- *  - the fingerprint's first 64 bits, compared with the baseline's: a
- *    changed part whose new fingerprint starts like the old one (1 in
- *    2^64) would be missed;
- *  - where its row is (seq), read again for a part that is written.
- *
- * 32 bytes per part, a third more slots than parts: ~170 MiB at 4M parts.
- * When the baseline is empty, or too much changed (a quarter of the
- * generation), or the table cannot be had, the SQL way is the better one
- * and full_merge leaves it to it, having written nothing.
- */
-struct fm_ent {
-	uint64_t k_hi, k_lo;
-	uint64_t fp;
-	uint32_t off;   /* seq - the generation's first seq */
-	uint32_t flags; /* FM_* */
-};
-
-enum { FM_USED = 1, FM_DELETED = 2, FM_SEEN = 4, FM_WRITE = 8 };
-
-struct fm_table {
-	struct fm_ent *e;
-	size_t cap;
-	const char *last_part; /* the part name the seed is of */
-	size_t last_len;
-	uint64_t seed;
-};
-
-static void
-fm_key(struct fm_table *t, const char *part, size_t plen, const char *id, size_t idlen,
-       uint64_t *hi, uint64_t *lo)
-{
-	if (t->last_part == NULL || plen != t->last_len || memcmp(part, t->last_part, plen) != 0) {
-		t->seed = XXH3_64bits(part, plen);
-		/* the part names are few: a static name stands for the text
-		 * the seed is of (none for a name this library does not know:
-		 * its seed is computed for each row) */
-		t->last_part = NULL;
-		for (int p = 1; p < CML_PART_COUNT; p++) {
-			const char *name = cml_part_name((cml_part)p);
-			if (strlen(name) == plen && memcmp(name, part, plen) == 0) {
-				t->last_part = name;
-				t->last_len = plen;
-			}
-		}
-	}
-	XXH128_hash_t h = XXH3_128bits_withSeed(id, idlen, t->seed);
-	*hi = h.high64;
-	*lo = h.low64;
-}
-
-/* The entry of the key, or the empty slot where it goes. */
-static struct fm_ent *
-fm_find(struct fm_table *t, uint64_t hi, uint64_t lo)
-{
-	size_t i = (size_t)(((unsigned __int128)lo * t->cap) >> 64);
-
-	for (;;) {
-		struct fm_ent *e = &t->e[i];
-		if (!(e->flags & FM_USED) || (e->k_hi == hi && e->k_lo == lo))
-			return e;
-		if (++i == t->cap)
-			i = 0;
-	}
-}
-
-static uint64_t
-fp_head(const unsigned char *b)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Reads the generation into the table (a later row of a key replaces an
- * earlier one, as in the SQL way). */
+/* The acknowledgement of gen, checked, as one savepoint. */
 static cml_status
-fm_read_gen(cml_store *s, int64_t gen, int64_t first, int64_t last, struct fm_table *t)
+ack_apply(cml_store *s, int64_t gen, bool full)
 {
 	cml_status st;
-	sqlite3_stmt *q = query(s, SQ_FA_ROWS, &st);
-	int rc;
 
-	if (q == NULL)
+	/* a savepoint, so a failed ack leaves the run's other work usable */
+	if ((st = store_exec(s, "SAVEPOINT ack", "cannot acknowledge")) != CML_OK)
 		return st;
-	sqlite3_bind_int64(q, 1, gen);
-	sqlite3_bind_int64(q, 2, first);
-	sqlite3_bind_int64(q, 3, last);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *part = (const char *)sqlite3_column_text(q, 1);
-		const char *id = (const char *)sqlite3_column_text(q, 2);
-		const unsigned char *fp = sqlite3_column_blob(q, 3);
-		bool deleted = sqlite3_column_int(q, 4) != 0;
-		uint64_t hi, lo;
-
-		if (part == NULL || id == NULL) {
-			st = store_fail(s, CML_ERR_NOMEM, "out of memory");
-			break;
-		}
-		if (!deleted && (fp == NULL || sqlite3_column_bytes(q, 3) != 16)) {
-			st = store_fail(s, CML_ERR_IO,
-			                "generation %" PRId64 ": %s %s: the fingerprint is not 16 "
-			                "bytes",
-			                gen, part, id);
-			break;
-		}
-		fm_key(t, part, (size_t)sqlite3_column_bytes(q, 1), id,
-		       (size_t)sqlite3_column_bytes(q, 2), &hi, &lo);
-		struct fm_ent *e = fm_find(t, hi, lo);
-		*e = (struct fm_ent){ hi, lo, deleted ? 0 : fp_head(fp),
-			              (uint32_t)(sqlite3_column_int64(q, 0) - first),
-			              FM_USED | (deleted ? FM_DELETED : 0) };
-	}
-	if (st == CML_OK && rc != SQLITE_DONE)
-		st = store_db_fail(s, "cannot read the generation");
-	sqlite3_reset(q);
-	return st;
-}
-
-/* Reads the baseline against the table: marks what it has, what changed
- * (FM_WRITE), and collects the parts the generation lacks into gone
- * ("part\0id\0" each), up to limit changes in all (*over: more). */
-static cml_status
-fm_read_base(cml_store *s, struct fm_table *t, cml_buf *gone, size_t limit, size_t *n,
-             bool *over)
-{
-	cml_status st;
-	sqlite3_stmt *q = query(s, SQ_FA_BASE, &st);
-	int rc;
-
-	if (q == NULL)
-		return st;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *part = (const char *)sqlite3_column_text(q, 0);
-		const char *id = (const char *)sqlite3_column_text(q, 1);
-		const unsigned char *fp = sqlite3_column_blob(q, 2);
-		size_t plen = (size_t)sqlite3_column_bytes(q, 0);
-		size_t idlen = (size_t)sqlite3_column_bytes(q, 1);
-		uint64_t hi, lo;
-
-		if (part == NULL || id == NULL) {
-			st = store_fail(s, CML_ERR_NOMEM, "out of memory");
-			break;
-		}
-		if (fp == NULL || sqlite3_column_bytes(q, 2) != 16)
-			continue; /* not a part (NULL only inside an acknowledgement) */
-		fm_key(t, part, plen, id, idlen, &hi, &lo);
-		struct fm_ent *e = fm_find(t, hi, lo);
-		if (e->flags & FM_USED) {
-			e->flags |= FM_SEEN;
-			if ((e->flags & FM_DELETED) || e->fp != fp_head(fp)) {
-				e->flags |= FM_WRITE;
-				++*n;
-			}
-		} else {
-			if (!cml_buf_append(gone, part, plen + 1) ||
-			    !cml_buf_append(gone, id, idlen + 1)) {
-				st = store_fail(s, CML_ERR_NOMEM, "out of memory");
-				break;
-			}
-			++*n;
-		}
-		if (*n > limit) {
-			*over = true;
-			break;
+	/* a full generation is the whole catalog; a delta changes some of it */
+	bool merged = false;
+	int64_t parts = -1; /* the generation's, when the merge counted them */
+	if (full)
+		st = store_full_merge(s, gen, &merged, &parts);
+	if (st == CML_OK && full && !merged)
+		st = run_gen_query(s, SQ_ACK_FULL_CLEAR, gen, "cannot clear the baseline");
+	if (st == CML_OK && !merged)
+		st = run_gen_query(s, SQ_ACK_APPLY, gen, "cannot update the baseline");
+	if (st == CML_OK && !merged)
+		st = run_gen_query(s, SQ_ACK_DROP, gen, "cannot delete from the baseline");
+	if (st == CML_OK) {
+		sqlite3_stmt *q = query(s, SQ_ACK_META, &st);
+		if (q != NULL) {
+			char num[32];
+			cml_msg_set(num, sizeof(num), "%" PRId64, gen);
+			sqlite3_bind_text(q, 1, num, -1, SQLITE_TRANSIENT);
+			st = store_step_done(s, q, "cannot record the baseline's generation");
 		}
 	}
-	if (st == CML_OK && !*over && rc != SQLITE_DONE)
-		st = store_db_fail(s, "cannot read the baseline");
-	sqlite3_reset(q);
-	return st;
-}
-
-/* Writes the changes: deletes what is gone, then each part to write in
- * the order it was recorded. */
-static cml_status
-fm_write(cml_store *s, int64_t gen, int64_t first, const cml_buf *gone, const uint32_t *offs,
-         size_t n_offs)
-{
-	cml_status st = CML_OK;
-	sqlite3_stmt *q, *w;
-
-	for (size_t at = 0; st == CML_OK && at < gone->len;) {
-		const char *part = gone->data + at;
-		const char *id = part + strlen(part) + 1;
-		at = (size_t)(id - gone->data) + strlen(id) + 1;
-		if ((q = query(s, SQ_FA_DEL, &st)) == NULL)
-			break;
-		sqlite3_bind_text(q, 1, part, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-		st = store_step_done(s, q, "cannot delete from the baseline");
-	}
-	for (size_t i = 0; st == CML_OK && i < n_offs; i++) {
-		if ((q = query(s, SQ_FA_ROW, &st)) == NULL)
-			break;
-		sqlite3_bind_int64(q, 1, first + offs[i]);
-		if (sqlite3_step(q) != SQLITE_ROW) {
-			st = store_db_fail(s, "cannot read the generation");
-			sqlite3_reset(q);
-			break;
-		}
-		bool deleted = sqlite3_column_int(q, 3) != 0;
-		if ((w = query(s, deleted ? SQ_FA_DEL : SQ_FA_PUT, &st)) == NULL) {
-			sqlite3_reset(q);
-			break;
-		}
-		/* the row's values stay valid until q is reset */
-		sqlite3_bind_value(w, 1, sqlite3_column_value(q, 0));
-		sqlite3_bind_value(w, 2, sqlite3_column_value(q, 1));
-		if (!deleted) {
-			sqlite3_bind_value(w, 3, sqlite3_column_value(q, 2));
-			sqlite3_bind_int64(w, 4, gen);
-		}
-		st = store_step_done(s, w, "cannot update the baseline");
-		sqlite3_reset(q);
-	}
-	return st;
-}
-
-/* The acknowledgement of the full generation gen by what changed only
- * (above); *done false when it is left to the SQL way, nothing written. */
-static cml_status
-full_merge(cml_store *s, int64_t gen, bool *done)
-{
-	cml_status st;
-	sqlite3_stmt *q = query(s, SQ_FA_ANY, &st);
-	int64_t first = 0, last = 0, count = 0;
-	bool any = false;
-
-	*done = false;
-	if (q == NULL)
-		return st;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		any = sqlite3_column_int(q, 0) != 0;
-	else
-		st = store_db_fail(s, "cannot read the baseline");
-	sqlite3_reset(q);
-	if (st != CML_OK || !any || (q = query(s, SQ_FA_RANGE, &st)) == NULL)
-		return st;
-	sqlite3_bind_int64(q, 1, gen);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		first = sqlite3_column_int64(q, 0);
-		last = sqlite3_column_int64(q, 1);
-		count = sqlite3_column_int64(q, 2);
-	} else {
-		st = store_db_fail(s, "cannot read the generation");
-	}
-	sqlite3_reset(q);
-	if (st != CML_OK || count == 0 || last - first >= (int64_t)UINT32_MAX ||
-	    (uint64_t)count > SIZE_MAX / 2 / sizeof(struct fm_ent))
-		return st;
-
-	struct fm_table t = { .cap = (size_t)count + (size_t)count / 3 + 1 };
-	t.e = cml_calloc(t.cap, sizeof(*t.e));
-	if (t.e == NULL)
-		return CML_OK; /* the SQL way needs no table */
-	cml_buf gone = { 0 };
-	uint32_t *offs = NULL;
-	size_t n = 0, n_offs = 0, limit = (size_t)count / 4 + 16;
-	bool over = false;
-
-	st = fm_read_gen(s, gen, first, last, &t);
 	if (st == CML_OK)
-		st = fm_read_base(s, &t, &gone, limit, &n, &over);
-	/* the parts the baseline lacks are new */
-	for (size_t i = 0; st == CML_OK && !over && i < t.cap; i++)
-		if ((t.e[i].flags & (FM_USED | FM_SEEN | FM_DELETED)) == FM_USED) {
-			t.e[i].flags |= FM_WRITE;
-			over = ++n > limit;
-		}
-	if (st == CML_OK && !over && n > 0 &&
-	    (offs = cml_malloc((n + 1) * sizeof(*offs))) == NULL)
-		st = store_fail(s, CML_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; st == CML_OK && !over && i < t.cap; i++)
-		if (t.e[i].flags & FM_WRITE)
-			offs[n_offs++] = t.e[i].off;
-	cml_free(t.e);
-	if (st == CML_OK && !over) {
-		if (n_offs > 1)
-			qsort(offs, n_offs, sizeof(*offs), cmp_u32);
-		st = fm_write(s, gen, first, &gone, offs, n_offs);
-		*done = st == CML_OK;
+		st = run_gen_query(s, SQ_ACK_MARK, gen, "cannot mark the generation acknowledged");
+	if (st == CML_OK)
+		st = prune(s, gen, full, parts);
+	if (st == CML_OK)
+		return store_exec(s, "RELEASE ack", "cannot acknowledge");
+	if (!sqlite3_get_autocommit(s->db)) {
+		(void)sqlite3_exec(s->db, "ROLLBACK TO ack", NULL, NULL, NULL);
+		(void)sqlite3_exec(s->db, "RELEASE ack", NULL, NULL, NULL);
 	}
-	cml_free(offs);
-	cml_buf_free(&gone);
 	return st;
 }
 
@@ -875,38 +595,21 @@ cml_store_gen_ack(cml_store *s, int64_t gen)
 		        "package is stale and is not acknowledged (push the newer package, or "
 		        "run delta-export again)",
 		        gen);
-	/* a savepoint, so a failed ack leaves the run's other work usable */
-	if ((st = store_exec(s, "SAVEPOINT ack", "cannot acknowledge")) != CML_OK)
-		return st;
-	/* a full generation is the whole catalog; a delta changes some of it */
-	bool merged = false;
+	/*
+	 * A full generation's acknowledgement reads the generation, the
+	 * baseline and, pruning, the generation again: ~1 GiB at 1M
+	 * products, a quarter of a million reads through the 16 MiB page
+	 * cache. Mapped, SQLite takes the pages where the system's file cache
+	 * has them, without a call and a copy each: ~0.4 s less of CPU at 1M.
+	 * The mapping is file cache the system can drop at any time, not
+	 * memory of ours, though it counts in the resident size; it ends with
+	 * the acknowledgement. A failure to map only costs that time.
+	 */
 	if (full)
-		st = full_merge(s, gen, &merged);
-	if (st == CML_OK && full && !merged)
-		st = run_gen_query(s, SQ_ACK_FULL_CLEAR, gen, "cannot clear the baseline");
-	if (st == CML_OK && !merged)
-		st = run_gen_query(s, SQ_ACK_APPLY, gen, "cannot update the baseline");
-	if (st == CML_OK && !merged)
-		st = run_gen_query(s, SQ_ACK_DROP, gen, "cannot delete from the baseline");
-	if (st == CML_OK) {
-		sqlite3_stmt *q = query(s, SQ_ACK_META, &st);
-		if (q != NULL) {
-			char num[32];
-			cml_msg_set(num, sizeof(num), "%" PRId64, gen);
-			sqlite3_bind_text(q, 1, num, -1, SQLITE_TRANSIENT);
-			st = store_step_done(s, q, "cannot record the baseline's generation");
-		}
-	}
-	if (st == CML_OK)
-		st = run_gen_query(s, SQ_ACK_MARK, gen, "cannot mark the generation acknowledged");
-	if (st == CML_OK)
-		st = prune(s, gen, full);
-	if (st == CML_OK)
-		return store_exec(s, "RELEASE ack", "cannot acknowledge");
-	if (!sqlite3_get_autocommit(s->db)) {
-		(void)sqlite3_exec(s->db, "ROLLBACK TO ack", NULL, NULL, NULL);
-		(void)sqlite3_exec(s->db, "RELEASE ack", NULL, NULL, NULL);
-	}
+		(void)sqlite3_exec(s->db, "PRAGMA mmap_size = 2147418112", NULL, NULL, NULL);
+	st = ack_apply(s, gen, full);
+	if (full)
+		(void)sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
 	return st;
 }
 

@@ -588,6 +588,14 @@ configure(cml_store *s)
 	 * full-export, which records a million parts, under 64 MiB. */
 	if ((st = store_exec(s, "PRAGMA cache_size = -16384", "configuring")) != CML_OK)
 		return st;
+	/* Debian's SQLite (and others) is built with secure_delete on: every
+	 * page freed is zeroed and written, through the WAL and back. Pruning
+	 * a full generation at 1M products freed ~360 MiB that way, most of a
+	 * full acknowledgement's writes. FAST still zeroes what is deleted
+	 * inside the pages that stay; the pages freed keep their old bytes,
+	 * which are this database's own catalog parts. */
+	if ((st = store_exec(s, "PRAGMA secure_delete = FAST", "configuring")) != CML_OK)
+		return st;
 	if (s->read_only)
 		return CML_OK;
 

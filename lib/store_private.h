@@ -1,8 +1,8 @@
 /*
  * store_private.h: what the store's core (store.c) shares with the kinds
- * of state kept beside it over the same connection (generations.c,
- * ledger.c, register.c). Never installed; programs under cmd/ must not
- * include it.
+ * of state kept beside it over the same connection (generations.c and
+ * its fullmerge.c, ledger.c, register.c). Never installed; programs
+ * under cmd/ must not include it.
  *
  * The core owns the connection, the run and the statements kept on the
  * handle. Every module's kept statement has a slot in enum store_q, so
@@ -48,6 +48,8 @@ enum store_q {
 	SQ_PRUNE_PARTS,
 	SQ_PRUNE_COUNT,
 	SQ_PRUNE_LEFT,
+	SQ_PRUNE_MARK,
+	/* fullmerge.c: a full generation's acknowledgement by what changed */
 	SQ_FA_ANY,
 	SQ_FA_RANGE,
 	SQ_FA_ROWS,
@@ -55,7 +57,6 @@ enum store_q {
 	SQ_FA_ROW,
 	SQ_FA_PUT,
 	SQ_FA_DEL,
-	SQ_PRUNE_MARK,
 	/* ledger.c: orders, revisions, attachments */
 	SQ_LG_FIND,
 	SQ_LG_ORDER_NEW,
@@ -189,6 +190,13 @@ cml_status store_need_run(cml_store *s, const char *what);
 /* A fingerprint as the 16 bytes stored (big-endian hi, then lo). */
 void store_fp_pack(const cml_fp *fp, unsigned char out[16]);
 void store_fp_unpack(const unsigned char in[16], cml_fp *fp);
+
+/* fullmerge.c: acknowledges the full generation gen against a baseline
+ * by writing only what differs. *done false when it leaves the work to
+ * generations.c's rebuild (an empty baseline, a quarter or more changed,
+ * no memory for its entries), having written nothing; else *parts is the
+ * number of the generation's parts. */
+cml_status store_full_merge(cml_store *s, int64_t gen, bool *done, int64_t *parts);
 
 /* Module state, freed by the core on close (NULL is fine). */
 void store_gen_free(struct store_gen *g);

@@ -1348,6 +1348,53 @@ test_full_merge(void)
 	check_full_ack(300);      /* most of it: rebuilt */
 }
 
+/*
+ * A catalog larger than the merge's chunk of baseline rows (FM_CHUNK,
+ * 131072): the changes, the parts gone and the new ones are found in
+ * every chunk, not only the first or the last.
+ */
+static void
+test_full_merge_chunks(void)
+{
+	char path[128], id[16];
+	int64_t g = 0;
+	cml_fp f;
+	enum { N = 140000, NEW = 100 };
+
+	new_path(path, sizeof(path));
+	cml_store *s = open_db(path, 0);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_INT(gen_of(s, CML_GEN_FULL, N, 0, true), 1);
+	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
+	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "pkg", &g) == CML_OK);
+	for (int i = 0; i < N + NEW; i++) {
+		if (i % 25000 == 7) /* 6 gone */
+			continue;
+		snprintf(id, sizeof(id), "p%d", i);
+		f = fp_of((uint64_t)(i % 1000 == 3 ? 1000000 + i : i)); /* 140 changed */
+		CHECK(cml_store_gen_put(s, g, CML_PART_PRODUCT, id, &f, i == 50) == CML_OK);
+	}
+	CHECK(cml_store_gen_ack(s, g) == CML_OK);
+	CHECK(cml_store_run_commit(s, "ok", NULL) == CML_OK);
+
+	int bad = 0;
+	for (int i = 0; i < N + NEW; i++) {
+		snprintf(id, sizeof(id), "p%d", i);
+		if (i % 25000 == 7 || i == 50)
+			bad += !base_lacks(s, CML_PART_PRODUCT, id);
+		else
+			bad += !base_is(s, CML_PART_PRODUCT, id,
+			                (uint64_t)(i % 1000 == 3 ? 1000000 + i : i));
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline"), N + NEW - 6 - 1);
+	/* merged, not rebuilt: only the changed and the new parts rewritten */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM baseline WHERE gen = 2"), 140 + NEW);
+	cml_store_close(s);
+}
+
 /* The merge under allocation failures: a failure leaves the baseline
  * and the generation as they were, and the acknowledgement works once
  * memory is back (without the table in memory it rebuilds). */
@@ -1554,6 +1601,7 @@ main(int argc, char **argv)
 		RUN(test_supersede);
 		RUN(test_prune);
 		RUN(test_full_merge);
+		RUN(test_full_merge_chunks);
 		RUN(test_full_merge_nomem);
 		RUN(test_migrate_v6);
 		RUN(test_baseline_items);
