@@ -1279,6 +1279,24 @@ test_prune(void)
 	cml_store_close(s);
 }
 
+/* A fresh database whose baseline is generation 1 of n products (p0 at
+ * 0, p1 at 1, ...), and a run recording full generation *g over it. */
+static cml_store *
+full_over(char *path, size_t cap, int n, int64_t *g)
+{
+	new_path(path, cap);
+	cml_store *s = open_db(path, 0);
+	if (s == NULL)
+		return NULL;
+	if (gen_of(s, CML_GEN_FULL, n, 0, true) != 1 ||
+	    cml_store_run_begin(s, "full-export") != CML_OK ||
+	    cml_store_gen_new(s, CML_GEN_FULL, "pkg", g) != CML_OK) {
+		cml_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 /*
  * A full generation's acknowledgement against a baseline writes only what
  * differs (full_merge); against an empty baseline, or with a quarter of
@@ -1295,14 +1313,10 @@ check_full_ack(int changed)
 	cml_fp f;
 	enum { N = 400 };
 
-	new_path(path, sizeof(path));
-	cml_store *s = open_db(path, 0);
+	cml_store *s = full_over(path, sizeof(path), N, &g);
 	CHECK(s != NULL);
 	if (s == NULL)
 		return;
-	CHECK_INT(gen_of(s, CML_GEN_FULL, N, 0, true), 1);
-	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
-	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "pkg", &g) == CML_OK);
 	for (int i = 4; i < N + 3; i++) { /* p0-p3 missing, p400-p402 new */
 		snprintf(id, sizeof(id), "p%d", i);
 		f = fp_of((uint64_t)(i < changed ? 5000 + i : i));
@@ -1361,14 +1375,10 @@ test_full_merge_chunks(void)
 	cml_fp f;
 	enum { N = 140000, NEW = 100 };
 
-	new_path(path, sizeof(path));
-	cml_store *s = open_db(path, 0);
+	cml_store *s = full_over(path, sizeof(path), N, &g);
 	CHECK(s != NULL);
 	if (s == NULL)
 		return;
-	CHECK_INT(gen_of(s, CML_GEN_FULL, N, 0, true), 1);
-	CHECK(cml_store_run_begin(s, "full-export") == CML_OK);
-	CHECK(cml_store_gen_new(s, CML_GEN_FULL, "pkg", &g) == CML_OK);
 	for (int i = 0; i < N + NEW; i++) {
 		if (i % 25000 == 7) /* 6 gone */
 			continue;
