@@ -67,9 +67,8 @@ query(cml_store *s, enum store_q q, cml_status *st)
 	return store_query(s, q, queries[q], st);
 }
 
-/* Baseline rows sorted and walked at a time: 4 MiB of entries and about
- * as much of names, a few passes over the generation's entries per 1M
- * products. */
+/* Baseline rows sorted and looked up at a time: 4 MiB of entries and
+ * ~6 MiB of their names. */
 enum { FM_CHUNK = 1 << 17 };
 
 /* Lookups ahead of the one in hand whose entry is prefetched. */
@@ -200,7 +199,9 @@ radix_pass(const struct fm_ent *src, struct fm_ent *dst, size_t n, unsigned shif
  * Sorts by (hi, lo, at). The keys are hashes, spread evenly: one pass in
  * place by hi's top byte (256 buckets of ~16k entries at 4M), then each
  * bucket by the next two bytes through tmp (cache-sized), which leaves
- * runs of equal top 24 bits, a few entries each, for an insertion sort.
+ * runs of equal top 24 bits, a few entries each, for an insertion sort
+ * (a part recorded many times over would make its run long: the
+ * exporters record each part once, a repeat is the exception).
  * False when tmp (the size of the largest bucket) cannot be had.
  */
 static bool
