@@ -393,17 +393,24 @@ cml_store_gen_put(cml_store *s, int64_t gen, cml_part part, const char *id, cons
 	return st;
 }
 
+/* The kept statement which, gen bound to ?1 when it has one. */
+static sqlite3_stmt *
+gen_query(cml_store *s, enum store_q which, int64_t gen, cml_status *st)
+{
+	sqlite3_stmt *q = query(s, which, st);
+
+	if (q != NULL && sqlite3_bind_parameter_count(q) > 0)
+		sqlite3_bind_int64(q, 1, gen);
+	return q;
+}
+
 static cml_status
 run_gen_query(cml_store *s, enum store_q which, int64_t gen, const char *what)
 {
 	cml_status st;
-	sqlite3_stmt *q = query(s, which, &st);
+	sqlite3_stmt *q = gen_query(s, which, gen, &st);
 
-	if (q == NULL)
-		return st;
-	if (sqlite3_bind_parameter_count(q) > 0)
-		sqlite3_bind_int64(q, 1, gen);
-	return store_step_done(s, q, what);
+	return q != NULL ? store_step_done(s, q, what) : st;
 }
 
 /* ---- pruning ---- */
@@ -460,13 +467,11 @@ static cml_status
 count_query(cml_store *s, enum store_q which, int64_t gen, int64_t *n)
 {
 	cml_status st;
-	sqlite3_stmt *q = query(s, which, &st);
+	sqlite3_stmt *q = gen_query(s, which, gen, &st);
 
 	*n = 0;
 	if (q == NULL)
 		return st;
-	if (sqlite3_bind_parameter_count(q) > 0)
-		sqlite3_bind_int64(q, 1, gen);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		*n = sqlite3_column_int64(q, 0);
 	else
